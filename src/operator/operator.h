@@ -1,0 +1,69 @@
+/*
+ * The operator's world: its configuration, and the one context struct that holds the
+ * event loop and everything hanging off it.
+ */
+#ifndef OPERATOR_H
+#define OPERATOR_H
+
+#include <stddef.h>
+
+struct event;
+struct event_base;
+struct httpd;
+struct looplag;
+struct metric_series;
+struct metrics;
+
+#define OPERATOR_NAME "timestenclassic-operator"
+#define OPERATOR_METRICS_PREFIX "timesten_operator"
+
+/* What the operator runs with. Strings are malloc'd; "" means unset. */
+struct operator_config {
+	int log_level;	    /* enum log_level */
+	int log_format;	    /* enum log_format */
+	char *metrics_addr; /* HOST:PORT of /metrics, /healthz, /readyz */
+	char *namespace;    /* namespace watched; "" = the operator's own */
+	char *kubeconfig;   /* path; "" = in-cluster configuration */
+};
+
+/* Command-line settings, which win over the file: -1 / NULL where not given. */
+struct config_overrides {
+	int log_level;
+	int log_format;
+	const char *metrics_addr;
+	const char *namespace;
+	const char *kubeconfig;
+};
+
+struct operator {
+	struct event_base *base;
+	const char *config_path; /* NULL: no file, defaults and flags only */
+	struct config_overrides overrides;
+	struct operator_config *config;
+
+	struct metrics *metrics;
+	struct httpd *httpd;
+	struct looplag *lag;
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct metric_series *reloads_ok, *reloads_failed, *last_reload_ok, *last_reload_time;
+	int ready;
+};
+
+/* config.c */
+struct operator_config *config_build(const char *path, const struct config_overrides *ov,
+				     char *err, size_t errlen);
+void config_free(struct operator_config *c);
+/* Logs each setting that differs between old and new; returns how many differ. */
+int config_log_changes(const struct operator_config *old, const struct operator_config *new);
+
+/* operator.c */
+int operator_init(struct operator *op);
+void operator_run(struct operator *op);
+void operator_reload(struct operator *op);
+void operator_stop(struct operator *op, const char *why);
+void operator_cleanup(struct operator *op);
+
+/* endpoints.c */
+int endpoints_register(struct operator *op);
+
+#endif
