@@ -1,0 +1,98 @@
+/* Tests for src/common/json.c: checked lookups and the writer's error handling. */
+#include "config.h"
+
+#include "tap.h"
+#include "ttc/json.h"
+
+static void
+test_read(void)
+{
+	char err[256];
+	const char *text = "{\"metadata\":{\"name\":\"sample\",\"generation\":3,\"labels\":{}},"
+			   "\"spec\":{\"on\":true,\"big\":18446744073709551616,\"list\":[1,\"b\"]}}";
+	yajl_val v = json_parse(text, strlen(text), err, sizeof(err));
+	long long n = 0;
+
+	ok(v != NULL, "a document parses");
+	is_str(json_str(v, "metadata", "name", NULL), "sample", "a string by path");
+	ok(json_str(v, "metadata", "generation", NULL) == NULL, "a number is not a string");
+	ok(json_int(v, &n, "metadata", "generation", NULL) == 0 && n == 3, "an integer by path");
+	ok(json_int(v, &n, "spec", "big", NULL) < 0, "a number beyond long long is not an integer");
+	is_int(json_bool(v, "spec", "on", NULL), 1, "a boolean by path");
+	is_int(json_bool(v, "spec", "missing", NULL), -1, "a missing boolean");
+	ok(json_get(v, "metadata", "name", "deeper", NULL) == NULL, "a path through a string");
+	yajl_val list = json_get(v, "spec", "list", NULL);
+	is_int(json_len(list), 2, "array length");
+	is_str(YAJL_GET_STRING(json_at(list, 1)), "b", "array element");
+	ok(json_at(list, 2) == NULL, "past the end");
+	is_int(json_nkeys(json_get(v, "metadata", NULL)), 3, "object members");
+	is_str(json_key_at(json_get(v, "metadata", NULL), 0), "name", "member key");
+
+	struct jw w;
+	jw_init(&w);
+	jw_val(&w, v);
+	char *again = jw_finish(&w, NULL);
+	is_str(again, text, "a parsed value writes back unchanged, big numbers included");
+	free(again);
+	json_free(v);
+
+	ok(json_parse("{\"a\":", 5, err, sizeof(err)) == NULL, "truncated JSON is refused");
+	ok(err[0] != '\0' && strchr(err, '\n') == NULL, "with a one-line reason: %s", err);
+	ok(json_parse("{} {}", 5, err, sizeof(err)) == NULL, "two values are refused");
+	ok(json_parse("{\"a\":\"\0\"}", 8, err, sizeof(err)) == NULL, "a NUL byte is refused");
+}
+
+static void
+test_write(void)
+{
+	struct jw w;
+	char *out;
+
+	jw_init(&w);
+	jw_obj(&w);
+	jw_kstr(&w, "name", "a\"b\n");
+	jw_kint(&w, "n", -5);
+	jw_kbool(&w, "ok", 0);
+	jw_key(&w, "none");
+	jw_str(&w, NULL);
+	jw_key(&w, "list");
+	jw_arr(&w);
+	jw_double(&w, 0.5);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	out = jw_finish(&w, NULL);
+	is_str(out, "{\"name\":\"a\\\"b\\n\",\"n\":-5,\"ok\":false,\"none\":null,\"list\":[0.5]}",
+	       "a document is written compact and escaped");
+	free(out);
+
+	jw_init(&w);
+	jw_obj(&w);
+	jw_kstr(&w, "bad", "\xff\xfe");
+	jw_obj_end(&w);
+	ok(jw_finish(&w, NULL) == NULL, "invalid UTF-8 fails the document");
+
+	jw_init(&w);
+	jw_obj(&w);
+	jw_kstr(&w, "a", "b");
+	ok(jw_finish(&w, NULL) == NULL, "an unfinished document fails");
+
+	jw_init(&w);
+	jw_obj(&w);
+	jw_obj_end(&w);
+	jw_obj(&w);
+	ok(jw_finish(&w, NULL) == NULL, "writing past the end fails");
+
+	jw_init(&w);
+	jw_str(&w, "just a string");
+	out = jw_finish(&w, NULL);
+	is_str(out, "\"just a string\"", "a scalar document");
+	free(out);
+}
+
+int
+main(void)
+{
+	test_read();
+	test_write();
+	return done_testing();
+}
