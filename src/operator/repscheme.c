@@ -1,0 +1,122 @@
+/*
+ * The replication scheme of a pair: the generated CREATE ACTIVE STANDBY PAIR statement,
+ * or the user's repCreateStatement with its {{tt-...}} tokens replaced.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "repscheme.h"
+#include "spec.h"
+
+void
+repscheme_host(char *buf, size_t n, const char *name, int ordinal, const char *ns)
+{
+	snprintf(buf, n, "%s-%d.%s.%s.svc.cluster.local", name, ordinal, name, ns);
+}
+
+static char *
+finish(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+
+	if (s != NULL) {
+		evbuffer_remove(b, s, n);
+		s[n] = '\0';
+	}
+	evbuffer_free(b);
+	return s;
+}
+
+static char *
+generated(const struct ttc_spec *spec, const char *name, const char *ns)
+{
+	struct evbuffer *b = evbuffer_new();
+	char h0[300], h1[300];
+	const char *ret = *spec->rep_return_service ? spec->rep_return_service : "NO RETURN";
+	const char *store = *spec->rep_store_attribute ? spec->rep_store_attribute
+						       : "FAILTHRESHOLD 0";
+
+	if (b == NULL)
+		return NULL;
+	repscheme_host(h0, sizeof(h0), name, 0, ns);
+	repscheme_host(h1, sizeof(h1), name, 1, ns);
+	evbuffer_add_printf(b, "create active standby pair \"%s\" on \"%s\", \"%s\" on \"%s\" %s",
+			    name, h0, name, h1, ret);
+	evbuffer_add_printf(b, " store \"%s\" on \"%s\" PORT %lld %s", name, h0, spec->rep_port,
+			    store);
+	evbuffer_add_printf(b, " store \"%s\" on \"%s\" PORT %lld %s", name, h1, spec->rep_port,
+			    store);
+	return finish(b);
+}
+
+static char *
+substituted(const struct ttc_spec *spec, const char *name, const char *ns, char *err,
+	    size_t errlen)
+{
+	struct evbuffer *b = evbuffer_new();
+	const char *p = spec->rep_create_statement;
+	char h0[300], h1[300], port[16];
+	const struct {
+		const char *token;
+		const char *value;
+	} tokens[] = {
+	    {"{{tt-name}}", name},
+	    {"{{tt-node-0}}", h0},
+	    {"{{tt-node-1}}", h1},
+	    {"{{tt-rep-port}}", port},
+	};
+
+	if (b == NULL)
+		return NULL;
+	repscheme_host(h0, sizeof(h0), name, 0, ns);
+	repscheme_host(h1, sizeof(h1), name, 1, ns);
+	snprintf(port, sizeof(port), "%lld", spec->rep_port);
+	while (*p) {
+		const char *open = strstr(p, "{{");
+		size_t i;
+
+		if (open == NULL) {
+			evbuffer_add(b, p, strlen(p));
+			break;
+		}
+		evbuffer_add(b, p, open - p);
+		for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+			if (strncmp(open, tokens[i].token, strlen(tokens[i].token)) == 0)
+				break;
+		if (i == sizeof(tokens) / sizeof(tokens[0])) {
+			const char *close = strstr(open, "}}");
+			int len = close ? (int)(close - open + 2) : (int)strlen(open);
+			snprintf(err, errlen,
+				 "spec.ttspec.repCreateStatement: unknown token \"%.*s\" (known: "
+				 "{{tt-name}}, {{tt-node-0}}, {{tt-node-1}}, {{tt-rep-port}})",
+				 len > 40 ? 40 : len, open);
+			evbuffer_free(b);
+			return NULL;
+		}
+		evbuffer_add(b, tokens[i].value, strlen(tokens[i].value));
+		p = open + strlen(tokens[i].token);
+	}
+	return finish(b);
+}
+
+char *
+repscheme_statement(const struct ttc_spec *spec, const char *name, const char *ns, char *err,
+		    size_t errlen)
+{
+	char *s;
+
+	err[0] = '\0';
+	if (*spec->rep_create_statement)
+		s = substituted(spec, name, ns, err, errlen);
+	else
+		s = generated(spec, name, ns);
+	if (s == NULL && err[0] == '\0')
+		snprintf(err, errlen, "out of memory");
+	return s;
+}

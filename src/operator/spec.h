@@ -1,0 +1,109 @@
+/*
+ * The TimesTenClassic spec as the operator uses it: .spec.ttspec read from the object,
+ * defaults filled in, every value checked, the first bad one named by its field path.
+ */
+#ifndef SPEC_H
+#define SPEC_H
+
+#include <stddef.h>
+
+#include <yajl/yajl_tree.h>
+
+#define TOPOLOGIES(X) X(PAIR, "activeStandbyPair") X(NONE, "none")
+enum topology {
+#define X(e, s) TOPO_##e,
+	TOPOLOGIES(X)
+#undef X
+};
+
+#define BOTH_DOWN_BEHAVIORS(X) X(BEST, "Best") X(MANUAL, "Manual")
+enum both_down_behavior {
+#define X(e, s) BOTHDOWN_##e,
+	BOTH_DOWN_BEHAVIORS(X)
+#undef X
+};
+
+#define UPGRADE_STRATEGIES(X) X(AUTO, "Auto") X(MANUAL, "Manual")
+enum upgrade_strategy {
+#define X(e, s) UPGRADE_##e,
+	UPGRADE_STRATEGIES(X)
+#undef X
+};
+
+#define PULL_POLICIES(X) X(ALWAYS, "Always") X(IF_NOT_PRESENT, "IfNotPresent") X(NEVER, "Never")
+enum pull_policy {
+#define X(e, s) PULL_##e,
+	PULL_POLICIES(X)
+#undef X
+};
+
+extern const char *const topology_names[];
+extern const char *const both_down_names[];
+extern const char *const upgrade_strategy_names[];
+extern const char *const pull_policy_names[];
+
+/* Strings are malloc'd copies ("" when unset); template and claims are copies of the
+ * object's subtrees. Times are in seconds. */
+struct ttc_spec {
+	char *image;
+	int image_pull_policy; /* enum pull_policy */
+	char *image_pull_secret;
+	char *storage_class;
+	char *storage_size; /* a Kubernetes quantity, as written */
+	char *log_storage_class;
+	char *log_storage_size;
+	char **db_config_maps;
+	size_t n_db_config_maps;
+	char **db_secrets;
+	size_t n_db_secrets;
+
+	int topology; /* enum topology */
+	long long replicas;
+	long long rep_port;
+	char *rep_create_statement; /* the user's, with {{tt-...}} tokens; "" = generated */
+	char *rep_return_service;   /* clause for the generated statement */
+	char *rep_store_attribute;  /* clause for the generated statement */
+	int both_down_behavior;	    /* enum both_down_behavior */
+	int image_upgrade_strategy; /* enum upgrade_strategy */
+	long long rolling_update_partition;
+
+	long long polling_interval;
+	long long unreachable_timeout;
+	long long agent_get_timeout;
+	long long agent_post_timeout;
+	long long agent_async_timeout;
+	long long agent_tcp_timeout;
+	long long agent_tls_timeout;
+	long long upgrade_down_pod_timeout;
+	long long waiting_for_active_timeout; /* 0 = forever */
+	long long rep_state_timeout;
+	long long memory_warning_percent;
+
+	char *stop_managing; /* change-to-trigger values */
+	char *reexamine;
+	char *reset_upgrade_state;
+
+	int daemon_log_sidecar;
+	int automatic_memory_requests;
+	int cache_cleanup;
+	char *additional_memory_request;
+	char *database_memory_size;
+	char *database_cpu_request;
+	char *daemon_log_cpu_request;
+	char *daemon_log_memory_request;
+
+	yajl_val template;		 /* .spec.template or NULL */
+	yajl_val volume_claim_templates; /* .spec.volumeClaimTemplates or NULL */
+};
+
+/*
+ * Reads obj (a whole TimesTenClassic) into a new spec. On a bad value returns NULL and
+ * writes "spec.ttspec.<field>: reason" into err.
+ */
+struct ttc_spec *spec_parse(yajl_val obj, char *err, size_t errlen);
+void spec_free(struct ttc_spec *s);
+
+/* Whether s is a Kubernetes quantity ("250G", "2Gi", "200m", "1.5", "1e3"). */
+int spec_is_quantity(const char *s);
+
+#endif
