@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "operator.h"
+#include "pair.h"
 #include "ttc/log.h"
 
 static void
@@ -28,6 +29,7 @@ usage(FILE *out)
 		"      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
 		"      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
 		"                             else the operator's own)\n"
+		"      --dump-fsm             print the state machine as Graphviz and exit\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n"
 		"\n"
@@ -44,7 +46,14 @@ lookup(const char *const *names, const char *v)
 	return -1;
 }
 
-enum { OPT_METRICS_ADDR = 256, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_KUBECONFIG, OPT_NAMESPACE };
+enum {
+	OPT_METRICS_ADDR = 256,
+	OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
+	OPT_KUBECONFIG,
+	OPT_NAMESPACE,
+	OPT_DUMP_FSM,
+};
 
 static const struct option options[] = {
     {"config", required_argument, NULL, 'c'},
@@ -53,6 +62,7 @@ static const struct option options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"dump-fsm", no_argument, NULL, OPT_DUMP_FSM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -95,6 +105,9 @@ main(int argc, char **argv)
 		case OPT_NAMESPACE:
 			op.overrides.namespace = optarg;
 			break;
+		case OPT_DUMP_FSM:
+			fsm_dot(&pair_table, stdout);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -1,0 +1,159 @@
+/*
+ * One managed object (see object.h): classifying its pods into situation events, and the
+ * decisions the pair machine's actions record.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "object.h"
+
+void
+agent_state_unknown(struct agent_state *st)
+{
+	static const char u[] = "Unknown";
+
+	snprintf(st->instance, sizeof(st->instance), u);
+	snprintf(st->daemon, sizeof(st->daemon), u);
+	snprintf(st->release, sizeof(st->release), u);
+	snprintf(st->db, sizeof(st->db), u);
+	snprintf(st->updatable, sizeof(st->updatable), u);
+	snprintf(st->rep_agent, sizeof(st->rep_agent), u);
+	snprintf(st->rep_scheme, sizeof(st->rep_scheme), u);
+	snprintf(st->rep_state, sizeof(st->rep_state), u);
+	snprintf(st->rep_peer, sizeof(st->rep_peer), u);
+	snprintf(st->cache_agent, sizeof(st->cache_agent), u);
+	st->active_marker = 0;
+}
+
+static int
+is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* TimesTen serves the role: ACTIVE and updatable; or STANDBY with replication running. */
+static int
+serves(const struct agent_state *st, int role)
+{
+	if (!is(st->daemon, "Up") || !is(st->db, "Loaded"))
+		return 0;
+	if (role == ROLE_ACTIVE)
+		return is(st->rep_state, "ACTIVE") && is(st->updatable, "Yes");
+	if (role == ROLE_STANDBY)
+		return is(st->rep_state, "STANDBY") && is(st->rep_agent, "Running");
+	return 0;
+}
+
+enum pod_class
+object_pod_class(const struct ttc_object *o, int i, time_t now)
+{
+	const struct pod_view *p = &o->pods[i];
+	long long limit = o->spec ? o->spec->unreachable_timeout : 30;
+
+	if (!p->exists || p->terminating)
+		return POD_GONE;
+	if (!p->reachable) {
+		if (p->unreachable_since != 0 && now - p->unreachable_since >= limit)
+			return POD_GONE;
+		return POD_UNKNOWN;
+	}
+	return serves(&p->st, p->role) ? POD_HEALTHY : POD_AVAILABLE;
+}
+
+enum ttc_event
+object_situation(const struct ttc_object *o, time_t now)
+{
+	int a = o->active, s = a == 0 ? 1 : 0;
+	enum pod_class ca, cs;
+
+	if (a < 0)
+		return TTC_EV_UNSETTLED;
+	ca = object_pod_class(o, a, now);
+	cs = object_pod_class(o, s, now);
+	if (ca == POD_UNKNOWN || cs == POD_UNKNOWN)
+		return TTC_EV_UNSETTLED;
+	if (ca == POD_HEALTHY) {
+		if (cs == POD_HEALTHY)
+			return TTC_EV_PAIR_HEALTHY;
+		return cs == POD_AVAILABLE ? TTC_EV_STANDBY_PRESENT : TTC_EV_STANDBY_LOST;
+	}
+	return cs == POD_HEALTHY ? TTC_EV_ACTIVE_LOST : TTC_EV_BOTH_LOST;
+}
+
+void
+object_set_roles(struct ttc_object *o, int active)
+{
+	o->active = active;
+	for (int i = 0; i < PAIR_PODS; i++)
+		o->pods[i].role = active < 0 ? ROLE_NONE : i == active ? ROLE_ACTIVE : ROLE_STANDBY;
+	if (active >= 0)
+		o->tried |= 1u << active;
+}
+
+/*
+ * BothDown: the database that is ahead. What status recorded as the last active is ahead
+ * unless the standby can be ahead (RETURN TWOSAFE); without knowledge (o->ahead unset)
+ * the best candidate is the last active, then ordinal 0.
+ */
+int
+object_choose_ahead(const struct ttc_object *o)
+{
+	if (o->ahead >= 0)
+		return o->ahead;
+	return o->active >= 0 ? o->active : 0;
+}
+
+/* A database on the other pod, not tried yet as active since BothDown. */
+int
+object_other_candidate(const struct ttc_object *o)
+{
+	int other = o->active == 0 ? 1 : 0;
+
+	if (o->tried & (1u << other))
+		return -1;
+	return other;
+}
+
+/*
+ * Reexamine: a pod whose agent answers, with the daemon up and a loaded database that is
+ * ACTIVE, or IDLE without a replication scheme (repaired by hand as documented). The
+ * recorded active is preferred.
+ */
+int
+object_usable_database(const struct ttc_object *o)
+{
+	for (int k = 0; k < PAIR_PODS; k++) {
+		int i = o->active >= 0 ? (o->active + k) % PAIR_PODS : k;
+		const struct pod_view *p = &o->pods[i];
+
+		if (!p->exists || p->terminating || !p->reachable || !is(p->st.daemon, "Up") ||
+		    !is(p->st.db, "Loaded"))
+			continue;
+		if (is(p->st.rep_state, "ACTIVE") ||
+		    (is(p->st.rep_state, "IDLE") && is(p->st.rep_scheme, "None")))
+			return i;
+	}
+	return -1;
+}
+
+void
+object_cancel_work(struct ttc_object *o)
+{
+	o->work++;
+}
+
+void
+object_report_invalid_spec(struct ttc_object *o)
+{
+	if (o->fx && o->fx->event)
+		o->fx->event(o, 1, "InvalidSpec", o->message);
+}
+
+void
+object_report_failure(struct ttc_object *o)
+{
+	if (o->fx && o->fx->event)
+		o->fx->event(o, 1, "Failed", o->message);
+}

@@ -1,0 +1,38 @@
+/* Names of the object states and events, for status, Events, logs and the FSM drawing. */
+#include "config.h"
+
+#include <string.h>
+
+#include "ttc.h"
+
+const char *const ttc_state_names[] = {
+#define X(e, name, meaning) name,
+    TTC_STATES(X)
+#undef X
+};
+
+const char *const ttc_state_meanings[] = {
+#define X(e, name, meaning) meaning,
+    TTC_STATES(X)
+#undef X
+};
+
+const char *const ttc_event_names[] = {
+#define X(e, meaning) #e,
+    TTC_EVENTS(X)
+#undef X
+};
+
+_Static_assert(sizeof(ttc_state_names) / sizeof(ttc_state_names[0]) == TTC_NSTATES,
+	       "a name per state");
+_Static_assert(sizeof(ttc_event_names) / sizeof(ttc_event_names[0]) == TTC_NEVENTS,
+	       "a name per event");
+
+int
+ttc_state_from_name(const char *name)
+{
+	for (int s = 1; s < TTC_NSTATES; s++) /* NEW is never written to status */
+		if (strcmp(ttc_state_names[s], name) == 0)
+			return s;
+	return -1;
+}

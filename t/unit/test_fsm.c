@@ -1,0 +1,259 @@
+/*
+ * Tests for src/operator/fsm.c and the pair table in src/operator/pair.c: the table's
+ * soundness, the classification of pods into situations, and scripted traces.
+ */
+#include "config.h"
+
+#include "../../src/operator/fsm.h"
+#include "../../src/operator/object.h"
+#include "../../src/operator/pair.h"
+#include "tap.h"
+
+static char err[512];
+
+/* A small table with every kind of flaw fsm_check must find. */
+enum { A, B, C, D, NS };
+enum { E1, E2, NE };
+static const char *const sn[] = {"A", "B", "C", "D"};
+static const char *const en[] = {"E1", "E2"};
+static int yes(void *ctx) { (void)ctx; return 1; }
+
+static void
+test_checker(void)
+{
+	const struct fsm_row dead_end[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {B, E1, NULL, NULL, NULL, NULL, C}};
+	struct fsm_table t = {"t", dead_end, 2, sn, NS, en, NE, A, 0x7, 0};
+	ok(fsm_check(&t, err, sizeof(err)) > 0, "a dead end is found");
+	is_str(err, "t: state C is a dead end", "and named");
+
+	const struct fsm_row unreachable[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {B, E1, NULL, NULL, NULL, NULL, A},
+					      {C, E1, NULL, NULL, NULL, NULL, A}};
+	t.rows = unreachable;
+	t.nrows = 3;
+	ok(fsm_check(&t, err, sizeof(err)) > 0, "an unreachable state is found");
+	is_str(err, "t: state C is unreachable", "and named");
+
+	const struct fsm_row ambiguous[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {A, E1, NULL, NULL, NULL, NULL, C},
+					    {B, E1, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A}};
+	t.rows = ambiguous;
+	t.nrows = 4;
+	ok(fsm_check(&t, err, sizeof(err)) > 0, "two rows for one (state, event) are found");
+	like(err, "A + E1", "and named");
+
+	const struct fsm_row shadow[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {A, E1, yes, "yes", NULL, NULL, C},
+					 {B, E1, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A}};
+	t.rows = shadow;
+	ok(fsm_check(&t, err, sizeof(err)) > 0, "an unguarded row hiding a guarded one is found");
+	like(err, "hides a later one", "and described");
+
+	const struct fsm_row good[] = {{A, E1, yes, "yes", NULL, NULL, B}, {A, E1, NULL, NULL, NULL, NULL, C},
+				       {B, E2, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A},
+				       {FSM_ANY, E2, NULL, NULL, NULL, NULL, D}};
+	t.rows = good;
+	t.nrows = 5;
+	t.states = 0xf;
+	t.terminal = 1 << D;
+	is_int(fsm_check(&t, err, sizeof(err)), 0, "a sound table passes: %s", err);
+	is_int(fsm_step(&t, A, E1, NULL, NULL), B, "the guarded row is taken first");
+	is_int(fsm_step(&t, B, E2, NULL, NULL), A, "an exact row wins over an any-state row");
+	is_int(fsm_step(&t, C, E2, NULL, NULL), D, "an any-state row applies");
+	is_int(fsm_step(&t, D, E2, NULL, NULL), -1, "but not in a terminal state");
+	is_int(fsm_step(&t, C, E1 + 5, NULL, NULL), -1, "no row, no move");
+}
+
+static void
+test_pair_table(void)
+{
+	is_int(fsm_check(&pair_table, err, sizeof(err)), 0,
+	       "the pair table: every state reachable, no dead ends, no ambiguous rows");
+	if (err[0])
+		diag("%s", err);
+}
+
+/* An object with two reachable, healthy pods: -0 ACTIVE, -1 STANDBY. */
+static void
+healthy_pair(struct ttc_object *o, struct ttc_spec *spec)
+{
+	memset(o, 0, sizeof(*o));
+	memset(spec, 0, sizeof(*spec));
+	spec->unreachable_timeout = 30;
+	spec->both_down_behavior = BOTHDOWN_BEST;
+	o->spec = spec;
+	o->ahead = -1;
+	o->fence = -1;
+	object_set_roles(o, 0);
+	for (int i = 0; i < 2; i++) {
+		struct pod_view *p = &o->pods[i];
+		p->exists = 1;
+		p->reachable = 1;
+		p->last_reachable = 1000;
+		agent_state_unknown(&p->st);
+		strcpy(p->st.daemon, "Up");
+		strcpy(p->st.db, "Loaded");
+		strcpy(p->st.rep_agent, "Running");
+		strcpy(p->st.rep_scheme, "Exists");
+		strcpy(p->st.rep_state, i == 0 ? "ACTIVE" : "STANDBY");
+		strcpy(p->st.updatable, i == 0 ? "Yes" : "No");
+	}
+}
+
+static void
+test_situations(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+	time_t now = 1000;
+
+	healthy_pair(&o, &spec);
+	is_int(object_situation(&o, now), TTC_EV_PAIR_HEALTHY, "both serving: PAIR_HEALTHY");
+
+	o.pods[0].terminating = 1;
+	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active pod deleted: ACTIVE_LOST");
+
+	healthy_pair(&o, &spec);
+	strcpy(o.pods[0].st.daemon, "Down");
+	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active daemon down: ACTIVE_LOST");
+
+	healthy_pair(&o, &spec);
+	o.pods[0].reachable = 0;
+	o.pods[0].unreachable_since = now - 10;
+	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	       "active unreachable for less than unreachableTimeout: wait");
+	is_int(object_situation(&o, now + 20), TTC_EV_ACTIVE_LOST,
+	       "active unreachable for unreachableTimeout: ACTIVE_LOST");
+
+	healthy_pair(&o, &spec);
+	o.pods[1].exists = 0;
+	is_int(object_situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
+	o.pods[1].exists = 1;
+	strcpy(o.pods[1].st.db, "None");
+	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	       "standby pod back without a database: STANDBY_PRESENT");
+	strcpy(o.pods[1].st.db, "Loaded");
+	strcpy(o.pods[1].st.rep_state, "ACTIVE");
+	strcpy(o.pods[1].st.updatable, "Yes");
+	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	       "a second ACTIVE is never taken as a healthy standby");
+
+	healthy_pair(&o, &spec);
+	o.pods[0].exists = 0;
+	strcpy(o.pods[1].st.daemon, "Down");
+	is_int(object_situation(&o, now), TTC_EV_BOTH_LOST, "both down: BOTH_LOST");
+	o.pods[1].reachable = 0;
+	o.pods[1].unreachable_since = now;
+	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	       "active gone, standby unknown for now: wait");
+}
+
+/* A trace of events through the pair table, checking each state reached. */
+static int
+trace(struct ttc_object *o, const int *events, const int *states, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int to = fsm_step(&pair_table, o->state, events[i], o, NULL);
+		if (to < 0 || to != states[i]) {
+			diag("step %zu: %s + %s gave %s, wanted %s", i, ttc_state_names[o->state],
+			     ttc_event_names[events[i]], to < 0 ? "no move" : ttc_state_names[to],
+			     ttc_state_names[states[i]]);
+			return 0;
+		}
+		o->state = to;
+	}
+	return 1;
+}
+
+static void
+test_traces(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+
+	healthy_pair(&o, &spec);
+	o.state = TTC_ST_NEW;
+	object_set_roles(&o, -1);
+	const int ev1[] = {TTC_EV_CREATE, TTC_EV_PROC_DONE, TTC_EV_ACTIVE_LOST};
+	const int st1[] = {TTC_ST_INITIALIZING, TTC_ST_NORMAL, TTC_ST_ACTIVE_DOWN};
+	ok(trace(&o, ev1, st1, 3), "create, initialise, lose the active");
+	ok(o.active == 1 && o.fence == 0 && o.pods[1].role == ROLE_ACTIVE &&
+	       o.pods[0].role == ROLE_STANDBY,
+	   "failing over makes -1 the active and marks -0 to be fenced");
+	const int ev2[] = {TTC_EV_PROC_DONE, TTC_EV_PROC_DONE, TTC_EV_STANDBY_PRESENT,
+			   TTC_EV_PROC_DONE, TTC_EV_PAIR_HEALTHY};
+	const int st2[] = {TTC_ST_ACTIVE_TAKEOVER, TTC_ST_STANDBY_DOWN, TTC_ST_STANDBY_STARTING,
+			   TTC_ST_STANDBY_CATCHUP, TTC_ST_NORMAL};
+	ok(trace(&o, ev2, st2, 5), "take over, rebuild the standby, back to Normal (seed 000)");
+
+	const int ev3[] = {TTC_EV_BOTH_LOST, TTC_EV_ENTER};
+	const int st3[] = {TTC_ST_BOTH_DOWN, TTC_ST_WAITING_FOR_ACTIVE};
+	ok(trace(&o, ev3, st3, 2), "both lost with bothDownBehavior Best: WaitingForActive");
+	is_int(o.active, 1, "the last active is chosen");
+
+	o.state = TTC_ST_BOTH_DOWN;
+	spec.both_down_behavior = BOTHDOWN_MANUAL;
+	o.ahead = -1;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_MANUAL,
+	       "both lost, ahead unknown, bothDownBehavior Manual: ManualInterventionRequired");
+	o.ahead = 0;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_WAITING_FOR_ACTIVE,
+	       "with the database ahead known, Manual still proceeds");
+	is_int(o.active, 0, "choosing the one ahead");
+
+	o.state = TTC_ST_CONFIGURING_ACTIVE;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_PROC_FAILED, &o, NULL),
+	       TTC_ST_WAITING_FOR_ACTIVE, "configuring the chosen one failed: try the other");
+	is_int(o.active, 1, "the other one");
+	is_int(fsm_step(&pair_table, TTC_ST_CONFIGURING_ACTIVE, TTC_EV_PROC_FAILED, &o, NULL),
+	       TTC_ST_MANUAL, "both tried: ManualInterventionRequired");
+
+	for (int s = TTC_ST_INITIALIZING; s < TTC_NSTATES; s++) {
+		int want = s == TTC_ST_FAILED ? -1 : TTC_ST_MANUAL;
+		if (fsm_step(&pair_table, s, TTC_EV_STOP_MANAGING, &o, NULL) != want) {
+			ok(0, "stopManaging from %s", ttc_state_names[s]);
+			return;
+		}
+	}
+	ok(1, "stopManaging leads every state but Failed to ManualInterventionRequired");
+	is_int(fsm_step(&pair_table, TTC_ST_MANUAL, TTC_EV_REEXAMINE, &o, NULL), TTC_ST_REEXAMINE,
+	       "reexamine leaves ManualInterventionRequired for Reexamine");
+	is_int(fsm_step(&pair_table, TTC_ST_NORMAL, TTC_EV_REEXAMINE, &o, NULL), -1,
+	       "reexamine means nothing elsewhere");
+
+	healthy_pair(&o, &spec);
+	strcpy(o.pods[0].st.rep_state, "IDLE");
+	strcpy(o.pods[0].st.rep_scheme, "None");
+	strcpy(o.pods[1].st.daemon, "Down");
+	o.state = TTC_ST_REEXAMINE;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_CONFIGURING_ACTIVE,
+	       "reexamine finds a repaired database (loaded, IDLE, no scheme) and uses it");
+	strcpy(o.pods[0].st.db, "Unloaded");
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_MANUAL,
+	       "no usable database: back to ManualInterventionRequired");
+}
+
+static void
+test_dot(void)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&text, &n);
+
+	fsm_dot(&pair_table, fp);
+	fclose(fp);
+	like(text, "digraph \"activeStandbyPair\"", "the drawing is a digraph");
+	like(text, "\"Normal\" -> \"ActiveDown\" [label=\"ACTIVE_LOST / fail_over\"]",
+	     "with an edge per row, event and action");
+	like(text, "\"BothDown\" -> \"WaitingForActive\" [label=\"ENTER [can_choose] / choose_active\"]",
+	     "and guards");
+	free(text);
+}
+
+int
+main(void)
+{
+	test_checker();
+	test_pair_table();
+	test_situations();
+	test_traces();
+	test_dot();
+	return done_testing();
+}
