@@ -144,6 +144,44 @@ spec_is_quantity(const char *s)
 	return 0;
 }
 
+long long
+spec_quantity_bytes(const char *s)
+{
+	static const struct {
+		const char *suffix;
+		double factor;
+	} units[] = {{"Ki", 1024.0},
+		     {"Mi", 1048576.0},
+		     {"Gi", 1073741824.0},
+		     {"Ti", 1099511627776.0},
+		     {"Pi", 1125899906842624.0},
+		     {"Ei", 1152921504606846976.0},
+		     {"n", 1e-9},
+		     {"u", 1e-6},
+		     {"m", 1e-3},
+		     {"k", 1e3},
+		     {"M", 1e6},
+		     {"G", 1e9},
+		     {"T", 1e12},
+		     {"P", 1e15},
+		     {"E", 1e18}};
+	char *end;
+	double v;
+
+	if (!spec_is_quantity(s))
+		return -1;
+	v = strtod(s, &end); /* takes an exponent ("1e3") too */
+	for (size_t i = 0; *end && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].suffix) == 0) {
+			v *= units[i].factor;
+			end += strlen(end);
+		}
+	if (*end != '\0' || v < 0 || v > 9.2e18)
+		return -1;
+	long long n = (long long)v;
+	return (double)n < v ? n + 1 : n;
+}
+
 static int
 fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

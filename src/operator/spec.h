@@ -105,5 +105,7 @@ void spec_free(struct ttc_spec *s);
 
 /* Whether s is a Kubernetes quantity ("250G", "2Gi", "200m", "1.5", "1e3"). */
 int spec_is_quantity(const char *s);
+/* A quantity in whole units (bytes for memory), rounded up; -1 when malformed. */
+long long spec_quantity_bytes(const char *s);
 
 #endif

@@ -1,0 +1,554 @@
+/*
+ * Bodies of the objects the operator makes for a TimesTenClassic (see objects.h). The
+ * StatefulSet carries the user's .spec.template through and adds TimesTen's containers,
+ * volumes and claims, as `kubectl describe statefulset` shows them in the guide.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "objects.h"
+#include "spec.h"
+#include "ttc/json.h"
+
+void
+objects_secret_name(char *buf, size_t n, const char *uid)
+{
+	snprintf(buf, n, "tt%s", uid);
+}
+
+static void
+owner_reference(struct jw *w, const struct owner *o)
+{
+	jw_key(w, "ownerReferences");
+	jw_arr(w);
+	jw_obj(w);
+	jw_kstr(w, "apiVersion", TTC_API_VERSION);
+	jw_kstr(w, "kind", TTC_KIND);
+	jw_kstr(w, "name", o->name);
+	jw_kstr(w, "uid", o->uid);
+	jw_kbool(w, "controller", 1);
+	jw_kbool(w, "blockOwnerDeletion", 1);
+	jw_obj_end(w);
+	jw_arr_end(w);
+}
+
+/* The object's labels plus app=<name>, which selects the pods. */
+static void
+labels(struct jw *w, const struct owner *o)
+{
+	jw_key(w, "labels");
+	jw_obj(w);
+	for (size_t i = 0; i < json_nkeys(o->labels); i++)
+		if (strcmp(json_key_at(o->labels, i), "app") != 0 &&
+		    YAJL_IS_STRING(json_value_at(o->labels, i))) {
+			jw_key(w, json_key_at(o->labels, i));
+			jw_val(w, json_value_at(o->labels, i));
+		}
+	jw_kstr(w, "app", o->name);
+	jw_obj_end(w);
+}
+
+/* The object's annotations, without kubectl's record of the last applied object. */
+static void
+annotations(struct jw *w, const struct owner *o)
+{
+	if (json_nkeys(o->annotations) == 0)
+		return;
+	jw_key(w, "annotations");
+	jw_obj(w);
+	for (size_t i = 0; i < json_nkeys(o->annotations); i++) {
+		const char *k = json_key_at(o->annotations, i);
+		if (strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") == 0)
+			continue;
+		jw_key(w, k);
+		jw_val(w, json_value_at(o->annotations, i));
+	}
+	jw_obj_end(w);
+}
+
+static void
+metadata(struct jw *w, const struct owner *o, const char *name)
+{
+	jw_key(w, "metadata");
+	jw_obj(w);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "namespace", o->ns);
+	labels(w, o);
+	annotations(w, o);
+	owner_reference(w, o);
+	jw_obj_end(w);
+}
+
+static void
+base64_value(struct jw *w, const char *k, const char *pem)
+{
+	size_t n = strlen(pem);
+	unsigned char *out = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (out == NULL) {
+		w->failed = 1;
+		return;
+	}
+	EVP_EncodeBlock(out, (const unsigned char *)pem, (int)n);
+	jw_kstr(w, k, (const char *)out);
+	free(out);
+}
+
+char *
+objects_secret(const struct owner *o, const struct agent_credentials *c)
+{
+	struct jw w;
+	char name[128];
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	objects_secret_name(name, sizeof(name), o->uid);
+	jw_obj(&w);
+	jw_kstr(&w, "apiVersion", "v1");
+	jw_kstr(&w, "kind", "Secret");
+	metadata(&w, o, name);
+	jw_kstr(&w, "type", "Opaque");
+	jw_key(&w, "data");
+	jw_obj(&w);
+	base64_value(&w, SECRET_CA_CERT, c->ca_cert);
+	base64_value(&w, SECRET_SERVER_CERT, c->server_cert);
+	base64_value(&w, SECRET_SERVER_KEY, c->server_key);
+	base64_value(&w, SECRET_CA_KEY, c->ca_key);
+	base64_value(&w, SECRET_CLIENT_CERT, c->client_cert);
+	base64_value(&w, SECRET_CLIENT_KEY, c->client_key);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+static void
+selector_app(struct jw *w, const char *name)
+{
+	jw_key(w, "app");
+	jw_str(w, name);
+}
+
+char *
+objects_service(const struct owner *o, const struct ttc_spec *spec)
+{
+	struct jw w;
+
+	(void)spec;
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "apiVersion", "v1");
+	jw_kstr(&w, "kind", "Service");
+	metadata(&w, o, o->name);
+	jw_key(&w, "spec");
+	jw_obj(&w);
+	jw_kstr(&w, "clusterIP", "None");
+	/* The standby is never Ready (/tmp/active): its name must resolve all the same. */
+	jw_kbool(&w, "publishNotReadyAddresses", 1);
+	jw_key(&w, "selector");
+	jw_obj(&w);
+	selector_app(&w, o->name);
+	jw_obj_end(&w);
+	jw_key(&w, "ports");
+	jw_arr(&w);
+	jw_obj(&w);
+	jw_kstr(&w, "name", "tt-cs");
+	jw_kint(&w, "port", TT_SERVER_PORT);
+	jw_kstr(&w, "protocol", "TCP");
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+static void
+env(struct jw *w, const char *k, const char *v)
+{
+	jw_obj(w);
+	jw_kstr(w, "name", k);
+	jw_kstr(w, "value", v);
+	jw_obj_end(w);
+}
+
+static void
+tt_env(struct jw *w, const struct ttc_spec *spec, int init)
+{
+	jw_key(w, "env");
+	jw_arr(w);
+	env(w, "TIMESTEN_HOME", TT_INSTANCE_HOME);
+	env(w, "LD_LIBRARY_PATH",
+	    TT_INSTANCE_HOME "/ttclasses/lib:" TT_INSTANCE_HOME "/install/lib:" TT_INSTANCE_HOME
+			     "/install/ttoracle_home/instantclient_11_2");
+	env(w, "TT_REPLICATION_TOPOLOGY", topology_names[spec->topology]);
+	if (init)
+		env(w, "TT_INIT_CONTAINER", "1");
+	jw_arr_end(w);
+}
+
+static void
+mount(struct jw *w, const char *name, const char *path, int read_only)
+{
+	jw_obj(w);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "mountPath", path);
+	if (read_only)
+		jw_kbool(w, "readOnly", 1);
+	jw_obj_end(w);
+}
+
+static void
+tt_mounts(struct jw *w, const struct ttc_spec *spec)
+{
+	jw_key(w, "volumeMounts");
+	jw_arr(w);
+	mount(w, "tt-persistent", "/tt", 0);
+	mount(w, "tt-agent", "/ttagent", 1);
+	mount(w, "tt-config", "/ttconfig", 1);
+	if (*spec->log_storage_class)
+		mount(w, "tt-log", "/ttlog", 0);
+	jw_arr_end(w);
+}
+
+static void
+tt_ports(struct jw *w, const struct ttc_spec *spec)
+{
+	const struct {
+		const char *name;
+		long long port;
+	} ports[] = {{"agent", TT_AGENT_PORT},
+		     {"daemon", TT_DAEMON_PORT},
+		     {"cs", TT_SERVER_PORT},
+		     {"replication", spec->rep_port}};
+
+	jw_key(w, "ports");
+	jw_arr(w);
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		jw_obj(w);
+		jw_kstr(w, "name", ports[i].name);
+		jw_kint(w, "containerPort", ports[i].port);
+		jw_kstr(w, "protocol", "TCP");
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void
+command(struct jw *w)
+{
+	jw_key(w, "command");
+	jw_arr(w);
+	jw_str(w, TT_IMAGE_ENTRYPOINT);
+	jw_arr_end(w);
+}
+
+static void
+resources(struct jw *w, const char *cpu, const char *memory, int limit_memory)
+{
+	if (!*cpu && !*memory)
+		return;
+	jw_key(w, "resources");
+	jw_obj(w);
+	jw_key(w, "requests");
+	jw_obj(w);
+	if (*cpu)
+		jw_kstr(w, "cpu", cpu);
+	if (*memory)
+		jw_kstr(w, "memory", memory);
+	jw_obj_end(w);
+	if (limit_memory && *memory) {
+		jw_key(w, "limits");
+		jw_obj(w);
+		jw_kstr(w, "memory", memory);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* The tt container's memory: databaseMemorySize + additionalMemoryRequest, as request and
+ * limit, when the operator sizes it and the database size is given. */
+static void
+tt_memory(char *buf, size_t n, const struct ttc_spec *spec)
+{
+	long long db, extra;
+
+	buf[0] = '\0';
+	if (!spec->automatic_memory_requests || !*spec->database_memory_size)
+		return;
+	db = spec_quantity_bytes(spec->database_memory_size);
+	extra = spec_quantity_bytes(spec->additional_memory_request);
+	if (db > 0 && extra >= 0)
+		snprintf(buf, n, "%lldMi", (db + extra + (1 << 20) - 1) >> 20);
+}
+
+static void
+tt_container(struct jw *w, const struct ttc_spec *spec, int init)
+{
+	char memory[32];
+
+	jw_obj(w);
+	jw_kstr(w, "name", init ? "ttinit" : "tt");
+	jw_kstr(w, "image", spec->image);
+	jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
+	command(w);
+	tt_ports(w, spec);
+	tt_env(w, spec, init);
+	tt_mounts(w, spec);
+	if (!init) {
+		tt_memory(memory, sizeof(memory), spec);
+		resources(w, spec->database_cpu_request, memory, 1);
+		/* Only the active's tt container is Ready, so the Service leads to it. */
+		jw_key(w, "readinessProbe");
+		jw_obj(w);
+		jw_key(w, "exec");
+		jw_obj(w);
+		jw_key(w, "command");
+		jw_arr(w);
+		jw_str(w, "cat");
+		jw_str(w, spec->topology == TOPO_PAIR ? "/tmp/active" : "/tmp/readiness");
+		jw_arr_end(w);
+		jw_obj_end(w);
+		jw_kint(w, "periodSeconds", 10);
+		jw_kint(w, "failureThreshold", 1);
+		jw_kint(w, "successThreshold", 1);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* Follows the TimesTen daemon log on its standard output. */
+static void
+daemonlog_container(struct jw *w, const struct ttc_spec *spec)
+{
+	jw_obj(w);
+	jw_kstr(w, "name", "daemonlog");
+	jw_kstr(w, "image", spec->image);
+	jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
+	jw_key(w, "command");
+	jw_arr(w);
+	jw_str(w, "sh");
+	jw_str(w, "-c");
+	jw_str(w, "while [ 1 ] ; do tail --follow=name " TT_INSTANCE_HOME
+		  "/diag/ttmesg.log --max-unchanged-stats=5; sleep 1; done");
+	jw_arr_end(w);
+	resources(w, spec->daemon_log_cpu_request, spec->daemon_log_memory_request, 0);
+	jw_key(w, "env");
+	jw_arr(w);
+	env(w, "TIMESTEN_HOME", TT_INSTANCE_HOME);
+	jw_arr_end(w);
+	jw_key(w, "volumeMounts");
+	jw_arr(w);
+	mount(w, "tt-persistent", "/tt", 0);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void
+volumes(struct jw *w, const struct owner *o, const struct ttc_spec *spec, yajl_val user)
+{
+	char secret[128];
+	static const char *const mounted[] = {SECRET_CA_CERT, SECRET_SERVER_CERT,
+					      SECRET_SERVER_KEY};
+
+	objects_secret_name(secret, sizeof(secret), o->uid);
+	jw_key(w, "volumes");
+	jw_arr(w);
+	for (size_t i = 0; i < json_len(user); i++)
+		jw_val(w, json_at(user, i));
+
+	jw_obj(w);
+	jw_kstr(w, "name", "tt-agent");
+	jw_key(w, "secret");
+	jw_obj(w);
+	jw_kstr(w, "secretName", secret);
+	/* The CA key and the operator's own key stay out of the pods. */
+	jw_key(w, "items");
+	jw_arr(w);
+	for (size_t i = 0; i < sizeof(mounted) / sizeof(mounted[0]); i++) {
+		jw_obj(w);
+		jw_kstr(w, "key", mounted[i]);
+		jw_kstr(w, "path", mounted[i]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+
+	jw_obj(w);
+	jw_kstr(w, "name", "tt-config");
+	jw_key(w, "projected");
+	jw_obj(w);
+	jw_key(w, "sources");
+	jw_arr(w);
+	for (size_t i = 0; i < spec->n_db_config_maps; i++) {
+		jw_obj(w);
+		jw_key(w, "configMap");
+		jw_obj(w);
+		jw_kstr(w, "name", spec->db_config_maps[i]);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	for (size_t i = 0; i < spec->n_db_secrets; i++) {
+		jw_obj(w);
+		jw_key(w, "secret");
+		jw_obj(w);
+		jw_kstr(w, "name", spec->db_secrets[i]);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_arr_end(w);
+}
+
+static void
+claim(struct jw *w, const char *name, const char *class, const char *size)
+{
+	jw_obj(w);
+	jw_key(w, "metadata");
+	jw_obj(w);
+	jw_kstr(w, "name", name);
+	jw_obj_end(w);
+	jw_key(w, "spec");
+	jw_obj(w);
+	jw_kstr(w, "storageClassName", class);
+	jw_key(w, "accessModes");
+	jw_arr(w);
+	jw_str(w, "ReadWriteOnce");
+	jw_arr_end(w);
+	jw_key(w, "resources");
+	jw_obj(w);
+	jw_key(w, "requests");
+	jw_obj(w);
+	jw_kstr(w, "storage", size);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+/* Writes the members of the user's template object t except those in skip. */
+static void
+pass_through(struct jw *w, yajl_val t, const char *const *skip)
+{
+	for (size_t i = 0; i < json_nkeys(t); i++) {
+		const char *k = json_key_at(t, i);
+		const char *const *s;
+		for (s = skip; *s && strcmp(*s, k) != 0; s++)
+			;
+		if (*s)
+			continue;
+		jw_key(w, k);
+		jw_val(w, json_value_at(t, i));
+	}
+}
+
+static void
+pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
+{
+	yajl_val tmeta = json_get(spec->template, "metadata", NULL);
+	yajl_val tspec = json_get(spec->template, "spec", NULL);
+	yajl_val tlabels = json_get(tmeta, "labels", NULL);
+	static const char *const meta_skip[] = {"labels", "name", "namespace", NULL};
+	static const char *const spec_skip[] = {"containers", "initContainers", "volumes",
+						"imagePullSecrets", NULL};
+
+	jw_key(w, "template");
+	jw_obj(w);
+	jw_key(w, "metadata");
+	jw_obj(w);
+	pass_through(w, tmeta, meta_skip);
+	jw_key(w, "labels");
+	jw_obj(w);
+	for (size_t i = 0; i < json_nkeys(tlabels); i++)
+		if (strcmp(json_key_at(tlabels, i), "app") != 0) {
+			jw_key(w, json_key_at(tlabels, i));
+			jw_val(w, json_value_at(tlabels, i));
+		}
+	selector_app(w, o->name);
+	jw_obj_end(w);
+	jw_obj_end(w);
+
+	jw_key(w, "spec");
+	jw_obj(w);
+	pass_through(w, tspec, spec_skip);
+	jw_key(w, "initContainers");
+	jw_arr(w);
+	tt_container(w, spec, 1);
+	for (size_t i = 0; i < json_len(json_get(tspec, "initContainers", NULL)); i++)
+		jw_val(w, json_at(json_get(tspec, "initContainers", NULL), i));
+	jw_arr_end(w);
+	jw_key(w, "containers");
+	jw_arr(w);
+	tt_container(w, spec, 0);
+	if (spec->daemon_log_sidecar)
+		daemonlog_container(w, spec);
+	for (size_t i = 0; i < json_len(json_get(tspec, "containers", NULL)); i++)
+		jw_val(w, json_at(json_get(tspec, "containers", NULL), i));
+	jw_arr_end(w);
+	yajl_val pull = json_get(tspec, "imagePullSecrets", NULL);
+	if (*spec->image_pull_secret || json_len(pull) > 0) {
+		jw_key(w, "imagePullSecrets");
+		jw_arr(w);
+		if (*spec->image_pull_secret) {
+			jw_obj(w);
+			jw_kstr(w, "name", spec->image_pull_secret);
+			jw_obj_end(w);
+		}
+		for (size_t i = 0; i < json_len(pull); i++)
+			jw_val(w, json_at(pull, i));
+		jw_arr_end(w);
+	}
+	volumes(w, o, spec, json_get(tspec, "volumes", NULL));
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+char *
+objects_statefulset(const struct owner *o, const struct ttc_spec *spec)
+{
+	struct jw w;
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "apiVersion", "apps/v1");
+	jw_kstr(&w, "kind", "StatefulSet");
+	metadata(&w, o, o->name);
+	jw_key(&w, "spec");
+	jw_obj(&w);
+	jw_kint(&w, "replicas", spec->topology == TOPO_PAIR ? 2 : spec->replicas);
+	jw_kstr(&w, "serviceName", o->name);
+	/* Both pods start together: the database that must become active may be on -1. */
+	jw_kstr(&w, "podManagementPolicy", "Parallel");
+	jw_key(&w, "updateStrategy");
+	jw_obj(&w);
+	jw_kstr(&w, "type", "OnDelete");
+	jw_obj_end(&w);
+	jw_key(&w, "selector");
+	jw_obj(&w);
+	jw_key(&w, "matchLabels");
+	jw_obj(&w);
+	selector_app(&w, o->name);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	pod_template(&w, o, spec);
+	jw_key(&w, "volumeClaimTemplates");
+	jw_arr(&w);
+	claim(&w, "tt-persistent", spec->storage_class, spec->storage_size);
+	if (*spec->log_storage_class)
+		claim(&w, "tt-log", spec->log_storage_class,
+		      *spec->log_storage_size ? spec->log_storage_size : spec->storage_size);
+	for (size_t i = 0; i < json_len(spec->volume_claim_templates); i++)
+		jw_val(&w, json_at(spec->volume_claim_templates, i));
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}

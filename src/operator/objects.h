@@ -1,0 +1,60 @@
+/*
+ * The Kubernetes objects the operator makes for a TimesTenClassic: the Secret holding the
+ * agent certificates, the headless Service and the StatefulSet, as JSON bodies.
+ */
+#ifndef OBJECTS_H
+#define OBJECTS_H
+
+#include <yajl/yajl_tree.h>
+
+struct ttc_spec;
+
+#define TTC_GROUP "timesten.oracle.com"
+#define TTC_VERSION "v3"
+#define TTC_API_VERSION TTC_GROUP "/" TTC_VERSION
+#define TTC_KIND "TimesTenClassic"
+#define TTC_PLURAL "timestenclassics"
+
+/* Where TimesTen lives in the image and in the pod. */
+#define TT_IMAGE_ENTRYPOINT "/timesten/bin/starthost"
+#define TT_INSTANCE_HOME "/tt/home/timesten/instances/instance1"
+#define TT_AGENT_PORT 8443
+#define TT_DAEMON_PORT 6624
+#define TT_SERVER_PORT 6625
+
+/* The object the made ones belong to. */
+struct owner {
+	const char *name;
+	const char *ns;
+	const char *uid;
+	yajl_val labels;      /* the object's metadata.labels (may be NULL) */
+	yajl_val annotations; /* the object's metadata.annotations (may be NULL) */
+};
+
+/* Credentials for the agents (server) and the operator (client), PEM. */
+struct agent_credentials {
+	const char *ca_cert;
+	const char *ca_key;
+	const char *server_cert;
+	const char *server_key;
+	const char *client_cert;
+	const char *client_key;
+};
+
+/* Keys of the Secret; the first three are mounted in the pods at /ttagent. */
+#define SECRET_CA_CERT "ca.crt"
+#define SECRET_SERVER_CERT "tls.crt"
+#define SECRET_SERVER_KEY "tls.key"
+#define SECRET_CA_KEY "ca.key"
+#define SECRET_CLIENT_CERT "operator.crt"
+#define SECRET_CLIENT_KEY "operator.key"
+
+/* "tt" + the object's uid. */
+void objects_secret_name(char *buf, size_t n, const char *uid);
+
+/* Each returns a malloc'd JSON body, or NULL. */
+char *objects_secret(const struct owner *o, const struct agent_credentials *c);
+char *objects_service(const struct owner *o, const struct ttc_spec *spec);
+char *objects_statefulset(const struct owner *o, const struct ttc_spec *spec);
+
+#endif

@@ -1,0 +1,173 @@
+/* Tests for src/operator/objects.c: the Secret, Service and StatefulSet bodies. */
+#include "config.h"
+
+#include "../../src/operator/objects.h"
+#include "../../src/operator/spec.h"
+#include "tap.h"
+#include "ttc/json.h"
+
+static char err[512];
+
+/* Parses and frees a body made by objects.c. */
+static yajl_val
+parse_body(char *text)
+{
+	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
+	if (v == NULL)
+		diag("not JSON: %s", text ? err : "(null)");
+	free(text);
+	return v;
+}
+
+/* The names of the members of an array of objects, joined with commas. */
+static const char *
+names(yajl_val arr, const char *key)
+{
+	static char buf[512];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_len(arr); i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? "," : "",
+			 json_str(json_at(arr, i), key, NULL) ? json_str(json_at(arr, i), key, NULL)
+							     : "?");
+	return buf;
+}
+
+static yajl_val
+find(yajl_val arr, const char *key, const char *value)
+{
+	for (size_t i = 0; i < json_len(arr); i++) {
+		const char *v = json_str(json_at(arr, i), key, NULL);
+		if (v && strcmp(v, value) == 0)
+			return json_at(arr, i);
+	}
+	return NULL;
+}
+
+static const char sample[] =
+    "{\"apiVersion\":\"timesten.oracle.com/v1\",\"kind\":\"TimesTenClassic\","
+    "\"metadata\":{\"name\":\"sample\",\"namespace\":\"mynamespace\",\"uid\":\"517a8646\","
+    "\"labels\":{\"team\":\"db\",\"app\":\"ignored\"},\"annotations\":{\"note\":\"x\","
+    "\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"}},"
+    "\"spec\":{\"ttspec\":{\"storageClassName\":\"oci\",\"storageSize\":\"250G\","
+    "\"image\":\"phx.ocir.io/youraccount/tt1814110:3\",\"imagePullSecret\":\"sekret\","
+    "\"dbConfigMap\":[\"sample\"],\"dbSecret\":[\"sample-secret\"],"
+    "\"databaseMemorySize\":\"1Gi\",\"additionalMemoryRequest\":\"512Mi\"},"
+    "\"template\":{\"metadata\":{\"labels\":{\"tier\":\"data\"}},\"spec\":{"
+    "\"containers\":[{\"name\":\"app\",\"image\":\"myapp:1\"}],"
+    "\"nodeSelector\":{\"disk\":\"ssd\"}}}}}";
+
+static void
+test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
+{
+	yajl_val sts = parse_body(objects_statefulset(o, spec));
+	if (sts == NULL) {
+		ok(0, "the StatefulSet body is JSON");
+		return;
+	}
+	(void)obj;
+	is_str(json_str(sts, "metadata", "name", NULL), "sample", "StatefulSet named after the object");
+	is_str(json_str(sts, "metadata", "labels", "app", NULL), "sample", "labelled app=sample");
+	is_str(json_str(sts, "metadata", "labels", "team", NULL), "db", "with the object's labels");
+	is_str(json_str(sts, "metadata", "annotations", "note", NULL), "x", "and annotations");
+	ok(json_get(sts, "metadata", "annotations",
+		    "kubectl.kubernetes.io/last-applied-configuration", NULL) == NULL,
+	   "but not kubectl's last-applied record");
+	yajl_val ref = json_at(json_get(sts, "metadata", "ownerReferences", NULL), 0);
+	ok(json_str(ref, "uid", NULL) && strcmp(json_str(ref, "uid", NULL), "517a8646") == 0 &&
+	       json_bool(ref, "controller", NULL) == 1,
+	   "owned by the TimesTenClassic (controller reference)");
+	long long n = 0;
+	ok(json_int(sts, &n, "spec", "replicas", NULL) == 0 && n == 2, "2 replicas");
+	is_str(json_str(sts, "spec", "updateStrategy", "type", NULL), "OnDelete", "update strategy OnDelete");
+	is_str(json_str(sts, "spec", "serviceName", NULL), "sample", "behind the Service sample");
+	is_str(json_str(sts, "spec", "selector", "matchLabels", "app", NULL), "sample", "selector app=sample");
+
+	yajl_val pod = json_get(sts, "spec", "template", "spec", NULL);
+	is_str(json_str(sts, "spec", "template", "metadata", "labels", "app", NULL), "sample",
+	       "pods labelled app=sample");
+	is_str(json_str(sts, "spec", "template", "metadata", "labels", "tier", NULL), "data",
+	       "with the template's labels");
+	is_str(names(json_get(pod, "initContainers", NULL), "name"), "ttinit", "init container ttinit");
+	is_str(names(json_get(pod, "containers", NULL), "name"), "tt,daemonlog,app",
+	       "containers tt, daemonlog, then the user's");
+	is_str(json_str(pod, "nodeSelector", "disk", NULL), "ssd", "the template's pod settings pass through");
+	yajl_val tt = find(json_get(pod, "containers", NULL), "name", "tt");
+	is_str(json_str(tt, "image", NULL), "phx.ocir.io/youraccount/tt1814110:3", "tt runs the image");
+	is_str(json_str(tt, "imagePullPolicy", NULL), "Always", "pull policy Always");
+	is_str(names(json_get(tt, "ports", NULL), "name"), "agent,daemon,cs,replication", "ports named");
+	long long p[4] = {0};
+	for (int i = 0; i < 4; i++)
+		json_int(json_at(json_get(tt, "ports", NULL), i), &p[i], "containerPort", NULL);
+	ok(p[0] == 8443 && p[1] == 6624 && p[2] == 6625 && p[3] == 4444, "8443, 6624, 6625, 4444");
+	is_str(names(json_get(tt, "volumeMounts", NULL), "mountPath"), "/tt,/ttagent,/ttconfig",
+	       "mounts /tt, /ttagent, /ttconfig");
+	is_str(YAJL_GET_STRING(json_at(json_get(tt, "readinessProbe", "exec", "command", NULL), 1)),
+	       "/tmp/active", "ready when /tmp/active exists");
+	is_str(json_str(find(json_get(tt, "env", NULL), "name", "TIMESTEN_HOME"), "value", NULL),
+	       TT_INSTANCE_HOME, "TIMESTEN_HOME");
+	is_str(json_str(tt, "resources", "limits", "memory", NULL), "1536Mi",
+	       "memory = databaseMemorySize + additionalMemoryRequest, as limit");
+	yajl_val init = json_at(json_get(pod, "initContainers", NULL), 0);
+	is_str(json_str(find(json_get(init, "env", NULL), "name", "TT_INIT_CONTAINER"), "value", NULL),
+	       "1", "ttinit runs with TT_INIT_CONTAINER=1");
+	is_str(names(json_get(pod, "volumes", NULL), "name"), "tt-agent,tt-config", "volumes");
+	yajl_val agent = find(json_get(pod, "volumes", NULL), "name", "tt-agent");
+	is_str(json_str(agent, "secret", "secretName", NULL), "tt517a8646", "tt-agent from Secret tt<uid>");
+	is_str(names(json_get(agent, "secret", "items", NULL), "key"), "ca.crt,tls.crt,tls.key",
+	       "only the agent's certificate, key and the CA are mounted");
+	yajl_val cfg = find(json_get(pod, "volumes", NULL), "name", "tt-config");
+	yajl_val src = json_get(cfg, "projected", "sources", NULL);
+	ok(json_len(src) == 2 && strcmp(json_str(json_at(src, 0), "configMap", "name", NULL), "sample") == 0 &&
+	       strcmp(json_str(json_at(src, 1), "secret", "name", NULL), "sample-secret") == 0,
+	   "tt-config projects the ConfigMaps and Secrets");
+	is_str(names(json_get(pod, "imagePullSecrets", NULL), "name"), "sekret", "image pull secret");
+	yajl_val claims = json_get(sts, "spec", "volumeClaimTemplates", NULL);
+	is_str(json_str(json_at(claims, 0), "metadata", "name", NULL), "tt-persistent", "claim tt-persistent");
+	is_str(json_str(json_at(claims, 0), "spec", "storageClassName", NULL), "oci", "of class oci");
+	is_str(json_str(json_at(claims, 0), "spec", "resources", "requests", "storage", NULL), "250G",
+	       "of 250G");
+	json_free(sts);
+}
+
+int
+main(void)
+{
+	yajl_val obj = json_parse(sample, strlen(sample), err, sizeof(err));
+	struct ttc_spec *spec = spec_parse(obj, err, sizeof(err));
+	struct owner o = {"sample", "mynamespace", "517a8646",
+			  json_get(obj, "metadata", "labels", NULL),
+			  json_get(obj, "metadata", "annotations", NULL)};
+
+	ok(spec != NULL, "the sample spec parses: %s", err);
+	if (spec == NULL)
+		return done_testing();
+	test_statefulset(obj, spec, &o);
+
+	yajl_val svc = parse_body(objects_service(&o, spec));
+	is_str(json_str(svc, "spec", "clusterIP", NULL), "None", "the Service is headless");
+	is_int(json_bool(svc, "spec", "publishNotReadyAddresses", NULL), 1,
+	       "and names pods that are not Ready (the standby)");
+	is_str(json_str(svc, "spec", "selector", "app", NULL), "sample", "selecting app=sample");
+	long long port = 0;
+	json_int(json_at(json_get(svc, "spec", "ports", NULL), 0), &port, "port", NULL);
+	is_int(port, 6625, "port 6625");
+	json_free(svc);
+
+	struct agent_credentials c = {"CA", "CAKEY", "SRV", "SRVKEY", "CLI", "CLIKEY"};
+	yajl_val sec = parse_body(objects_secret(&o, &c));
+	is_str(json_str(sec, "metadata", "name", NULL), "tt517a8646", "the Secret is tt<uid>");
+	is_str(json_str(sec, "data", "ca.crt", NULL), "Q0E=", "holding base64 PEM");
+	is_str(json_str(sec, "data", "operator.key", NULL), "Q0xJS0VZ", "the operator's key too");
+	json_free(sec);
+
+	is_int(spec_quantity_bytes("1Gi"), 1073741824, "1Gi in bytes");
+	is_int(spec_quantity_bytes("250G"), 250000000000LL, "250G in bytes");
+	is_int(spec_quantity_bytes("1e3"), 1000, "1e3");
+	is_int(spec_quantity_bytes("200m"), 1, "200m rounds up to 1");
+	is_int(spec_quantity_bytes("x"), -1, "not a quantity");
+
+	spec_free(spec);
+	json_free(obj);
+	return done_testing();
+}
