@@ -48,6 +48,7 @@ struct pod_view {
 	/* Decided by the operator, kept in status. */
 	int role;	 /* enum pod_role */
 	int initialized; /* its database was created with users and schema */
+	time_t rep_state_changed; /* when rep_state last changed */
 };
 
 /* How a pod stands against its intended role. */
@@ -71,6 +72,11 @@ struct ttc_object {
 	char *uid;
 	struct ttc_spec *spec; /* NULL while the spec is invalid */
 	char message[512];     /* why the object is not progressing, for status */
+	long long generation;  /* of the spec last read */
+	char *rep_statement;   /* the replication scheme in use, kept in status */
+	char *prev_stop_managing; /* trigger values last acted on, kept in status */
+	char *prev_reexamine;
+	long long last_event;	  /* Events posted, kept in status */
 
 	int state; /* enum ttc_state */
 	int prev_state;

@@ -1,0 +1,177 @@
+/*
+ * .status of a TimesTenClassic (see status.h). Key names follow the guide's describe
+ * output: kubectl turns podIP into "Pod IP" and cacheUIDPwdSet into "Cache UID Pwd Set".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+#include "status.h"
+#include "ttc/json.h"
+
+#define STATUS_VERSION "1.0"
+
+const char *
+status_pod_state(const struct ttc_object *o, int i, time_t now)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	if (o->state == TTC_ST_FAILED)
+		return "Terminal";
+	switch (object_pod_class(o, i, now)) {
+	case POD_HEALTHY:
+		if (o->state == TTC_ST_REEXAMINE)
+			return p->role == ROLE_ACTIVE ? "HealthyActive" : "HealthyStandby";
+		return "Healthy";
+	case POD_UNKNOWN:
+		return "Unknown";
+	case POD_GONE:
+		return p->exists && !p->terminating ? "Unknown" : "Down";
+	case POD_AVAILABLE:
+		if (o->state == TTC_ST_INITIALIZING)
+			return "Initializing";
+		if (o->state == TTC_ST_STANDBY_CATCHUP && p->role == ROLE_STANDBY)
+			return "CatchingUp";
+		return "Down";
+	}
+	return "Unknown";
+}
+
+static void
+pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
+{
+	const struct pod_view *p = &o->pods[i];
+	const struct agent_state *st = &p->st;
+	char name[300];
+
+	snprintf(name, sizeof(name), "%s-%d", o->name, i);
+	jw_obj(w);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "intendedState",
+		p->role == ROLE_ACTIVE ? "Active" : p->role == ROLE_STANDBY ? "Standby" : "None");
+	jw_kstr(w, "highLevelState", status_pod_state(o, i, now));
+	jw_kbool(w, "initialized", p->initialized);
+
+	jw_key(w, "podStatus");
+	jw_obj(w);
+	jw_kstr(w, "podPhase", p->exists ? (*p->phase ? p->phase : "Pending") : "Unknown");
+	jw_kstr(w, "podIP", p->ip);
+	jw_kstr(w, "agent", p->reachable ? "Up" : "Down");
+	jw_kint(w, "lastTimeReachable", (long long)p->last_reachable);
+	jw_obj_end(w);
+
+	jw_key(w, "timesTenStatus");
+	jw_obj(w);
+	jw_kstr(w, "instance", st->instance);
+	jw_kstr(w, "daemon", st->daemon);
+	jw_kstr(w, "release", st->release);
+	jw_obj_end(w);
+
+	jw_key(w, "dbStatus");
+	jw_obj(w);
+	jw_kstr(w, "db", st->db);
+	jw_kstr(w, "dbUpdatable", st->updatable);
+	jw_obj_end(w);
+
+	jw_key(w, "replicationStatus");
+	jw_obj(w);
+	jw_kstr(w, "repAgent", st->rep_agent);
+	jw_kstr(w, "repScheme", st->rep_scheme);
+	jw_kstr(w, "repState", st->rep_state);
+	jw_kstr(w, "repPeerPState", st->rep_peer);
+	jw_kint(w, "lastTimeRepStateChanged", (long long)p->rep_state_changed);
+	jw_obj_end(w);
+
+	jw_key(w, "cacheStatus");
+	jw_obj(w);
+	jw_kstr(w, "cacheAgent", st->cache_agent);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+char *
+status_patch(const struct ttc_object *o, time_t now)
+{
+	struct jw w;
+	char active[300] = "None";
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	if (o->active >= 0 && o->state != TTC_ST_INITIALIZING && o->state != TTC_ST_FAILED)
+		snprintf(active, sizeof(active), "%s-%d", o->name, o->active);
+	jw_obj(&w);
+	jw_key(&w, "status");
+	jw_obj(&w);
+	jw_kstr(&w, "statusVersion", STATUS_VERSION);
+	jw_kint(&w, "observedGeneration", o->generation);
+	jw_kstr(&w, "highLevelState", ttc_state_names[o->state]);
+	if (o->prev_state != TTC_ST_NEW)
+		jw_kstr(&w, "prevHighLevelState", ttc_state_names[o->prev_state]);
+	jw_kint(&w, "lastHighLevelStateSwitch", (long long)o->last_switch);
+	jw_kstr(&w, "activePods", active);
+	jw_kstr(&w, "message", o->message);
+	jw_kint(&w, "lastEvent", o->last_event);
+	if (o->rep_statement != NULL)
+		jw_kstr(&w, "repCreateStatement", o->rep_statement);
+	if (o->spec != NULL)
+		jw_kint(&w, "repPort", o->spec->rep_port);
+	jw_kstr(&w, "prevStopManaging", o->prev_stop_managing ? o->prev_stop_managing : "");
+	jw_kstr(&w, "prevReexamine", o->prev_reexamine ? o->prev_reexamine : "");
+	jw_key(&w, "podStatus");
+	jw_arr(&w);
+	for (int i = 0; i < PAIR_PODS; i++)
+		pod_entry(&w, o, i, now);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+static void
+restore_string(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? strdup(v) : NULL;
+}
+
+int
+status_restore(struct ttc_object *o, yajl_val status)
+{
+	const char *hls = json_str(status, "highLevelState", NULL);
+	const char *prev = json_str(status, "prevHighLevelState", NULL);
+	yajl_val pods = json_get(status, "podStatus", NULL);
+	long long n;
+	int s;
+
+	if (hls == NULL || (s = ttc_state_from_name(hls)) < 0)
+		return -1;
+	o->state = s;
+	o->prev_state = prev && ttc_state_from_name(prev) >= 0 ? ttc_state_from_name(prev)
+							      : TTC_ST_NEW;
+	if (json_int(status, &n, "lastHighLevelStateSwitch", NULL) == 0)
+		o->last_switch = (time_t)n;
+	if (json_int(status, &n, "lastEvent", NULL) == 0)
+		o->last_event = n;
+	restore_string(&o->rep_statement, json_str(status, "repCreateStatement", NULL));
+	restore_string(&o->prev_stop_managing, json_str(status, "prevStopManaging", NULL));
+	restore_string(&o->prev_reexamine, json_str(status, "prevReexamine", NULL));
+	o->active = -1;
+	for (size_t i = 0; i < json_len(pods) && i < PAIR_PODS; i++) {
+		yajl_val p = json_at(pods, i);
+		const char *intended = json_str(p, "intendedState", NULL);
+
+		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
+		o->pods[i].role = intended == NULL		      ? ROLE_NONE
+				  : strcmp(intended, "Active") == 0   ? ROLE_ACTIVE
+				  : strcmp(intended, "Standby") == 0 ? ROLE_STANDBY
+								      : ROLE_NONE;
+		if (o->pods[i].role == ROLE_ACTIVE)
+			o->active = (int)i;
+		if (json_int(p, &n, "podStatus", "lastTimeReachable", NULL) == 0)
+			o->pods[i].last_reachable = (time_t)n;
+	}
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* Tests for src/operator/status.c: what users read, and what a restarted operator recovers. */
+#include "config.h"
+
+#include "../../src/operator/object.h"
+#include "../../src/operator/status.h"
+#include "tap.h"
+#include "ttc/json.h"
+
+int
+main(void)
+{
+	struct ttc_spec spec = {0};
+	struct ttc_object o = {0}, back = {0};
+	char err[256];
+
+	spec.unreachable_timeout = 30;
+	spec.rep_port = 4444;
+	o.spec = &spec;
+	o.name = "sample";
+	o.generation = 3;
+	o.state = TTC_ST_NORMAL;
+	o.prev_state = TTC_ST_INITIALIZING;
+	o.last_switch = 1590939597;
+	o.last_event = 35;
+	o.rep_statement = "create active standby pair ...";
+	object_set_roles(&o, 0);
+	for (int i = 0; i < 2; i++) {
+		struct pod_view *p = &o.pods[i];
+		p->exists = 1;
+		p->reachable = 1;
+		p->initialized = 1;
+		p->last_reachable = 1590939597;
+		strcpy(p->phase, "Running");
+		snprintf(p->ip, sizeof(p->ip), "192.0.2.%d", i + 1);
+		agent_state_unknown(&p->st);
+		strcpy(p->st.instance, "Exists");
+		strcpy(p->st.daemon, "Up");
+		strcpy(p->st.db, "Loaded");
+		strcpy(p->st.rep_agent, "Running");
+		strcpy(p->st.rep_scheme, "Exists");
+		strcpy(p->st.rep_state, i ? "STANDBY" : "ACTIVE");
+		strcpy(p->st.updatable, i ? "No" : "Yes");
+	}
+	o.pods[1].exists = 0;
+
+	char *text = status_patch(&o, 1590939600);
+	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
+	ok(v != NULL, "the status patch is JSON");
+	yajl_val st = json_get(v, "status", NULL);
+	is_str(json_str(st, "highLevelState", NULL), "Normal", "highLevelState");
+	is_str(json_str(st, "prevHighLevelState", NULL), "Initializing", "prevHighLevelState");
+	is_str(json_str(st, "activePods", NULL), "sample-0", "activePods names the active pod");
+	is_str(json_str(st, "statusVersion", NULL), "1.0", "statusVersion");
+	long long n = 0;
+	ok(json_int(st, &n, "observedGeneration", NULL) == 0 && n == 3, "observedGeneration");
+	ok(json_int(st, &n, "repPort", NULL) == 0 && n == 4444, "repPort");
+	yajl_val p0 = json_at(json_get(st, "podStatus", NULL), 0);
+	yajl_val p1 = json_at(json_get(st, "podStatus", NULL), 1);
+	is_str(json_str(p0, "name", NULL), "sample-0", "podStatus[0] is sample-0");
+	is_str(json_str(p0, "intendedState", NULL), "Active", "intended Active");
+	is_str(json_str(p0, "highLevelState", NULL), "Healthy", "Healthy");
+	is_str(json_str(p0, "replicationStatus", "repState", NULL), "ACTIVE", "repState ACTIVE");
+	is_str(json_str(p0, "dbStatus", "dbUpdatable", NULL), "Yes", "dbUpdatable Yes");
+	is_str(json_str(p0, "timesTenStatus", "daemon", NULL), "Up", "daemon Up");
+	is_str(json_str(p0, "podStatus", "podIP", NULL), "192.0.2.1", "podIP");
+	is_str(json_str(p0, "podStatus", "agent", NULL), "Up", "agent Up");
+	is_str(json_str(p1, "intendedState", NULL), "Standby", "podStatus[1] intended Standby");
+	is_str(json_str(p1, "highLevelState", NULL), "Down", "a missing pod is Down");
+
+	o.state = TTC_ST_INITIALIZING;
+	free(text);
+	text = status_patch(&o, 1590939600);
+	like(text, "\"activePods\":\"None\"", "activePods is None while Initializing");
+
+	ok(status_restore(&back, st) == 0, "a status restores");
+	is_int(back.state, TTC_ST_NORMAL, "the state");
+	is_int(back.prev_state, TTC_ST_INITIALIZING, "the previous state");
+	is_int(back.active, 0, "the active pod");
+	ok(back.pods[0].role == ROLE_ACTIVE && back.pods[1].role == ROLE_STANDBY, "the roles");
+	ok(back.pods[0].initialized && back.pods[1].initialized, "what was initialised");
+	is_int(back.last_event, 35, "the event count");
+	is_str(back.rep_statement, "create active standby pair ...", "the replication scheme");
+	free(back.rep_statement);
+	free(back.prev_stop_managing);
+	free(back.prev_reexamine);
+
+	char bad[] = "{\"highLevelState\":\"Sideways\"}";
+	yajl_val b = json_parse(bad, strlen(bad), err, sizeof(err));
+	ok(status_restore(&back, b) < 0, "an unknown state is not restored");
+	json_free(b);
+	ok(status_restore(&back, NULL) < 0, "no status, nothing restored");
+	json_free(v);
+	free(text);
+	return done_testing();
+}
