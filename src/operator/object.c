@@ -141,7 +141,7 @@ object_usable_database(const struct ttc_object *o)
 void
 object_cancel_work(struct ttc_object *o)
 {
-	o->work++;
+	proc_reset(o);
 }
 
 void

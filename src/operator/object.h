@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include "proc.h"
 #include "spec.h"
 #include "ttc.h"
 
@@ -61,9 +62,14 @@ enum pod_class {
 
 struct ttc_object;
 
-/* What the machine's actions do outside the object. */
+/* What the machine's actions and procedures do outside the object. */
 struct ttc_effects {
 	void (*event)(struct ttc_object *o, int warning, const char *reason, const char *msg);
+	/* Sends operation op (body: malloc'd JSON or NULL, taken) to pod i's agent; its end
+	 * comes back through proc_order_done(). 0, or -1 when it could not be sent. */
+	int (*order)(struct ttc_object *o, int i, const char *op, char *body, int async);
+	/* Deletes pod i with the given grace period; 0 or -1. */
+	int (*delete_pod)(struct ttc_object *o, int i, int grace_seconds);
 };
 
 struct ttc_object {
@@ -84,9 +90,11 @@ struct ttc_object {
 
 	int active; /* ordinal of the intended active, -1 none */
 	int fence;  /* ordinal that must be fenced before promotion, -1 none */
+	char fence_uid[64]; /* uid of that pod when it was the active */
 	int ahead;  /* BothDown: ordinal known to be ahead, -1 unknown */
 	unsigned tried; /* BothDown: ordinals tried as active, one bit each */
 	unsigned work;	/* bumped to drop the procedure under way */
+	struct proc_run run;
 
 	struct pod_view pods[PAIR_PODS];
 	const struct ttc_effects *fx;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fsm.h"
 #include "object.h"
@@ -77,6 +78,7 @@ fail_over(void *ctx)
 	int old = o->active;
 
 	o->fence = old;
+	snprintf(o->fence_uid, sizeof(o->fence_uid), "%s", old >= 0 ? o->pods[old].uid : "");
 	object_set_roles(o, old == 0 ? 1 : 0);
 	return 0;
 }

@@ -1,0 +1,262 @@
+/*
+ * Tests for src/operator/proc.c: the orders each procedure sends to a pair of simulated
+ * pods, skipping what is already true, fencing, retries and failures.
+ */
+#include "config.h"
+
+#include "../../src/operator/object.h"
+#include "../../src/operator/proc.h"
+#include "tap.h"
+
+static char orders[4096];
+static int deleted[2];
+static struct {
+	int pending, pod;
+	unsigned work;
+	char op[32];
+	char body[256];
+} queue;
+static enum order_result next_result = ORDER_OK;
+
+static int
+fake_order(struct ttc_object *o, int i, const char *op, char *body, int async)
+{
+	(void)async;
+	snprintf(orders + strlen(orders), sizeof(orders) - strlen(orders), "%s@%d ", op, i);
+	queue.pending = 1;
+	queue.pod = i;
+	queue.work = o->work;
+	snprintf(queue.op, sizeof(queue.op), "%s", op);
+	snprintf(queue.body, sizeof(queue.body), "%s", body ? body : "");
+	free(body);
+	return 0;
+}
+
+static int
+fake_delete(struct ttc_object *o, int i, int grace)
+{
+	(void)o;
+	(void)grace;
+	deleted[i]++;
+	return 0;
+}
+
+static const struct ttc_effects fx = {NULL, fake_order, fake_delete};
+
+/* What each operation does to a simulated pod. */
+static void
+apply(struct ttc_object *o, int i, const char *op, const char *body)
+{
+	struct agent_state *s = &o->pods[i].st;
+
+	if (!strcmp(op, "createInstance"))
+		strcpy(s->instance, "Exists");
+	else if (!strcmp(op, "startDaemon"))
+		strcpy(s->daemon, "Up");
+	else if (!strcmp(op, "createDatabase") || !strcmp(op, "load"))
+		strcpy(s->db, "Loaded");
+	else if (!strcmp(op, "destroyDatabase")) {
+		strcpy(s->db, "None");
+		strcpy(s->rep_scheme, "None");
+	} else if (!strcmp(op, "createRepScheme"))
+		strcpy(s->rep_scheme, "Exists");
+	else if (!strcmp(op, "setRepState")) {
+		int active = strstr(body, "ACTIVE") != NULL;
+		strcpy(s->rep_state, active ? "ACTIVE" : "IDLE");
+		strcpy(s->updatable, active ? "Yes" : "No");
+	} else if (!strcmp(op, "startRepAgent")) {
+		strcpy(s->rep_agent, "Running");
+		if (strcmp(s->rep_state, "ACTIVE") != 0)
+			strcpy(s->rep_state, "STANDBY"); /* a duplicate catches up */
+	} else if (!strcmp(op, "markActive"))
+		s->active_marker = 1;
+	else if (!strcmp(op, "unmarkActive"))
+		s->active_marker = 0;
+	else if (!strcmp(op, "duplicate")) {
+		strcpy(s->db, "Loaded");
+		strcpy(s->rep_scheme, "Exists");
+		strcpy(s->rep_state, "IDLE");
+	}
+}
+
+/* Runs the state's procedure to its end, completing each order with next_result. */
+static time_t clock_now = 1000;
+
+static enum proc_outcome
+run(struct ttc_object *o, int max)
+{
+	enum proc_outcome out = PROC_WAITING;
+
+	for (int n = 0; n < max; n++) {
+		clock_now += 100; /* past any retry pause */
+		out = proc_advance(o, clock_now);
+		if (out == PROC_DONE || out == PROC_FAILED)
+			return out;
+		if (!queue.pending)
+			return out;
+		queue.pending = 0;
+		if (next_result == ORDER_OK)
+			apply(o, queue.pod, queue.op, queue.body);
+		proc_order_done(o, queue.work, next_result, "TT8191: bad", clock_now);
+	}
+	return out;
+}
+
+static void
+fresh(struct ttc_object *o, int state)
+{
+	memset(o, 0, sizeof(*o));
+	o->name = "sample";
+	o->ns = "ns";
+	o->rep_statement = "create active standby pair ...";
+	o->fx = &fx;
+	o->fence = -1;
+	o->state = state;
+	object_set_roles(o, 0);
+	for (int i = 0; i < 2; i++) {
+		o->pods[i].exists = 1;
+		o->pods[i].reachable = 1;
+		snprintf(o->pods[i].uid, sizeof(o->pods[i].uid), "uid-%d", i);
+		agent_state_unknown(&o->pods[i].st);
+		strcpy(o->pods[i].st.instance, "None");
+		strcpy(o->pods[i].st.daemon, "Down");
+		strcpy(o->pods[i].st.db, "None");
+		strcpy(o->pods[i].st.rep_agent, "Not Running");
+		strcpy(o->pods[i].st.rep_scheme, "None");
+		strcpy(o->pods[i].st.rep_state, "IDLE");
+	}
+	orders[0] = '\0';
+	deleted[0] = deleted[1] = 0;
+	queue.pending = 0;
+	next_result = ORDER_OK;
+}
+
+static void
+test_initialize(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_INITIALIZING);
+	is_int(run(&o, 50), PROC_DONE, "initialisation ends");
+	is_str(orders,
+	       "createInstance@0 startDaemon@0 createDatabase@0 createAdminUser@0 runSchema@0 "
+	       "createRepScheme@0 setRepState@0 startRepAgent@0 markActive@0 createInstance@1 "
+	       "startDaemon@1 duplicate@1 startRepAgent@1 runEpilog@0 ",
+	       "the active is built, then duplicated to the standby");
+	ok(o.pods[0].initialized && o.pods[1].initialized, "both databases are remembered as built");
+	is_int(proc_advance(&o, clock_now), PROC_IDLE, "the end is reported once");
+
+	/* A restart after the database was created but before schema.sql ran. */
+	fresh(&o, TTC_ST_INITIALIZING);
+	strcpy(o.pods[0].st.instance, "Exists");
+	strcpy(o.pods[0].st.daemon, "Up");
+	strcpy(o.pods[0].st.db, "Loaded");
+	run(&o, 4);
+	is_str(orders, "destroyDatabase@0 createDatabase@0 createAdminUser@0 runSchema@0 ",
+	       "an unfinished database is cleared and built again");
+
+	/* A restart after the active was fully built. */
+	fresh(&o, TTC_ST_INITIALIZING);
+	o.pods[0].initialized = 1;
+	strcpy(o.pods[0].st.instance, "Exists");
+	strcpy(o.pods[0].st.daemon, "Up");
+	strcpy(o.pods[0].st.db, "Loaded");
+	strcpy(o.pods[0].st.rep_scheme, "Exists");
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[0].st.rep_agent, "Running");
+	o.pods[0].st.active_marker = 1;
+	run(&o, 1);
+	is_str(orders, "createInstance@1 ", "what is observed done is skipped");
+}
+
+static void
+test_fail_over(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[0].st.updatable, "Yes");
+	o.pods[0].st.active_marker = 1;
+	strcpy(o.pods[1].st.rep_state, "STANDBY");
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	is_int(run(&o, 10), PROC_DONE, "a failover ends");
+	is_str(orders, "setRepState@0 unmarkActive@0 setRepState@1 ",
+	       "the old active is fenced and unmarked before the standby is promoted");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[0].st.updatable, "Yes");
+	o.pods[0].terminating = 1;
+	o.pods[0].reachable = 0;
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	is_int(run(&o, 10), PROC_WAITING, "an active that cannot be told blocks promotion");
+	is_int(deleted[0], 1, "its pod is deleted (once) instead");
+	is_str(orders, "", "and nothing is promoted yet");
+	o.pods[0].exists = 0;
+	is_int(run(&o, 10), PROC_DONE, "once the pod is gone, the standby is promoted");
+	is_str(orders, "setRepState@1 ", "promoted");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[0].st.updatable, "Yes");
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	next_result = ORDER_FAILED;
+	run(&o, 3);
+	ok(deleted[0] == 1 && strstr(orders, "@1") == NULL,
+	   "a refused fence becomes a deletion, still before any promotion");
+}
+
+static void
+test_failures(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_INITIALIZING);
+	next_result = ORDER_FAILED;
+	is_int(run(&o, 5), PROC_FAILED, "a refused order fails the procedure");
+	like(o.run.failure, "instance on the active: TT8191: bad", "saying which step and why");
+	is_int(proc_advance(&o, clock_now), PROC_IDLE, "reported once");
+
+	fresh(&o, TTC_ST_INITIALIZING);
+	next_result = ORDER_TRANSIENT;
+	is_int(run(&o, 3), PROC_WAITING, "an unanswered order is tried again later");
+	is_int(o.run.attempts, 3, "counting the attempts");
+	ok(o.run.retry_at > clock_now, "with a pause before the next try");
+	is_int(run(&o, 40), PROC_FAILED, "until too many attempts fail it");
+
+	fresh(&o, TTC_ST_STANDBY_STARTING);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	o.pods[1].terminating = 1;
+	is_int(run(&o, 3), PROC_FAILED, "a step whose pod is gone fails at once");
+
+	fresh(&o, TTC_ST_NORMAL);
+	is_int(proc_advance(&o, 1000), PROC_IDLE, "Normal has no procedure");
+
+	fresh(&o, TTC_ST_STANDBY_STARTING);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[1].st.instance, "Exists");
+	strcpy(o.pods[1].st.daemon, "Up");
+	strcpy(o.pods[1].st.db, "Loaded");
+	o.pods[1].st.active_marker = 1;
+	proc_advance(&o, 1000);
+	unsigned old = queue.work;
+	proc_reset(&o);
+	proc_order_done(&o, old, ORDER_OK, NULL, 1001);
+	is_int(o.run.next, 0, "an order that ends after the state moved on is ignored");
+}
+
+int
+main(void)
+{
+	test_initialize();
+	test_fail_over();
+	test_failures();
+	return done_testing();
+}
