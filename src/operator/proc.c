@@ -158,6 +158,21 @@ body_idle(const struct ttc_object *o, int i)
 	return body_state("IDLE");
 }
 
+/* The database's DSN is the object's name. */
+static char *
+body_dsn(const struct ttc_object *o, int i)
+{
+	struct jw w;
+
+	(void)i;
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "dsn", o->name);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
 static char *
 body_scheme(const struct ttc_object *o, int i)
 {
@@ -186,6 +201,7 @@ body_duplicate(const struct ttc_object *o, int i)
 	jw_obj(&w);
 	jw_kstr(&w, "from", o->name);
 	jw_kstr(&w, "host", host);
+	jw_kstr(&w, "dsn", o->name);
 	if (*o->pods[from].ip)
 		jw_kstr(&w, "remoteIP", o->pods[from].ip);
 	jw_obj_end(&w);
@@ -213,7 +229,7 @@ static const struct proc_step initialize[] = {
     STEP("daemon on the active", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("clear an unfinished database", ACTIVE, 0, no_partial_database, "destroyDatabase",
 	 NULL, mark_uninitialized),
-    STEP("create the database", ACTIVE, 0, initialized, "createDatabase", NULL, NULL),
+    STEP("create the database", ACTIVE, 0, initialized, "createDatabase", body_dsn, NULL),
     STEP("create the admin user", ACTIVE, 0, initialized, "createAdminUser", NULL, NULL),
     STEP("run schema.sql", ACTIVE, 0, initialized, "runSchema", NULL, mark_initialized),
     STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme",
@@ -221,7 +237,7 @@ static const struct proc_step initialize[] = {
     STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
     STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
 	 NULL),
-    STEP("mark the active", ACTIVE, 0, marked_active, "markActive", NULL, NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
     STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
     STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL,
@@ -237,18 +253,18 @@ static const struct proc_step initialize[] = {
 /* ActiveDown: make sure the old active takes no more writes, then promote the standby. */
 static const struct proc_step fail_over[] = {
     STEP("fence the old active", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
-    STEP("unmark the old active", FENCED, STEP_FENCING, fenced, "unmarkActive", NULL, NULL),
+    STEP("unmark the old active", FENCED, STEP_FENCING, fenced, "clearActive", NULL, NULL),
     STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
 };
 
 /* ActiveTakeover: the new active is the one the Service leads to. */
 static const struct proc_step take_over[] = {
-    STEP("mark the active", ACTIVE, 0, marked_active, "markActive", NULL, NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
 };
 
 /* StandbyStarting: rebuild the standby from the active, whatever its pod held. */
 static const struct proc_step build_standby[] = {
-    STEP("unmark the standby", STANDBY, 0, not_marked_active, "unmarkActive", NULL, NULL),
+    STEP("unmark the standby", STANDBY, 0, not_marked_active, "clearActive", NULL, NULL),
     STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
     STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL,
@@ -268,7 +284,7 @@ static const struct proc_step configure_active[] = {
     STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
     STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
 	 NULL),
-    STEP("mark the active", ACTIVE, 0, marked_active, "markActive", NULL, NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
 };
 
 #define PROC(name, steps) {name, steps, sizeof(steps) / sizeof(steps[0])}

@@ -68,9 +68,9 @@ apply(struct ttc_object *o, int i, const char *op, const char *body)
 		strcpy(s->rep_agent, "Running");
 		if (strcmp(s->rep_state, "ACTIVE") != 0)
 			strcpy(s->rep_state, "STANDBY"); /* a duplicate catches up */
-	} else if (!strcmp(op, "markActive"))
+	} else if (!strcmp(op, "setActive"))
 		s->active_marker = 1;
-	else if (!strcmp(op, "unmarkActive"))
+	else if (!strcmp(op, "clearActive"))
 		s->active_marker = 0;
 	else if (!strcmp(op, "duplicate")) {
 		strcpy(s->db, "Loaded");
@@ -140,7 +140,7 @@ test_initialize(void)
 	is_int(run(&o, 50), PROC_DONE, "initialisation ends");
 	is_str(orders,
 	       "createInstance@0 startDaemon@0 createDatabase@0 createAdminUser@0 runSchema@0 "
-	       "createRepScheme@0 setRepState@0 startRepAgent@0 markActive@0 createInstance@1 "
+	       "createRepScheme@0 setRepState@0 startRepAgent@0 setActive@0 createInstance@1 "
 	       "startDaemon@1 duplicate@1 startRepAgent@1 runEpilog@0 ",
 	       "the active is built, then duplicated to the standby");
 	ok(o.pods[0].initialized && o.pods[1].initialized, "both databases are remembered as built");
@@ -183,7 +183,7 @@ test_fail_over(void)
 	strcpy(o.fence_uid, "uid-0");
 	object_set_roles(&o, 1);
 	is_int(run(&o, 10), PROC_DONE, "a failover ends");
-	is_str(orders, "setRepState@0 unmarkActive@0 setRepState@1 ",
+	is_str(orders, "setRepState@0 clearActive@0 setRepState@1 ",
 	       "the old active is fenced and unmarked before the standby is promoted");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
