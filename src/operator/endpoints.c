@@ -1,11 +1,12 @@
 /*
  * The operator's HTTP endpoints: /metrics for Prometheus, /healthz (the loop answers)
- * and /readyz (set up and not stopping).
+ * and /readyz (set up, not stopping, and, when leading, its caches complete).
  */
 #include "config.h"
 
 #include <event2/buffer.h>
 
+#include "controller.h"
 #include "operator.h"
 #include "ttc/httpd.h"
 #include "ttc/metrics.h"
@@ -37,7 +38,8 @@ serve_readyz(evhtp_request_t *req, void *arg)
 {
 	struct operator *op = arg;
 
-	if (op->ready)
+	if (op->ready && (op->kube == NULL || op->controller == NULL ||
+			  controller_synced(op->controller)))
 		httpd_reply(req, 200, "text/plain; charset=utf-8", "ok\n");
 	else
 		httpd_reply(req, 503, "text/plain; charset=utf-8", "not ready\n");

@@ -37,20 +37,34 @@ owner_reference(struct jw *w, const struct owner *o)
 	jw_arr_end(w);
 }
 
-/* The object's labels plus app=<name>, which selects the pods. */
+/* Whether a label key is one the operator sets itself. */
+static int
+own_label(const char *k)
+{
+	return strcmp(k, "app") == 0 || strcmp(k, OBJECT_LABEL) == 0;
+}
+
+/* extra's string labels (the object's or the template's), then app=<name>, which
+ * selects the pods, and the operator's own label. */
 static void
-labels(struct jw *w, const struct owner *o)
+labels_with(struct jw *w, const struct owner *o, yajl_val extra)
 {
 	jw_key(w, "labels");
 	jw_obj(w);
-	for (size_t i = 0; i < json_nkeys(o->labels); i++)
-		if (strcmp(json_key_at(o->labels, i), "app") != 0 &&
-		    YAJL_IS_STRING(json_value_at(o->labels, i))) {
-			jw_key(w, json_key_at(o->labels, i));
-			jw_val(w, json_value_at(o->labels, i));
+	for (size_t i = 0; i < json_nkeys(extra); i++)
+		if (!own_label(json_key_at(extra, i)) && YAJL_IS_STRING(json_value_at(extra, i))) {
+			jw_key(w, json_key_at(extra, i));
+			jw_val(w, json_value_at(extra, i));
 		}
 	jw_kstr(w, "app", o->name);
+	jw_kstr(w, OBJECT_LABEL, o->name);
 	jw_obj_end(w);
+}
+
+static void
+labels(struct jw *w, const struct owner *o)
+{
+	labels_with(w, o, o->labels);
 }
 
 /* The object's annotations, without kubectl's record of the last applied object. */
@@ -464,15 +478,7 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	jw_key(w, "metadata");
 	jw_obj(w);
 	pass_through(w, tmeta, meta_skip);
-	jw_key(w, "labels");
-	jw_obj(w);
-	for (size_t i = 0; i < json_nkeys(tlabels); i++)
-		if (strcmp(json_key_at(tlabels, i), "app") != 0) {
-			jw_key(w, json_key_at(tlabels, i));
-			jw_val(w, json_value_at(tlabels, i));
-		}
-	selector_app(w, o->name);
-	jw_obj_end(w);
+	labels_with(w, o, tlabels);
 	jw_obj_end(w);
 
 	jw_key(w, "spec");

@@ -15,6 +15,10 @@ struct ttc_spec;
 #define TTC_KIND "TimesTenClassic"
 #define TTC_PLURAL "timestenclassics"
 
+/* Every object made for a TimesTenClassic, and its pods, carry this label with the
+ * object's name: the operator watches only what carries it. */
+#define OBJECT_LABEL "timesten.oracle.com/object"
+
 /* Where TimesTen lives in the image and in the pod. */
 #define TT_IMAGE_ENTRYPOINT "/timesten/bin/starthost"
 #define TT_INSTANCE_HOME "/tt/home/timesten/instances/instance1"

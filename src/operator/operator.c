@@ -10,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "../kube/kube.h"
+#include "controller.h"
 #include "operator.h"
 #include "ttc/httpd.h"
 #include "ttc/log.h"
@@ -21,6 +24,9 @@
 #include "ttc/selfmon.h"
 
 #define LAG_INTERVAL_MS 100
+#define LEASE_NAME "timestenclassic-operator"
+#define STOP_DEADLINE_S 4 /* a graceful stop exits by then, lease released or not */
+#define KUBE_RETRY_S 10	  /* between tries to set up the Kubernetes client */
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -73,6 +79,9 @@ register_metrics(struct operator *op)
 	if (op->reloads_ok == NULL || op->last_reload_ok == NULL || op->last_reload_time == NULL ||
 	    procstats_register(op->metrics) < 0)
 		return -1;
+	if ((op->ctl_metrics = calloc(1, sizeof(*op->ctl_metrics))) == NULL ||
+	    controller_metrics_register(op->metrics, op->ctl_metrics) < 0)
+		return -1;
 	op->lag = looplag_start(op->base, op->metrics, P, LAG_INTERVAL_MS);
 	return op->lag ? 0 : -1;
 }
@@ -112,12 +121,129 @@ operator_init(struct operator *op)
 	return 0;
 }
 
+static void
+leading(struct kube_elector *e, void *arg)
+{
+	struct operator *op = arg;
+
+	(void)e;
+	log_info("operator", "leading: managing TimesTenClassic objects", "namespace",
+		 op->namespace, NULL);
+	op->controller = controller_start(op->base, op->kube, op->ctl_metrics, op->namespace);
+	if (op->controller == NULL)
+		log_error("operator", "cannot start the controller", NULL);
+}
+
+static void
+not_leading(struct kube_elector *e, void *arg)
+{
+	struct operator *op = arg;
+
+	(void)e;
+	log_warn("operator", "not leading any more: hands off", NULL);
+	controller_stop(op->controller);
+	op->controller = NULL;
+}
+
+static void
+new_leader(struct kube_elector *e, const char *identity, void *arg)
+{
+	(void)e;
+	(void)arg;
+	log_info("operator", "leader", "identity", identity, NULL);
+}
+
+static int
+kube_start(struct operator *op)
+{
+	struct kube_config *kc;
+	char err[512], identity[256];
+	const char *pod = getenv("POD_NAME");
+
+	if (op->config->kubeconfig[0] != '\0')
+		kc = kube_config_from_file(op->config->kubeconfig, NULL, 0, err, sizeof(err));
+	else
+		kc = kube_config_in_cluster(NULL, err, sizeof(err));
+	if (kc == NULL) {
+		log_error("operator", "cannot configure the Kubernetes client", "error", err, NULL);
+		return -1;
+	}
+	struct kube_client_opts ko = {0};
+	ko.config = kc;
+	ko.metrics = op->metrics;
+	ko.metrics_prefix = OPERATOR_METRICS_PREFIX;
+	ko.user_agent = OPERATOR_NAME "/" PACKAGE_VERSION;
+	op->kube = kube_client_new(op->base, &ko, err, sizeof(err));
+	kube_config_free(kc);
+	if (op->kube == NULL) {
+		log_error("operator", "cannot make the Kubernetes client", "error", err, NULL);
+		return -1;
+	}
+	op->namespace = strdup(op->config->namespace[0] ? op->config->namespace
+							 : kube_client_namespace(op->kube));
+	snprintf(identity, sizeof(identity), "%s_%ld", pod && *pod ? pod : "operator",
+		 (long)getpid());
+	struct kube_elector_opts eo = {0};
+	eo.ns = op->namespace;
+	eo.name = LEASE_NAME;
+	eo.identity = identity;
+	eo.started = leading;
+	eo.stopped = not_leading;
+	eo.new_leader = new_leader;
+	eo.arg = op;
+	if ((op->elector = kube_elector_new(op->kube, &eo)) == NULL) {
+		log_error("operator", "cannot campaign for leadership", NULL);
+		return -1;
+	}
+	log_info("operator", "connected", "namespace", op->namespace, "identity", identity, NULL);
+	return 0;
+}
+
+static void
+kube_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	operator_kube_start(arg);
+}
+
+void
+operator_kube_start(struct operator *op)
+{
+	struct timeval later = {KUBE_RETRY_S, 0};
+
+	if (op->stopping || kube_start(op) == 0)
+		return;
+	operator_kube_stop(op);
+	if (op->kube_retry == NULL)
+		op->kube_retry = evtimer_new(op->base, kube_retry, op);
+	if (op->kube_retry != NULL)
+		evtimer_add(op->kube_retry, &later);
+	log_info("operator", "will try again", "seconds", LOG_I(KUBE_RETRY_S), NULL);
+}
+
+void
+operator_kube_stop(struct operator *op)
+{
+	controller_stop(op->controller);
+	op->controller = NULL;
+	if (op->elector)
+		kube_elector_free(op->elector);
+	op->elector = NULL;
+	if (op->kube)
+		kube_client_free(op->kube);
+	op->kube = NULL;
+	free(op->namespace);
+	op->namespace = NULL;
+}
+
 void
 operator_run(struct operator *op)
 {
 	log_info("operator", "started", "version", PACKAGE_VERSION, "config",
 		 op->config_path ? op->config_path : "", "namespace", op->config->namespace,
 		 "metrics", httpd_address(op->httpd), NULL);
+	operator_kube_start(op);
 	event_base_dispatch(op->base);
 	log_info("operator", "stopped", NULL);
 }
@@ -154,8 +280,15 @@ operator_reload(struct operator *op)
 		return;
 	}
 	int changes = config_log_changes(op->config, next);
+	int reconnect = strcmp(next->namespace, op->config->namespace) != 0 ||
+			strcmp(next->kubeconfig, op->config->kubeconfig) != 0;
 	config_free(op->config);
 	op->config = next;
+	if (reconnect) {
+		/* Another cluster or namespace: start over there. */
+		operator_kube_stop(op);
+		operator_kube_start(op);
+	}
 	log_set_level(next->log_level);
 	log_set_format(next->log_format);
 	metric_add(op->reloads_ok, 1);
@@ -164,13 +297,47 @@ operator_reload(struct operator *op)
 	log_info("config", "reloaded", "file", op->config_path, "changes", LOG_I(changes), NULL);
 }
 
+static void
+released(void *arg)
+{
+	struct operator *op = arg;
+
+	event_base_loopexit(op->base, NULL);
+}
+
+static void
+stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct operator *op = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("operator", "stopping without releasing the lease: no answer in time", NULL);
+	event_base_loopexit(op->base, NULL);
+}
+
 void
 operator_stop(struct operator *op, const char *why)
 {
+	struct timeval deadline = {STOP_DEADLINE_S, 0};
+
+	if (op->stopping)
+		return;
+	op->stopping = 1;
 	log_info("operator", "stopping", "reason", why, NULL);
 	op->ready = 0;
 	httpd_close(op->httpd);
-	event_base_loopexit(op->base, NULL);
+	controller_stop(op->controller);
+	op->controller = NULL;
+	if (op->elector == NULL) {
+		event_base_loopexit(op->base, NULL);
+		return;
+	}
+	/* Give the lease up so that another replica takes over at once. */
+	op->stop_timer = evtimer_new(op->base, stop_deadline, op);
+	if (op->stop_timer)
+		evtimer_add(op->stop_timer, &deadline);
+	kube_elector_release(op->elector, released, op);
 }
 
 void
@@ -183,6 +350,12 @@ operator_cleanup(struct operator *op)
 	if (op->sig_hup)
 		event_free(op->sig_hup);
 	looplag_free(op->lag);
+	operator_kube_stop(op);
+	if (op->stop_timer)
+		event_free(op->stop_timer);
+	if (op->kube_retry)
+		event_free(op->kube_retry);
+	free(op->ctl_metrics);
 	httpd_free(op->httpd);
 	metrics_free(op->metrics);
 	config_free(op->config);

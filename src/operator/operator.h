@@ -9,7 +9,10 @@
 
 struct event;
 struct event_base;
+struct controller;
 struct httpd;
+struct kube_client;
+struct kube_elector;
 struct looplag;
 struct metric_series;
 struct metrics;
@@ -47,6 +50,16 @@ struct operator {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct metric_series *reloads_ok, *reloads_failed, *last_reload_ok, *last_reload_time;
 	int ready;
+
+	/* Kubernetes: the client, leader election, and the controller while leading. */
+	struct kube_client *kube;
+	struct kube_elector *elector;
+	struct controller *controller;
+	struct controller_metrics *ctl_metrics;
+	char *namespace; /* watched */
+	int stopping;
+	struct event *stop_timer; /* the exit deadline of a graceful stop */
+	struct event *kube_retry; /* the next try to connect after a failure */
 };
 
 /* config.c */
@@ -58,6 +71,11 @@ int config_log_changes(const struct operator_config *old, const struct operator_
 
 /* operator.c */
 int operator_init(struct operator *op);
+/* Connects to Kubernetes and campaigns for leadership; on failure (logged) tries again
+ * every few seconds. */
+void operator_kube_start(struct operator *op);
+/* Drops the controller, the election and the client. */
+void operator_kube_stop(struct operator *op);
 void operator_run(struct operator *op);
 void operator_reload(struct operator *op);
 void operator_stop(struct operator *op, const char *why);

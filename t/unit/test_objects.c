@@ -88,6 +88,10 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	       "pods labelled app=sample");
 	is_str(json_str(sts, "spec", "template", "metadata", "labels", "tier", NULL), "data",
 	       "with the template's labels");
+	is_str(json_str(sts, "spec", "template", "metadata", "labels", OBJECT_LABEL, NULL), "sample",
+	       "and the operator's own label, by which it watches them");
+	is_str(json_str(sts, "metadata", "labels", OBJECT_LABEL, NULL), "sample",
+	       "the StatefulSet carries it too");
 	is_str(names(json_get(pod, "initContainers", NULL), "name"), "ttinit", "init container ttinit");
 	is_str(names(json_get(pod, "containers", NULL), "name"), "tt,daemonlog,app",
 	       "containers tt, daemonlog, then the user's");

@@ -1,0 +1,356 @@
+/*
+ * The operator's client for one pod's agent (see agentc.h). Every request carries its
+ * own deadline; an asynchronous order is followed by a small poller of its own.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "agentc.h"
+#include "ttc/https.h"
+#include "ttc/json.h"
+#include "ttc/log.h"
+
+#define ASYNC_POLL_MS 250
+
+struct pending {
+	TAILQ_ENTRY(pending) entry;
+	struct agentc *c;
+	struct https_request *req; /* the request out, or NULL while waiting to poll */
+	struct event *timer;	   /* async: the next poll */
+	agentc_state_fn state_done;
+	agentc_order_fn order_done;
+	void *arg;
+	char op[32];
+	char id[64];
+	struct timespec deadline; /* async: give up then */
+	int timeout_ms;
+};
+
+struct agentc {
+	struct event_base *base;
+	struct https_client *http;
+	TAILQ_HEAD(, pending) pending;
+};
+
+struct agentc *
+agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port,
+	   const char *server_name, char *err, size_t errlen)
+{
+	struct agentc *c = calloc(1, sizeof(*c));
+	char url[128];
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(url, sizeof(url), strchr(ip, ':') ? "https://[%s]:%d" : "https://%s:%d", ip,
+		 port);
+	struct https_client_opts o = {url, ctx, server_name, NULL};
+	c->base = base;
+	TAILQ_INIT(&c->pending);
+	if ((c->http = https_client_new(base, &o, err, errlen)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&p->c->pending, p, entry);
+	if (p->req != NULL)
+		https_request_cancel(p->req);
+	if (p->timer != NULL)
+		event_free(p->timer);
+	free(p);
+}
+
+void
+agentc_free(struct agentc *c)
+{
+	if (c == NULL)
+		return;
+	while (!TAILQ_EMPTY(&c->pending))
+		pending_free(TAILQ_FIRST(&c->pending));
+	https_client_free(c->http);
+	free(c);
+}
+
+static void
+copy_field(yajl_val v, const char *key, char *dst, size_t n)
+{
+	const char *s = json_str(v, key, NULL);
+
+	snprintf(dst, n, "%s", s && *s ? s : "Unknown");
+}
+
+int
+agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
+		   size_t errlen)
+{
+	yajl_val v = json_parse(json, len, err, errlen);
+
+	if (v == NULL)
+		return -1;
+	if (!YAJL_IS_OBJECT(v)) {
+		snprintf(err, errlen, "the state is not a JSON object");
+		json_free(v);
+		return -1;
+	}
+	copy_field(v, "instance", st->instance, sizeof(st->instance));
+	copy_field(v, "daemon", st->daemon, sizeof(st->daemon));
+	copy_field(v, "release", st->release, sizeof(st->release));
+	copy_field(v, "database", st->db, sizeof(st->db));
+	copy_field(v, "updatable", st->updatable, sizeof(st->updatable));
+	copy_field(v, "repAgent", st->rep_agent, sizeof(st->rep_agent));
+	copy_field(v, "repScheme", st->rep_scheme, sizeof(st->rep_scheme));
+	copy_field(v, "repState", st->rep_state, sizeof(st->rep_state));
+	copy_field(v, "peerState", st->rep_peer, sizeof(st->rep_peer));
+	copy_field(v, "cacheAgent", st->cache_agent, sizeof(st->cache_agent));
+	st->active_marker = json_bool(v, "active", NULL) == 1;
+	json_free(v);
+	return 0;
+}
+
+/* The body of a response as a NUL-terminated string (in a static-free malloc'd copy). */
+static char *
+body_text(const struct https_response *resp, size_t *len)
+{
+	size_t n = resp->body ? evbuffer_get_length(resp->body) : 0;
+	char *s = malloc(n + 1);
+
+	if (s == NULL)
+		return NULL;
+	if (n > 0)
+		evbuffer_copyout(resp->body, s, n);
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+/* "reason: message" of an agent error reply, or the transport error. */
+static void
+describe_failure(const struct https_response *resp, char *buf, size_t n)
+{
+	size_t len;
+	char *text, err[64];
+	yajl_val v;
+
+	if (resp->status == 0) {
+		snprintf(buf, n, "%s", resp->errmsg ? resp->errmsg : https_err_name(resp->err));
+		return;
+	}
+	text = body_text(resp, &len);
+	v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
+	const char *msg = json_str(v, "message", NULL);
+	const char *errmsg = json_str(v, "errmsg", NULL);
+	snprintf(buf, n, "HTTP %d: %s", resp->status,
+		 errmsg && *errmsg ? errmsg : msg ? msg : "no detail");
+	json_free(v);
+	free(text);
+}
+
+static void
+state_reply(struct https_request *r, const struct https_response *resp, void *arg)
+{
+	struct pending *p = arg;
+	struct agent_state st;
+	char why[256];
+	size_t len;
+
+	(void)r;
+	p->req = NULL;
+	agent_state_unknown(&st);
+	if (resp->status != 200) {
+		describe_failure(resp, why, sizeof(why));
+		p->state_done(p->arg, 0, &st, why);
+	} else {
+		char *text = body_text(resp, &len);
+		if (text == NULL || agentc_parse_state(text, len, &st, why, sizeof(why)) < 0)
+			p->state_done(p->arg, 0, &st, text ? why : "out of memory");
+		else
+			p->state_done(p->arg, 1, &st, NULL);
+		free(text);
+	}
+	pending_free(p);
+}
+
+static struct pending *
+pending_new(struct agentc *c, void *arg)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->c = c;
+	p->arg = arg;
+	TAILQ_INSERT_TAIL(&c->pending, p, entry);
+	return p;
+}
+
+static int
+send_request(struct pending *p, enum https_method m, const char *path, const char *body,
+     https_done_fn fn)
+{
+	p->req = https_request_new(p->c->http, m, path);
+	if (p->req == NULL)
+		return -1;
+	https_request_header(p->req, "Accept", "application/json");
+	if (body != NULL)
+		https_request_body(p->req, "application/json", body, strlen(body));
+	https_request_timeouts(p->req, p->timeout_ms, 0);
+	if (https_request_send(p->req, fn, p) < 0) {
+		https_request_cancel(p->req);
+		p->req = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+agentc_get_state(struct agentc *c, int timeout_ms, agentc_state_fn done, void *arg)
+{
+	struct pending *p = pending_new(c, arg);
+
+	if (p == NULL)
+		return -1;
+	p->state_done = done;
+	p->timeout_ms = timeout_ms;
+	if (send_request(p, HTTPS_GET, "/v1/state", NULL, state_reply) < 0) {
+		pending_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends an order: the callback, then the pending record. */
+static void
+order_end(struct pending *p, enum order_result r, const char *message)
+{
+	p->order_done(p->arg, r, message);
+	pending_free(p);
+}
+
+static void async_poll(evutil_socket_t fd, short what, void *arg);
+
+static void
+async_reply(struct https_request *r, const struct https_response *resp, void *arg)
+{
+	struct pending *p = arg;
+	struct timespec now;
+	char why[512], err[64];
+	size_t len;
+
+	(void)r;
+	p->req = NULL;
+	if (resp->status == 200) {
+		char *text = body_text(resp, &len);
+		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
+		int complete = json_bool(v, "complete", NULL) == 1;
+		const char *status = json_str(v, "status", NULL);
+		const char *errmsg = json_str(v, "errmsg", NULL);
+		snprintf(why, sizeof(why), "%s", errmsg && *errmsg ? errmsg : "failed");
+		json_free(v);
+		free(text);
+		if (complete) {
+			if (status && strcmp(status, "Succeeded") == 0)
+				order_end(p, ORDER_OK, NULL);
+			else
+				order_end(p, ORDER_FAILED, why);
+			return;
+		}
+	} else if (resp->status == 404) {
+		order_end(p, ORDER_TRANSIENT, "the agent forgot the operation (restarted?)");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > p->deadline.tv_sec) {
+		order_end(p, ORDER_TRANSIENT, "the operation ran past agentAsyncTimeout");
+		return;
+	}
+	struct timeval tv = {0, ASYNC_POLL_MS * 1000};
+	if (p->timer == NULL)
+		p->timer = evtimer_new(p->c->base, async_poll, p);
+	if (p->timer == NULL || evtimer_add(p->timer, &tv) < 0)
+		order_end(p, ORDER_TRANSIENT, "cannot follow the operation");
+}
+
+static void
+async_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	char path[128];
+
+	(void)fd;
+	(void)what;
+	snprintf(path, sizeof(path), "/v1/async/%s", p->id);
+	if (send_request(p, HTTPS_GET, path, NULL, async_reply) < 0)
+		order_end(p, ORDER_TRANSIENT, "cannot follow the operation");
+}
+
+static void
+order_reply(struct https_request *r, const struct https_response *resp, void *arg)
+{
+	struct pending *p = arg;
+	char why[512], err[64];
+	size_t len;
+
+	(void)r;
+	p->req = NULL;
+	if (resp->status == 200 || resp->status == 201) {
+		order_end(p, ORDER_OK, NULL);
+		return;
+	}
+	if (resp->status == 202) {
+		char *text = body_text(resp, &len);
+		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
+		const char *id = json_str(v, "id", NULL);
+		snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
+		json_free(v);
+		free(text);
+		if (p->id[0] == '\0') {
+			order_end(p, ORDER_FAILED, "the agent accepted the operation without an id");
+			return;
+		}
+		async_poll(-1, 0, p);
+		return;
+	}
+	describe_failure(resp, why, sizeof(why));
+	/* No answer, busy (409), a utility past its time limit (504), or an agent that is
+	 * shutting down (503) may go better later; anything else is TimesTen's answer. */
+	if (resp->status == 0 || resp->status == 409 || resp->status == 503 ||
+	    resp->status == 504)
+		order_end(p, ORDER_TRANSIENT, why);
+	else
+		order_end(p, ORDER_FAILED, why);
+}
+
+int
+agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
+	     int async_timeout_ms, agentc_order_fn done, void *arg)
+{
+	struct pending *p = pending_new(c, arg);
+	char path[96];
+
+	if (p == NULL)
+		return -1;
+	p->order_done = done;
+	p->timeout_ms = timeout_ms;
+	snprintf(p->op, sizeof(p->op), "%s", op);
+	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
+	p->deadline.tv_sec += async_timeout_ms / 1000;
+	snprintf(path, sizeof(path), "/v1/ops/%s", op);
+	if (send_request(p, HTTPS_POST, path, body ? body : "{}", order_reply) < 0) {
+		pending_free(p);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * The operator's client for one pod's agent: HTTPS with the object's client certificate,
+ * the server checked against the pod's DNS name while connecting to its IP address.
+ * State reads and orders (see src/agent/API.md), each with its own deadline.
+ */
+#ifndef AGENTC_H
+#define AGENTC_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "object.h"
+#include "proc.h"
+
+struct event_base;
+struct agentc;
+
+struct agentc *agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port,
+			  const char *server_name, char *err, size_t errlen);
+/* Drops every request under way (no callbacks follow) and frees the client. */
+void agentc_free(struct agentc *c);
+
+/* A state read ended: ok with the state, or not with why. */
+typedef void (*agentc_state_fn)(void *arg, int ok, const struct agent_state *st,
+				const char *error);
+/* Reads GET /v1/state within timeout_ms; 0, or -1 when it cannot be sent. */
+int agentc_get_state(struct agentc *c, int timeout_ms, agentc_state_fn done, void *arg);
+
+/* An order ended. */
+typedef void (*agentc_order_fn)(void *arg, enum order_result r, const char *message);
+/*
+ * Sends POST /v1/ops/<op> with body (JSON or NULL) within timeout_ms. An asynchronous
+ * operation (202) is then followed through GET /v1/async/<id> until it ends or
+ * async_timeout_ms passes. 0, or -1 when it cannot be sent.
+ */
+int agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
+		 int async_timeout_ms, agentc_order_fn done, void *arg);
+
+/* Parses a state document into st (absent fields "Unknown"); 0, or -1 with err. */
+int agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
+		       size_t errlen);
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * The controller: it follows every TimesTenClassic of the namespace, keeps a managed
+ * object per TimesTenClassic, and steps its state machine whenever something about it
+ * changes. Every state change goes through change_state(), which logs it, posts the
+ * Event and restarts the state's work.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "controller.h"
+#include "ctl.h"
+#include "objects.h"
+#include "operator.h"
+#include "pair.h"
+#include "repscheme.h"
+#include "status.h"
+#include "ttc/json.h"
+#include "ttc/log.h"
+#include "ttc/metrics.h"
+
+#define STEP_LIMIT 32 /* transitions in one step: a loop in the table would stop here */
+
+const struct kube_resource ttc_resource = {TTC_GROUP, TTC_VERSION, TTC_PLURAL, TTC_KIND, 1};
+
+static int
+managed_cmp(struct managed *a, struct managed *b)
+{
+	return strcmp(a->o.name, b->o.name);
+}
+
+RB_GENERATE_STATIC(managed_tree, managed, entry, managed_cmp)
+
+struct managed *
+ctl_find(struct controller *c, const char *name)
+{
+	struct managed key;
+
+	key.o.name = (char *)name;
+	return RB_FIND(managed_tree, &c->objects, &key);
+}
+
+int
+ctl_informers_synced(const struct controller *c)
+{
+	return kube_informer_synced(c->ttcs) && kube_informer_synced(c->pods) &&
+	       kube_informer_synced(c->sets) && kube_informer_synced(c->services) &&
+	       kube_informer_synced(c->secrets);
+}
+
+void
+ctl_event(struct managed *m, int warning, const char *reason, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(warning ? LOG_WARN : LOG_INFO, "event", msg, "object", m->o.name, "reason", reason,
+		NULL);
+	if (m->obj != NULL)
+		kube_event(m->ctl->recorder, m->obj, warning ? "Warning" : "Normal", reason, "%s",
+			   msg);
+	m->o.last_event++;
+}
+
+static void
+wake_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct managed *m = arg;
+
+	(void)fd;
+	(void)what;
+	m->wake_at = 0;
+	ctl_step(m);
+}
+
+void
+ctl_wake(struct managed *m, time_t at)
+{
+	time_t now = time(NULL);
+	struct timeval tv = {at > now ? at - now : 0, 0};
+
+	if (m->wake_at != 0 && m->wake_at <= at)
+		return;
+	if (m->wake == NULL && (m->wake = evtimer_new(m->ctl->base, wake_fired, m)) == NULL)
+		return;
+	m->wake_at = at;
+	evtimer_add(m->wake, &tv);
+}
+
+static void
+state_metric(struct managed *m)
+{
+	struct controller *c = m->ctl;
+
+	metric_series_remove(m->state_series);
+	m->state_series = metric_series(c->m->state, m->o.ns, m->o.name,
+					ttc_state_names[m->o.state], NULL);
+	metric_set(m->state_series, 1);
+}
+
+static int
+warning_state(int s)
+{
+	return s == TTC_ST_ACTIVE_DOWN || s == TTC_ST_ACTIVE_TAKEOVER || s == TTC_ST_BOTH_DOWN ||
+	       s == TTC_ST_MANUAL || s == TTC_ST_FAILED;
+}
+
+static void
+change_state(struct managed *m, int to, int event)
+{
+	struct ttc_object *o = &m->o;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	log_info("fsm", "state change", "object", o->name, "from", ttc_state_names[o->state],
+		 "to", ttc_state_names[to], "event", ttc_event_names[event], NULL);
+	if (event == TTC_EV_ACTIVE_LOST)
+		m->lost_at = now;
+	if (o->state == TTC_ST_ACTIVE_DOWN && m->lost_at.tv_sec != 0) {
+		metric_observe(m->ctl->m->failover,
+			       (double)(now.tv_sec - m->lost_at.tv_sec) +
+				   (double)(now.tv_nsec - m->lost_at.tv_nsec) / 1e9);
+		m->lost_at.tv_sec = 0;
+	}
+	if (o->state != TTC_ST_NEW)
+		ctl_event(m, warning_state(to), "StateChange", "TimesTenClassic was %s, now %s",
+			  ttc_state_names[o->state], ttc_state_names[to]);
+	o->prev_state = o->state;
+	o->state = to;
+	o->last_switch = time(NULL);
+	if (to != TTC_ST_FAILED && to != TTC_ST_MANUAL)
+		o->message[0] = '\0';
+	proc_reset(o);
+	m->entered = 1;
+	metric_add(metric_series(m->ctl->m->transitions, ttc_state_names[to], NULL), 1);
+	state_metric(m);
+}
+
+/* The state's time limit: WaitingForActive (waitingForActiveTimeout, 0 = none) and
+ * StandbyCatchup (repStateTimeout). */
+static int
+timed_out(const struct managed *m, time_t now)
+{
+	const struct ttc_object *o = &m->o;
+	long long limit = 0;
+
+	if (o->spec == NULL)
+		return 0;
+	if (o->state == TTC_ST_WAITING_FOR_ACTIVE)
+		limit = o->spec->waiting_for_active_timeout;
+	else if (o->state == TTC_ST_STANDBY_CATCHUP)
+		limit = o->spec->rep_state_timeout;
+	if (limit <= 0)
+		return 0;
+	if (now - o->last_switch >= limit)
+		return 1;
+	((struct managed *)m)->wake_at = 0;
+	ctl_wake((struct managed *)m, o->last_switch + limit);
+	return 0;
+}
+
+/* Whether both pods have been looked at since the operator started. */
+static int
+observed(const struct managed *m)
+{
+	for (int i = 0; i < PAIR_PODS; i++)
+		if (!m->observed[i] && m->o.pods[i].exists && !m->o.pods[i].terminating)
+			return 0;
+	return 1;
+}
+
+/* Fires one event; 1 when the state changed. */
+static int
+fire(struct managed *m, int event)
+{
+	struct ttc_object *o = &m->o;
+	int to = fsm_step(&pair_table, o->state, event, o, NULL);
+
+	if (to < 0 || to == o->state)
+		return 0;
+	change_state(m, to, event);
+	return 1;
+}
+
+/* Provisioning before the machine starts: spec valid, ConfigMaps usable. */
+static void
+step_new(struct managed *m)
+{
+	struct ttc_object *o = &m->o;
+	int r;
+
+	if (o->spec == NULL) {
+		fire(m, TTC_EV_SPEC_INVALID);
+		return;
+	}
+	if ((r = provision_check(m)) == 0)
+		return;
+	if (r < 0) {
+		fire(m, TTC_EV_SPEC_INVALID);
+		return;
+	}
+	if (o->rep_statement == NULL) {
+		char err[512];
+		o->rep_statement = repscheme_statement(o->spec, o->name, o->ns, err, sizeof(err));
+		if (o->rep_statement == NULL) {
+			snprintf(o->message, sizeof(o->message), "%s", err);
+			fire(m, TTC_EV_SPEC_INVALID);
+			return;
+		}
+	}
+	fire(m, TTC_EV_CREATE);
+}
+
+static void
+write_status(struct managed *m);
+
+void
+ctl_step(struct managed *m)
+{
+	struct ttc_object *o = &m->o;
+
+	if (m->gone || !ctl_informers_synced(m->ctl))
+		return;
+	if (o->state == TTC_ST_NEW)
+		step_new(m);
+	if (o->state != TTC_ST_NEW && o->state != TTC_ST_FAILED)
+		provision_ensure(m);
+	for (int n = 0; n < STEP_LIMIT && o->state != TTC_ST_NEW; n++) {
+		time_t now = time(NULL);
+		int event;
+
+		if (m->entered) {
+			m->entered = 0;
+			if (fire(m, TTC_EV_ENTER))
+				continue;
+		}
+		if (o->state == TTC_ST_MANUAL || o->state == TTC_ST_FAILED)
+			break;
+		switch (proc_advance(o, now)) {
+		case PROC_DONE:
+			event = TTC_EV_PROC_DONE;
+			break;
+		case PROC_FAILED:
+			snprintf(o->message, sizeof(o->message), "%s", o->run.failure);
+			ctl_event(m, 1, "ProcedureFailed", "%s", o->run.failure);
+			event = TTC_EV_PROC_FAILED;
+			break;
+		default:
+			event = timed_out(m, now) ? TTC_EV_TIMEOUT
+				: observed(m)	  ? (int)object_situation(o, now)
+						  : -1;
+		}
+		if (o->run.retry_at > now)
+			ctl_wake(m, o->run.retry_at);
+		if (event < 0 || !fire(m, event))
+			break;
+	}
+	write_status(m);
+}
+
+static void
+status_written(struct kube_result *r, void *arg)
+{
+	struct managed *m = arg;
+
+	m->status_call = NULL;
+	if (r->err != KUBE_ERR_OK) {
+		log_warn("status", "cannot write status", "object", m->o.name, "error",
+			 r->message, NULL);
+		free(m->status_written);
+		m->status_written = NULL; /* write again on the next step */
+		ctl_wake(m, time(NULL) + 1);
+		return;
+	}
+	if (m->status_dirty) {
+		m->status_dirty = 0;
+		write_status(m);
+	}
+}
+
+static void
+write_status(struct managed *m)
+{
+	char *patch;
+
+	if (m->o.state == TTC_ST_NEW && m->o.message[0] == '\0')
+		return;
+	if (m->status_call != NULL) {
+		m->status_dirty = 1;
+		return;
+	}
+	if ((patch = status_patch(&m->o, time(NULL))) == NULL)
+		return;
+	if (m->status_written != NULL && strcmp(patch, m->status_written) == 0) {
+		free(patch);
+		return;
+	}
+	m->status_call = kube_patch_status(m->ctl->kube, &ttc_resource, m->o.ns, m->o.name, patch,
+					   status_written, m);
+	free(m->status_written);
+	m->status_written = patch;
+}
+
+/* A spec change: the parsed spec, and the change-to-trigger fields. */
+static void
+read_spec(struct managed *m, yajl_val obj)
+{
+	struct ttc_object *o = &m->o;
+	struct ttc_spec *spec;
+	char err[512];
+	long long gen = 0;
+
+	json_int(obj, &gen, "metadata", "generation", NULL);
+	if (o->spec != NULL && gen == o->generation)
+		return;
+	o->generation = gen;
+	if ((spec = spec_parse(obj, err, sizeof(err))) == NULL) {
+		snprintf(o->message, sizeof(o->message), "%s", err);
+		if (o->state == TTC_ST_NEW)
+			ctl_event(m, 1, "InvalidSpec", "%s", err);
+		else
+			ctl_event(m, 1, "InvalidSpec", "%s; the previous spec stays in force", err);
+		return;
+	}
+	spec_free(o->spec);
+	o->spec = spec;
+	if (o->state == TTC_ST_NEW) {
+		free(o->prev_stop_managing);
+		free(o->prev_reexamine);
+		o->prev_stop_managing = strdup(spec->stop_managing);
+		o->prev_reexamine = strdup(spec->reexamine);
+		return;
+	}
+	if (strcmp(spec->stop_managing, o->prev_stop_managing ? o->prev_stop_managing : "") != 0) {
+		free(o->prev_stop_managing);
+		o->prev_stop_managing = strdup(spec->stop_managing);
+		snprintf(o->message, sizeof(o->message), "stopManaging was changed to \"%s\"",
+			 spec->stop_managing);
+		fire(m, TTC_EV_STOP_MANAGING);
+	}
+	if (strcmp(spec->reexamine, o->prev_reexamine ? o->prev_reexamine : "") != 0) {
+		free(o->prev_reexamine);
+		o->prev_reexamine = strdup(spec->reexamine);
+		fire(m, TTC_EV_REEXAMINE);
+	}
+}
+
+static yajl_val
+copy_obj(yajl_val v)
+{
+	struct jw w;
+	char *text, err[64];
+	size_t len;
+	yajl_val copy;
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_val(&w, v);
+	if ((text = jw_finish(&w, &len)) == NULL)
+		return NULL;
+	copy = json_parse(text, len, err, sizeof(err));
+	free(text);
+	return copy;
+}
+
+static struct managed *
+adopt(struct controller *c, yajl_val obj)
+{
+	struct managed *m = calloc(1, sizeof(*m));
+	const char *name = json_str(obj, "metadata", "name", NULL);
+	const char *uid = json_str(obj, "metadata", "uid", NULL);
+
+	if (m == NULL || name == NULL || uid == NULL) {
+		free(m);
+		return NULL;
+	}
+	m->ctl = c;
+	m->o.name = strdup(name);
+	m->o.ns = strdup(c->ns);
+	m->o.uid = strdup(uid);
+	m->o.active = m->o.fence = m->o.ahead = -1;
+	m->o.fx = &observe_effects;
+	for (int i = 0; i < PAIR_PODS; i++)
+		agent_state_unknown(&m->o.pods[i].st);
+	if (status_restore(&m->o, json_get(obj, "status", NULL)) == 0) {
+		log_info("operator", "adopting", "object", name, "state",
+			 ttc_state_names[m->o.state], NULL);
+		m->entered = 1;
+	}
+	RB_INSERT(managed_tree, &c->objects, m);
+	state_metric(m);
+	observe_start(m);
+	return m;
+}
+
+static void
+managed_free(struct managed *m)
+{
+	struct ttc_object *o = &m->o;
+
+	RB_REMOVE(managed_tree, &m->ctl->objects, m);
+	observe_free(m);
+	provision_free(m);
+	if (m->status_call)
+		kube_call_cancel(m->status_call);
+	if (m->wake)
+		event_free(m->wake);
+	metric_series_remove(m->state_series);
+	free(m->status_written);
+	json_free(m->obj);
+	spec_free(o->spec);
+	free(o->name);
+	free(o->ns);
+	free(o->uid);
+	free(o->rep_statement);
+	free(o->prev_stop_managing);
+	free(o->prev_reexamine);
+	free(m);
+}
+
+static void
+on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_val old,
+       void *arg)
+{
+	struct controller *c = arg;
+	const char *name = json_str(obj, "metadata", "name", NULL);
+	struct managed *m = name ? ctl_find(c, name) : NULL;
+
+	(void)inf;
+	(void)old;
+	if (name == NULL)
+		return;
+	if (type == KUBE_DELETED) {
+		if (m != NULL) {
+			log_info("operator", "object deleted", "object", name, NULL);
+			managed_free(m);
+		}
+		return;
+	}
+	const char *uid = json_str(obj, "metadata", "uid", NULL);
+	if (m != NULL && uid && strcmp(uid, m->o.uid) != 0) {
+		managed_free(m); /* deleted and created again under the same name */
+		m = NULL;
+	}
+	if (m == NULL && (m = adopt(c, obj)) == NULL)
+		return;
+	json_free(m->obj);
+	m->obj = copy_obj(obj);
+	read_spec(m, obj);
+	ctl_step(m);
+}
+
+/* Pods, StatefulSets, Services and Secrets carry the object's name in OBJECT_LABEL. */
+static void
+on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_val old,
+	 void *arg)
+{
+	struct controller *c = arg;
+	const char *owner = json_str(obj, "metadata", "labels", OBJECT_LABEL, NULL);
+	const char *name = json_str(obj, "metadata", "name", NULL);
+	struct managed *m = owner ? ctl_find(c, owner) : NULL;
+
+	(void)old;
+	if (m == NULL || name == NULL)
+		return;
+	if (inf == c->pods) {
+		size_t n = strlen(m->o.name);
+		if (strncmp(name, m->o.name, n) == 0 && name[n] == '-' &&
+		    (name[n + 1] == '0' || name[n + 1] == '1') && name[n + 2] == '\0')
+			observe_pod(m, name[n + 1] - '0', type == KUBE_DELETED ? NULL : obj);
+	}
+	ctl_step(m);
+}
+
+static void
+each_step(yajl_val obj, void *arg)
+{
+	struct controller *c = arg;
+	const char *name = json_str(obj, "metadata", "name", NULL);
+	struct managed *m = name ? ctl_find(c, name) : NULL;
+
+	if (m != NULL)
+		ctl_step(m);
+}
+
+/* Once every cache is complete, every object gets its first step. */
+static void
+on_synced(struct kube_informer *inf, void *arg)
+{
+	struct controller *c = arg;
+
+	(void)inf;
+	if (!ctl_informers_synced(c))
+		return;
+	log_info("operator", "caches synced", "objects", LOG_I(kube_informer_count(c->ttcs)),
+		 NULL);
+	kube_informer_foreach(c->ttcs, each_step, c);
+}
+
+static struct kube_informer *
+informer(struct controller *c, const struct kube_resource *res, const char *selector,
+	 kube_handler_fn handler)
+{
+	struct kube_informer_opts o = {0};
+
+	o.res = res;
+	o.ns = c->ns;
+	o.label_selector = selector;
+	o.handler = handler;
+	o.synced = on_synced;
+	o.arg = c;
+	return kube_informer_new(c->kube, &o);
+}
+
+int
+controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
+{
+	static const double failover_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+	char name[128];
+
+	m->state = metrics_gauge(reg, "timesten_classic_state",
+				 "The high-level state of each TimesTenClassic (value 1).",
+				 "namespace,name,state");
+	snprintf(name, sizeof(name), "%s_state_transitions_total", OPERATOR_METRICS_PREFIX);
+	m->transitions = metrics_counter(reg, name, "State changes, by state entered.", "to");
+	snprintf(name, sizeof(name), "%s_failover_seconds", OPERATOR_METRICS_PREFIX);
+	m->failover = metric_series(
+	    metrics_histogram(reg, name, "Time from seeing the active lost to the standby promoted.",
+			      NULL, failover_bounds,
+			      sizeof(failover_bounds) / sizeof(failover_bounds[0])),
+	    NULL);
+	snprintf(name, sizeof(name), "%s_agent_orders_total", OPERATOR_METRICS_PREFIX);
+	m->orders =
+	    metrics_counter(reg, name, "Orders sent to agents, by operation and result.",
+			    "operation,result");
+	return m->state && m->transitions && m->failover && m->orders ? 0 : -1;
+}
+
+struct controller *
+controller_start(struct event_base *base, struct kube_client *kube,
+		 const struct controller_metrics *metrics, const char *ns)
+{
+	struct controller *c = calloc(1, sizeof(*c));
+	struct kube_recorder_opts ro = {"ttclassic", NULL, 0, 0};
+
+	if (c == NULL)
+		return NULL;
+	c->base = base;
+	c->kube = kube;
+	c->m = metrics;
+	c->ns = strdup(ns);
+	RB_INIT(&c->objects);
+	c->recorder = kube_recorder_new(kube, &ro);
+	c->ttcs = informer(c, &ttc_resource, NULL, on_ttc);
+	c->pods = informer(c, &kube_res_pods, OBJECT_LABEL, on_owned);
+	c->sets = informer(c, &kube_res_statefulsets, OBJECT_LABEL, on_owned);
+	c->services = informer(c, &kube_res_services, OBJECT_LABEL, on_owned);
+	c->secrets = informer(c, &kube_res_secrets, OBJECT_LABEL, on_owned);
+	if (c->recorder == NULL || c->ttcs == NULL || c->pods == NULL || c->sets == NULL ||
+	    c->services == NULL || c->secrets == NULL) {
+		controller_stop(c);
+		return NULL;
+	}
+	log_info("operator", "watching", "namespace", ns, NULL);
+	return c;
+}
+
+int
+controller_synced(const struct controller *c)
+{
+	return c != NULL && ctl_informers_synced(c);
+}
+
+void
+controller_stop(struct controller *c)
+{
+	struct managed *m;
+
+	if (c == NULL)
+		return;
+	while ((m = RB_MIN(managed_tree, &c->objects)) != NULL)
+		managed_free(m);
+	kube_informer_free(c->ttcs);
+	kube_informer_free(c->pods);
+	kube_informer_free(c->sets);
+	kube_informer_free(c->services);
+	kube_informer_free(c->secrets);
+	kube_recorder_free(c->recorder);
+	free(c->ns);
+	free(c);
+}

@@ -1,0 +1,119 @@
+/*
+ * The controller: every TimesTenClassic of the watched namespace, the informers that
+ * show them and what they own, and the plumbing of one managed object (its agent
+ * clients, timers and writes). Shared by controller.c, provision.c and observe.c.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <sys/tree.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "../kube/kube.h"
+#include "controller.h"
+#include "object.h"
+
+struct event;
+struct event_base;
+struct metrics;
+struct metric;
+struct agentc;
+
+struct managed {
+	RB_ENTRY(managed) entry;
+	struct controller *ctl;
+	struct ttc_object o;
+	yajl_val obj; /* the TimesTenClassic as last seen (a copy) */
+	int entered;  /* the state was just entered: fire ENTER once */
+	int gone;     /* deleted: no more work */
+
+	/* Provisioning. */
+	size_t checked;		     /* ConfigMaps found usable so far */
+	struct kube_call *check;     /* a ConfigMap read under way */
+	char check_problem[512];     /* the last problem reported, to report it once */
+	struct kube_call *creating[3]; /* Secret, Service, StatefulSet creations under way */
+	void *creation[3];	     /* their callback records */
+	int made[3];		     /* created, not yet seen in the cache */
+
+	/* Agents. */
+	SSL_CTX *agent_ctx; /* client context from the Secret's credentials */
+	char agent_secret_rv[32];
+	struct agentc *agent[PAIR_PODS];
+	int reading[PAIR_PODS]; /* a state GET is out */
+	int observed[PAIR_PODS]; /* a state GET ended since the operator started */
+	struct ctl_read {
+		struct managed *m;
+		int i;
+	} read_arg[PAIR_PODS];
+	/* The one order out (procedures send one at a time). */
+	struct ctl_order {
+		struct managed *m;
+		int i;
+		int out;
+		unsigned work;
+		char op[32];
+	} order;
+	struct kube_call *fence_call; /* a pod deletion under way */
+
+	/* Timers: the periodic poll, and an earlier wake-up for retries and deadlines. */
+	struct event *poll;
+	struct event *wake;
+	time_t wake_at;
+
+	/* Status writes: one at a time, the latest wins. */
+	struct kube_call *status_call;
+	char *status_written;
+	int status_dirty;
+
+	/* Metrics. */
+	struct metric_series *state_series;
+	struct timespec lost_at; /* when the active was seen lost */
+};
+
+RB_HEAD(managed_tree, managed);
+
+struct controller {
+	struct event_base *base;
+	struct kube_client *kube;
+	struct kube_recorder *recorder;
+	struct metrics *metrics;
+	char *ns;
+	struct kube_informer *ttcs, *pods, *sets, *services, *secrets;
+	struct managed_tree objects;
+
+	const struct controller_metrics *m;
+};
+
+extern const struct kube_resource ttc_resource;
+
+/* controller.c */
+struct managed *ctl_find(struct controller *c, const char *name);
+void ctl_step(struct managed *m);
+void ctl_event(struct managed *m, int warning, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ctl_wake(struct managed *m, time_t at);
+int ctl_informers_synced(const struct controller *c);
+
+/* provision.c: the Secret, Service and StatefulSet, and the checks before them. */
+/* Checks the spec's ConfigMaps; 1 usable, 0 not known yet (a read is under way), -1
+ * unusable (o->message says why). */
+int provision_check(struct managed *m);
+/* Creates whatever owned object is missing. */
+void provision_ensure(struct managed *m);
+/* Loads the agent client credentials from the Secret; 0 when ready. */
+int provision_credentials(struct managed *m);
+void provision_free(struct managed *m);
+
+/* observe.c: pods and agents. */
+/* Updates pod view i from the Pod object (NULL: absent). */
+void observe_pod(struct managed *m, int i, yajl_val pod);
+/* Reads both agents' state now (unless a read is out). */
+void observe_poll(struct managed *m);
+/* Starts the polling timer at the spec's pollingInterval. */
+void observe_start(struct managed *m);
+void observe_free(struct managed *m);
+extern const struct ttc_effects observe_effects;
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * Watching a managed object's pods: the Pod objects from the informer, their agents'
+ * state read every pollingInterval (and at once after every order), Events for what
+ * changed; and the effects the procedures use: orders to agents, pod deletion.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "agentc.h"
+#include "ctl.h"
+#include "objects.h"
+#include "podevents.h"
+#include "ttc/json.h"
+#include "ttc/log.h"
+#include "ttc/metrics.h"
+
+/* Drops pod i's agent client and what was out on it; an order out ends as transient. */
+static void
+drop_agent(struct managed *m, int i)
+{
+	agentc_free(m->agent[i]);
+	m->agent[i] = NULL;
+	m->reading[i] = 0;
+	if (m->order.out && m->order.i == i) {
+		m->order.out = 0;
+		proc_order_done(&m->o, m->order.work, ORDER_TRANSIENT, "the pod's agent changed",
+				time(NULL));
+	}
+}
+
+static void
+emit_pod_event(void *arg, const char *msg)
+{
+	ctl_event(arg, 0, "StateChange", "%s", msg);
+}
+
+void
+observe_pod(struct managed *m, int i, yajl_val pod)
+{
+	struct pod_view *p = &m->o.pods[i];
+	const char *uid = json_str(pod, "metadata", "uid", NULL);
+	const char *ip = json_str(pod, "status", "podIP", NULL);
+	const char *phase = json_str(pod, "status", "phase", NULL);
+	char name[300];
+	int replaced;
+
+	snprintf(name, sizeof(name), "%s-%d", m->o.name, i);
+	replaced = pod == NULL || (uid && strcmp(uid, p->uid) != 0);
+	p->exists = pod != NULL;
+	p->terminating = json_get(pod, "metadata", "deletionTimestamp", NULL) != NULL &&
+			 !YAJL_IS_NULL(json_get(pod, "metadata", "deletionTimestamp", NULL));
+	snprintf(p->uid, sizeof(p->uid), "%s", uid ? uid : "");
+	snprintf(p->phase, sizeof(p->phase), "%s", phase ? phase : (pod ? "Pending" : ""));
+	if (replaced) {
+		/* A new pod (or none): nothing said of the old one holds. */
+		if (p->reachable)
+			ctl_event(m, 0, "StateChange", "Pod %s Agent Down", name);
+		p->reachable = 0;
+		p->unreachable_since = time(NULL);
+		agent_state_unknown(&p->st);
+		m->observed[i] = 0;
+	}
+	if (replaced || strcmp(ip ? ip : "", p->ip) != 0) {
+		snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
+		drop_agent(m, i);
+		if (*p->ip && !p->terminating)
+			observe_poll(m); /* a new address: ask at once */
+	}
+}
+
+static void
+state_read(void *arg, int ok, const struct agent_state *st, const char *error);
+
+static void
+read_one(struct managed *m, int i)
+{
+	struct pod_view *p = &m->o.pods[i];
+	struct ctl_read *rd = &m->read_arg[i];
+	char err[256], server[300];
+	int fresh;
+
+	if (!p->exists || !*p->ip || m->reading[i])
+		return;
+	if ((fresh = provision_credentials(m)) < 0)
+		return;
+	if (fresh == 1)
+		for (int k = 0; k < PAIR_PODS; k++)
+			if (!m->reading[k])
+				drop_agent(m, k);
+	if (m->agent[i] == NULL) {
+		snprintf(server, sizeof(server), "%s-%d.%s.%s.svc.cluster.local", m->o.name, i,
+			 m->o.name, m->o.ns);
+		m->agent[i] = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
+					 err, sizeof(err));
+		if (m->agent[i] == NULL) {
+			log_warn("agent", "cannot make a client", "pod", server, "error", err, NULL);
+			return;
+		}
+	}
+	rd->m = m;
+	rd->i = i;
+	long long t = m->o.spec ? m->o.spec->agent_get_timeout : 60;
+	if (agentc_get_state(m->agent[i], t > 0 ? (int)(t * 1000) : 3600000, state_read, rd) < 0)
+		return;
+	m->reading[i] = 1;
+}
+
+static void
+state_read(void *arg, int ok, const struct agent_state *st, const char *error)
+{
+	struct ctl_read *rd = arg;
+	struct managed *m = rd->m;
+	int i = rd->i;
+	struct pod_view *p = &m->o.pods[i];
+	char name[300];
+	time_t now = time(NULL);
+
+	m->reading[i] = 0;
+	m->observed[i] = 1;
+	snprintf(name, sizeof(name), "%s-%d", m->o.name, i);
+	if (!ok) {
+		log_debug("agent", "state read failed", "pod", name, "error", error, NULL);
+		if (p->reachable) {
+			p->unreachable_since = now;
+			log_warn("agent", "agent unreachable", "pod", name, "error", error, NULL);
+		}
+	} else {
+		podevents_diff(name, p->reachable, &p->st, 1, st, emit_pod_event, m);
+		if (strcmp(p->st.rep_state, st->rep_state) != 0)
+			p->rep_state_changed = now;
+		p->st = *st;
+		p->last_reachable = now;
+	}
+	if (!ok && p->reachable)
+		podevents_diff(name, 1, &p->st, 0, &p->st, emit_pod_event, m);
+	p->reachable = ok;
+	if (!ok)
+		agent_state_unknown(&p->st);
+	/* When unreachableTimeout will have passed, look again. */
+	if (!ok && m->o.spec)
+		ctl_wake(m, p->unreachable_since + m->o.spec->unreachable_timeout);
+	ctl_step(m);
+}
+
+void
+observe_poll(struct managed *m)
+{
+	if (m->o.state == TTC_ST_MANUAL || m->o.state == TTC_ST_FAILED)
+		return; /* hands off */
+	for (int i = 0; i < PAIR_PODS; i++)
+		read_one(m, i);
+}
+
+static void
+poll_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct managed *m = arg;
+	long long every = m->o.spec ? m->o.spec->polling_interval : 5;
+	struct timeval tv = {every, 0};
+
+	(void)fd;
+	(void)what;
+	observe_poll(m);
+	evtimer_add(m->poll, &tv);
+}
+
+void
+observe_start(struct managed *m)
+{
+	struct timeval now = {0, 0};
+
+	if ((m->poll = evtimer_new(m->ctl->base, poll_fired, m)) != NULL)
+		evtimer_add(m->poll, &now);
+}
+
+void
+observe_free(struct managed *m)
+{
+	for (int i = 0; i < PAIR_PODS; i++)
+		drop_agent(m, i);
+	if (m->fence_call)
+		kube_call_cancel(m->fence_call);
+	if (m->poll)
+		event_free(m->poll);
+}
+
+/* Effects for the procedures. */
+
+static struct managed *
+managed_of(struct ttc_object *o)
+{
+	return (struct managed *)((char *)o - offsetof(struct managed, o));
+}
+
+static void
+order_done(void *arg, enum order_result r, const char *message)
+{
+	struct ctl_order *od = arg;
+	struct managed *m = od->m;
+	char name[300];
+	static const char *const results[] = {"ok", "failed", "transient"};
+
+	snprintf(name, sizeof(name), "%s-%d", m->o.name, od->i);
+	metric_add(metric_series(m->ctl->m->orders, od->op, results[r], NULL), 1);
+	if (r == ORDER_OK)
+		log_info("agent", "order done", "pod", name, "operation", od->op, NULL);
+	else
+		log_warn("agent", "order failed", "pod", name, "operation", od->op, "error",
+			 message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);
+	od->out = 0;
+	proc_order_done(&m->o, od->work, r, message, time(NULL));
+	read_one(m, od->i); /* see what it did before the next step */
+	ctl_step(m);
+}
+
+static int
+send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
+{
+	struct managed *m = managed_of(o);
+	struct ctl_order *od = &m->order;
+	long long post = o->spec ? o->spec->agent_post_timeout : 600;
+	long long asyn = o->spec ? o->spec->agent_async_timeout : 600;
+
+	(void)async;
+	read_one(m, i); /* makes the client if needed */
+	if (m->agent[i] == NULL || od->out) {
+		free(body);
+		return -1;
+	}
+	od->m = m;
+	od->i = i;
+	od->work = o->work;
+	snprintf(od->op, sizeof(od->op), "%s", op);
+	log_info("agent", "order", "object", o->name, "pod", LOG_I(i), "operation", op, NULL);
+	if (agentc_order(m->agent[i], op, body, post > 0 ? (int)(post * 1000) : 86400000,
+			 (int)(asyn * 1000), order_done, od) < 0) {
+		free(body);
+		return -1;
+	}
+	od->out = 1;
+	free(body);
+	return 0;
+}
+
+static void
+deleted(struct kube_result *r, void *arg)
+{
+	struct managed *m = arg;
+
+	m->fence_call = NULL;
+	if (r->err != KUBE_ERR_OK && r->err != KUBE_ERR_NOT_FOUND)
+		log_warn("fence", "cannot delete a pod", "object", m->o.name, "error", r->message,
+			 NULL);
+}
+
+static int
+delete_pod(struct ttc_object *o, int i, int grace)
+{
+	struct managed *m = managed_of(o);
+	char name[300], body[128];
+	struct kube_request rq = {0};
+
+	snprintf(name, sizeof(name), "%s-%d", o->name, i);
+	snprintf(body, sizeof(body),
+		 "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
+		 grace);
+	rq.verb = KUBE_DELETE;
+	rq.res = &kube_res_pods;
+	rq.ns = o->ns;
+	rq.name = name;
+	rq.body = body;
+	if (m->fence_call != NULL)
+		return 0;
+	ctl_event(m, 1, "Fence", "Pod %s cannot be told to stop taking writes: deleting it", name);
+	m->fence_call = kube_request(m->ctl->kube, &rq, deleted, m);
+	return m->fence_call ? 0 : -1;
+}
+
+static void
+event_effect(struct ttc_object *o, int warning, const char *reason, const char *msg)
+{
+	ctl_event(managed_of(o), warning, reason, "%s", msg);
+}
+
+const struct ttc_effects observe_effects = {event_effect, send_order, delete_pod};
