@@ -397,6 +397,15 @@ adopt(struct controller *c, yajl_val obj)
 	}
 	RB_INSERT(managed_tree, &c->objects, m);
 	state_metric(m);
+	/* Its pods may have been seen before it. */
+	for (int i = 0; i < PAIR_PODS; i++) {
+		char pod[300];
+		snprintf(pod, sizeof(pod), "%s-%d", name, i);
+		yajl_val p = kube_informer_get(c->pods, c->ns, pod);
+		const char *owner = json_str(p, "metadata", "labels", OBJECT_LABEL, NULL);
+		if (p != NULL && owner != NULL && strcmp(owner, name) == 0)
+			observe_pod(m, i, p);
+	}
 	observe_start(m);
 	return m;
 }
