@@ -83,6 +83,17 @@ fail_over(void *ctx)
 	return 0;
 }
 
+/* Leaving ActiveDown: the old active is fenced (or the attempt is over). */
+static int
+forget_fence(void *ctx)
+{
+	struct ttc_object *o = ctx;
+
+	o->fence = -1;
+	o->fence_uid[0] = '\0';
+	return 0;
+}
+
 static int
 choose_active(void *ctx)
 {
@@ -135,8 +146,8 @@ static const struct fsm_row pair_rows[] = {
     ROW(NORMAL, BOTH_LOST, NO, NO, BOTH_DOWN),
 
     /* Procedure "fail over": fence the old active, then promote the standby. */
-    ROW(ACTIVE_DOWN, PROC_DONE, NO, NO, ACTIVE_TAKEOVER),
-    ROW(ACTIVE_DOWN, PROC_FAILED, NO, NO, BOTH_DOWN),
+    ROW(ACTIVE_DOWN, PROC_DONE, NO, A(forget_fence), ACTIVE_TAKEOVER),
+    ROW(ACTIVE_DOWN, PROC_FAILED, NO, A(forget_fence), BOTH_DOWN),
 
     /* Procedure "take over": the active serves alone and is marked for the Service. */
     ROW(ACTIVE_TAKEOVER, PROC_DONE, NO, NO, STANDBY_DOWN),

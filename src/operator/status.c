@@ -118,6 +118,16 @@ status_patch(const struct ttc_object *o, time_t now)
 		jw_kstr(&w, "repCreateStatement", o->rep_statement);
 	if (o->spec != NULL)
 		jw_kint(&w, "repPort", o->spec->rep_port);
+	if (o->fence >= 0) {
+		/* The old active being fenced: a restarted operator must finish the job. */
+		char pod[300];
+		snprintf(pod, sizeof(pod), "%s-%d", o->name, o->fence);
+		jw_key(&w, "fencing");
+		jw_obj(&w);
+		jw_kstr(&w, "pod", pod);
+		jw_kstr(&w, "uid", o->fence_uid);
+		jw_obj_end(&w);
+	}
 	jw_kstr(&w, "prevStopManaging", o->prev_stop_managing ? o->prev_stop_managing : "");
 	jw_kstr(&w, "prevReexamine", o->prev_reexamine ? o->prev_reexamine : "");
 	jw_key(&w, "podStatus");
@@ -158,6 +168,15 @@ status_restore(struct ttc_object *o, yajl_val status)
 	restore_string(&o->rep_statement, json_str(status, "repCreateStatement", NULL));
 	restore_string(&o->prev_stop_managing, json_str(status, "prevStopManaging", NULL));
 	restore_string(&o->prev_reexamine, json_str(status, "prevReexamine", NULL));
+	const char *fpod = json_str(status, "fencing", "pod", NULL);
+	const char *fuid = json_str(status, "fencing", "uid", NULL);
+	size_t n_name = strlen(o->name ? o->name : "");
+	o->fence = -1;
+	if (fpod && fuid && o->name && strncmp(fpod, o->name, n_name) == 0 && fpod[n_name] == '-' &&
+	    (fpod[n_name + 1] == '0' || fpod[n_name + 1] == '1') && fpod[n_name + 2] == '\0') {
+		o->fence = fpod[n_name + 1] - '0';
+		snprintf(o->fence_uid, sizeof(o->fence_uid), "%s", fuid);
+	}
 	o->active = -1;
 	for (size_t i = 0; i < json_len(pods) && i < PAIR_PODS; i++) {
 		yajl_val p = json_at(pods, i);

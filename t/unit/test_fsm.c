@@ -182,6 +182,7 @@ test_traces(void)
 	const int st2[] = {TTC_ST_ACTIVE_TAKEOVER, TTC_ST_STANDBY_DOWN, TTC_ST_STANDBY_STARTING,
 			   TTC_ST_STANDBY_CATCHUP, TTC_ST_NORMAL};
 	ok(trace(&o, ev2, st2, 5), "take over, rebuild the standby, back to Normal (seed 000)");
+	is_int(o.fence, -1, "the fence is forgotten once the failover is done");
 
 	const int ev3[] = {TTC_EV_BOTH_LOST, TTC_EV_ENTER};
 	const int st3[] = {TTC_ST_BOTH_DOWN, TTC_ST_WAITING_FOR_ACTIVE};

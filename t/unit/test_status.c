@@ -11,6 +11,8 @@ main(void)
 {
 	struct ttc_spec spec = {0};
 	struct ttc_object o = {0}, back = {0};
+
+	back.name = "sample";
 	char err[256];
 
 	spec.unreachable_timeout = 30;
@@ -42,6 +44,8 @@ main(void)
 		strcpy(p->st.updatable, i ? "No" : "Yes");
 	}
 	o.pods[1].exists = 0;
+	o.fence = 1;
+	strcpy(o.fence_uid, "uid-of-sample-1");
 
 	char *text = status_patch(&o, 1590939600);
 	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
@@ -80,6 +84,8 @@ main(void)
 	ok(back.pods[0].initialized && back.pods[1].initialized, "what was initialised");
 	is_int(back.last_event, 35, "the event count");
 	is_str(back.rep_statement, "create active standby pair ...", "the replication scheme");
+	ok(back.fence == 1 && strcmp(back.fence_uid, "uid-of-sample-1") == 0,
+	   "the pod being fenced, so a restart finishes fencing it");
 	free(back.rep_statement);
 	free(back.prev_stop_managing);
 	free(back.prev_reexamine);
