@@ -1,7 +1,7 @@
 /*
  * HTTP server glue on libevhtp: a route table (exact paths, or prefixes written with a
- * trailing "/" and "*", each with the methods it allows), 404 and 405 for the rest, a listener that can move to a
- * new address without dropping its connections, and tracking of open connections so
+ * trailing "/" and "*", each with the methods it allows), 404 and 405 for the rest, a listener that
+ * can move to a new address without dropping its connections, and tracking of open connections so
  * that shutdown frees them.
  */
 #ifndef TTC_HTTPD_H
@@ -29,8 +29,7 @@ void httpd_free(struct httpd *h);
 
 /* Adds a route: path is exact, or ends in a slash and an asterisk to match everything
  * below it. */
-int httpd_route(struct httpd *h, const char *path, unsigned methods, httpd_handler fn,
-		void *arg);
+int httpd_route(struct httpd *h, const char *path, unsigned methods, httpd_handler fn, void *arg);
 /* Replaces the plain-text error replies (e.g. by JSON ones). */
 void httpd_set_error_fn(struct httpd *h, httpd_error_fn fn);
 /* Idle connections are closed after this many seconds without a request (default 60). */
@@ -52,7 +51,7 @@ void httpd_close(struct httpd *h);
 void httpd_reply(evhtp_request_t *req, int code, const char *content_type, const char *body);
 /* Replies with code and the contents of body, which is drained. */
 void httpd_reply_buffer(evhtp_request_t *req, int code, const char *content_type,
-			struct evbuffer *body);
+                        struct evbuffer *body);
 /* The error reply of the server that req arrived on. */
 void httpd_error(evhtp_request_t *req, int code, const char *reason);
 

@@ -13,6 +13,8 @@
 /* Parses one JSON value; NULL with the reason in err. text need not end in NUL. */
 yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen);
 void json_free(yajl_val v);
+/* A deep copy of v (NULL for NULL or on failure), freed with json_free. */
+yajl_val json_copy(yajl_val v);
 
 /* The value at a path of object keys ending in NULL, or NULL: json_get(v, "a", "b", NULL). */
 yajl_val json_get(yajl_val v, ...) __attribute__((sentinel));

@@ -23,8 +23,8 @@ enum log_format {
 #undef X
 };
 
-extern const char *const log_level_names[];	/* NULL-terminated, indexed by enum log_level */
-extern const char *const log_format_names[];	/* NULL-terminated, indexed by enum log_format */
+extern const char *const log_level_names[];  /* NULL-terminated, indexed by enum log_level */
+extern const char *const log_format_names[]; /* NULL-terminated, indexed by enum log_format */
 
 /* Where lines go (a file descriptor, stderr by default), which level and format. */
 void log_setup(int fd, enum log_level level, enum log_format format);

@@ -15,8 +15,8 @@ enum metric_type {
 	METRIC_HISTOGRAM,
 };
 
-struct metrics;	      /* a registry */
-struct metric;	      /* a family: name, help, type, label names */
+struct metrics;       /* a registry */
+struct metric;        /* a family: name, help, type, label names */
 struct metric_series; /* one member of a family, for one set of label values */
 
 struct metrics *metrics_new(void);
@@ -27,15 +27,15 @@ void metrics_free(struct metrics *reg);
  * NULL. Returns NULL (and logs why) for an invalid or duplicate name: a programming error.
  */
 struct metric *metrics_counter(struct metrics *reg, const char *name, const char *help,
-			       const char *labels);
+                               const char *labels);
 struct metric *metrics_gauge(struct metrics *reg, const char *name, const char *help,
-			     const char *labels);
+                             const char *labels);
 /* bounds: finite, strictly increasing upper bounds; the +Inf bucket is implicit. */
 struct metric *metrics_histogram(struct metrics *reg, const char *name, const char *help,
-				 const char *labels, const double *bounds, size_t nbounds);
+                                 const char *labels, const double *bounds, size_t nbounds);
 /* An unlabelled counter or gauge whose value fn(arg) computes at each scrape. */
 struct metric *metrics_func(struct metrics *reg, enum metric_type type, const char *name,
-			    const char *help, double (*fn)(void *), void *arg);
+                            const char *help, double (*fn)(void *), void *arg);
 
 /*
  * The member of a family for the given label values (as many as the family has label
@@ -46,10 +46,10 @@ struct metric_series *metric_series(struct metric *m, ...) __attribute__((sentin
 void metric_series_remove(struct metric_series *s);
 
 /* All accept NULL (a failed registration) and then do nothing. */
-void metric_add(struct metric_series *s, double v);	/* counters: v >= 0; gauges */
-void metric_set(struct metric_series *s, double v);	/* gauges */
+void metric_add(struct metric_series *s, double v);     /* counters: v >= 0; gauges */
+void metric_set(struct metric_series *s, double v);     /* gauges */
 void metric_observe(struct metric_series *s, double v); /* histograms */
-double metric_value(const struct metric_series *s);	/* counter/gauge value; histogram count */
+double metric_value(const struct metric_series *s);     /* counter/gauge value; histogram count */
 
 /* Writes the whole registry in text format 0.0.4; returns 0 or -1. */
 int metrics_write(struct metrics *reg, struct evbuffer *out);

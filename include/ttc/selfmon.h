@@ -11,7 +11,7 @@ struct looplag;
 
 /* Registers <prefix>_event_loop_lag_seconds and starts measuring every interval_ms. */
 struct looplag *looplag_start(struct event_base *base, struct metrics *reg, const char *prefix,
-			      int interval_ms);
+                              int interval_ms);
 void looplag_free(struct looplag *l);
 /* Lag samples taken so far, and the largest one in seconds (for logs and tests). */
 unsigned long looplag_samples(const struct looplag *l);

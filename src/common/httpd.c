@@ -54,12 +54,11 @@ plain_error(evhtp_request_t *req, int code, const char *reason)
 }
 
 void
-httpd_reply_buffer(evhtp_request_t *req, int code, const char *content_type,
-		   struct evbuffer *body)
+httpd_reply_buffer(evhtp_request_t *req, int code, const char *content_type, struct evbuffer *body)
 {
 	if (content_type != NULL)
 		evhtp_headers_add_header(req->headers_out,
-					 evhtp_header_new("Content-Type", content_type, 0, 1));
+		                         evhtp_header_new("Content-Type", content_type, 0, 1));
 	if (body != NULL)
 		evbuffer_add_buffer(req->buffer_out, body);
 	evhtp_send_reply(req, code);
@@ -89,7 +88,7 @@ find_route(struct httpd *h, const char *path)
 	TAILQ_FOREACH(r, &h->routes, entry)
 	{
 		if (r->prefix == 0 ? strcmp(r->path, path) == 0
-				   : strncmp(r->path, path, r->prefix) == 0)
+		                   : strncmp(r->path, path, r->prefix) == 0)
 			return r;
 	}
 	return NULL;
@@ -121,8 +120,8 @@ dispatch(evhtp_request_t *req, void *arg)
 	struct route *r = find_route(h, path);
 	unsigned bit = method == htp_method_HEAD ? HTTPD_GET : 1u << method;
 
-	log_debug("httpd", "request", "server", h->name, "method",
-		  htparser_get_methodstr_m(method), "path", path, NULL);
+	log_debug("httpd", "request", "server", h->name, "method", htparser_get_methodstr_m(method),
+	          "path", path, NULL);
 	if (r == NULL) {
 		h->error_fn(req, EVHTP_RES_NOTFOUND, "not found");
 		return;
@@ -266,8 +265,7 @@ httpd_close(struct httpd *h)
 	if (h->listening) {
 		evhtp_unbind_socket(h->htp);
 		h->listening = 0;
-		log_info("httpd", "stopped listening", "server", h->name, "addr", h->address,
-			 NULL);
+		log_info("httpd", "stopped listening", "server", h->name, "addr", h->address, NULL);
 	}
 }
 

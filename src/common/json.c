@@ -47,6 +47,24 @@ json_free(yajl_val v)
 		yajl_tree_free(v);
 }
 
+yajl_val
+json_copy(yajl_val v)
+{
+	struct jw w;
+	char *text, err[64];
+	size_t len;
+	yajl_val copy;
+
+	if (v == NULL || jw_init(&w) < 0)
+		return NULL;
+	jw_val(&w, v);
+	if ((text = jw_finish(&w, &len)) == NULL)
+		return NULL;
+	copy = json_parse(text, len, err, sizeof(err));
+	free(text);
+	return copy;
+}
+
 static yajl_val
 vget(yajl_val v, va_list ap)
 {
@@ -153,10 +171,10 @@ jw_init(struct jw *w)
 	return 0;
 }
 
-#define JW_CALL(w, call)                                                                        \
-	do {                                                                                    \
-		if (!(w)->failed && (call) != yajl_gen_status_ok)                                 \
-			(w)->failed = 1;                                                        \
+#define JW_CALL(w, call)                                                                           \
+	do {                                                                                       \
+		if (!(w)->failed && (call) != yajl_gen_status_ok)                                  \
+			(w)->failed = 1;                                                           \
 	} while (0)
 
 char *
@@ -167,9 +185,8 @@ jw_finish(struct jw *w, size_t *len)
 	char *out = NULL;
 
 	/* An unfinished document (an object or array left open) is a failure too. */
-	if (!w->failed && w->depth == 0 &&
-	    yajl_gen_get_buf(w->g, &buf, &n) == yajl_gen_status_ok && n > 0 &&
-	    (out = malloc(n + 1)) != NULL) {
+	if (!w->failed && w->depth == 0 && yajl_gen_get_buf(w->g, &buf, &n) == yajl_gen_status_ok &&
+	    n > 0 && (out = malloc(n + 1)) != NULL) {
 		memcpy(out, buf, n);
 		out[n] = '\0';
 		if (len != NULL)

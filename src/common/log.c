@@ -20,13 +20,13 @@ const char *const log_level_names[] = {
 #define X(e, s) s,
     LOG_LEVELS(X)
 #undef X
-	NULL};
+        NULL};
 
 const char *const log_format_names[] = {
 #define X(e, s) s,
     LOG_FORMATS(X)
 #undef X
-	NULL};
+        NULL};
 
 static struct {
 	int fd;
@@ -77,10 +77,9 @@ log_fmt_double(char *buf, double d)
 int
 log_is_secret_key(const char *key)
 {
-	static const char *const words[] = {"password",    "passwd",	  "pwd",
-					    "token",	   "secret",	  "authorization",
-					    "credential", "privatekey", "private_key",
-					    NULL};
+	static const char *const words[] = {
+	    "password",      "passwd",     "pwd",        "token",       "secret",
+	    "authorization", "credential", "privatekey", "private_key", NULL};
 
 	for (const char *const *w = words; *w; w++) {
 		size_t n = strlen(*w);
@@ -251,7 +250,7 @@ log_vmsg(enum log_level level, const char *module, const char *msg, va_list ap)
 		add_pair(out, logger.format, 0, k, log_is_secret_key(k) ? "[redacted]" : v);
 	}
 	evbuffer_add(out, logger.format == LOG_FMT_JSON ? "}\n" : "\n",
-		     logger.format == LOG_FMT_JSON ? 2 : 1);
+	             logger.format == LOG_FMT_JSON ? 2 : 1);
 
 	/* One write for the whole line; retry on EINTR and on short writes to a pipe. */
 	while (evbuffer_get_length(out) > 0) {

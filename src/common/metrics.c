@@ -23,8 +23,8 @@ struct metric_series {
 	TAILQ_ENTRY(metric_series) entry;
 	struct metric *family;
 	char *values[MAX_LABELS];
-	double value;	   /* counter, gauge; histogram sum */
-	uint64_t count;	   /* histogram */
+	double value;      /* counter, gauge; histogram sum */
+	uint64_t count;    /* histogram */
 	uint64_t *buckets; /* histogram, per bound, not cumulative */
 };
 
@@ -107,7 +107,7 @@ valid_name(const char *s, int colon_ok)
 		return 0;
 	for (const char *p = s; *p; p++) {
 		int alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-			    (colon_ok && *p == ':');
+		            (colon_ok && *p == ':');
 		if (!alpha && !(p > s && *p >= '0' && *p <= '9'))
 			return 0;
 	}
@@ -116,7 +116,7 @@ valid_name(const char *s, int colon_ok)
 
 static struct metric *
 family_new(struct metrics *reg, const char *name, const char *help, enum metric_type type,
-	   const char *labels)
+           const char *labels)
 {
 	struct metric *m;
 	char *list, *save = NULL;
@@ -140,10 +140,11 @@ family_new(struct metrics *reg, const char *name, const char *help, enum metric_
 	m->help = strdup(help ? help : "");
 	if (labels != NULL && (list = strdup(labels)) != NULL) {
 		for (char *l = strtok_r(list, ",", &save); l; l = strtok_r(NULL, ",", &save)) {
-			if (m->nlabels == MAX_LABELS || !valid_name(l, 0) || strncmp(l, "__", 2) == 0 ||
+			if (m->nlabels == MAX_LABELS || !valid_name(l, 0) ||
+			    strncmp(l, "__", 2) == 0 ||
 			    (type == METRIC_HISTOGRAM && strcmp(l, "le") == 0)) {
 				log_error("metrics", "invalid label name", "name", name, "label", l,
-					  NULL);
+				          NULL);
 				free(list);
 				family_free(m);
 				return NULL;
@@ -170,7 +171,7 @@ metrics_gauge(struct metrics *reg, const char *name, const char *help, const cha
 
 struct metric *
 metrics_histogram(struct metrics *reg, const char *name, const char *help, const char *labels,
-		  const double *bounds, size_t nbounds)
+                  const double *bounds, size_t nbounds)
 {
 	struct metric *m;
 
@@ -189,7 +190,7 @@ metrics_histogram(struct metrics *reg, const char *name, const char *help, const
 
 struct metric *
 metrics_func(struct metrics *reg, enum metric_type type, const char *name, const char *help,
-	     double (*fn)(void *), void *arg)
+             double (*fn)(void *), void *arg)
 {
 	struct metric *m = NULL;
 
@@ -327,7 +328,7 @@ add_escaped(struct evbuffer *out, const char *s, int quote)
 /* name{labels[,le="x"]} value\n */
 static void
 add_sample(struct evbuffer *out, const struct metric *m, const char *suffix,
-	   const struct metric_series *s, const char *le, double v)
+           const struct metric_series *s, const char *le, double v)
 {
 	char num[40];
 	int any = 0;
@@ -340,7 +341,8 @@ add_sample(struct evbuffer *out, const struct metric *m, const char *suffix,
 	}
 	if (le != NULL)
 		evbuffer_add_printf(out, "%sle=\"%s\"", any++ ? "," : "{", le);
-	evbuffer_add_printf(out, "%s %s\n", any ? "}" : "", metrics_format_value(num, sizeof(num), v));
+	evbuffer_add_printf(out, "%s %s\n", any ? "}" : "",
+	                    metrics_format_value(num, sizeof(num), v));
 }
 
 static void

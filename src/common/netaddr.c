@@ -16,8 +16,7 @@
 #include "ttc/netaddr.h"
 
 int
-netaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
-	      size_t errlen)
+netaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
 {
 	char host[64];
 	const char *colon, *port;
@@ -70,7 +69,7 @@ netaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *
 		sin->sin_addr.s_addr = htonl(INADDR_ANY);
 	} else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
 		snprintf(err, errlen, "\"%s\" is not an IP address (names are not resolved here)",
-			 host);
+		         host);
 		return -1;
 	}
 	sin->sin_family = AF_INET;

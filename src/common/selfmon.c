@@ -27,7 +27,7 @@ struct looplag {
 };
 
 static const double lag_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				    0.05,   0.1,   0.25,   0.5,   1,    2.5};
+                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 static void
 due_after(struct timespec *due, const struct timeval *tv)
@@ -71,11 +71,10 @@ looplag_start(struct event_base *base, struct metrics *reg, const char *prefix, 
 	if (l == NULL)
 		return NULL;
 	snprintf(name, sizeof(name), "%s_event_loop_lag_seconds", prefix);
-	l->hist = metric_series(metrics_histogram(reg, name,
-						  "How late the event loop ran a periodic timer.",
-						  NULL, lag_bounds,
-						  sizeof(lag_bounds) / sizeof(lag_bounds[0])),
-				NULL);
+	l->hist = metric_series(
+	    metrics_histogram(reg, name, "How late the event loop ran a periodic timer.", NULL,
+	                      lag_bounds, sizeof(lag_bounds) / sizeof(lag_bounds[0])),
+	    NULL);
 	l->interval.tv_sec = interval_ms / 1000;
 	l->interval.tv_usec = (interval_ms % 1000) * 1000;
 	if ((l->timer = evtimer_new(base, lag_tick, l)) == NULL) {
@@ -210,24 +209,24 @@ procstats_register(struct metrics *reg)
 	clock_gettime(CLOCK_BOOTTIME, &mono);
 	boot = (double)(rt.tv_sec - mono.tv_sec) + (double)(rt.tv_nsec - mono.tv_nsec) / 1e9;
 	start = read_stat(f) >= 23 ? boot + (double)f[22] / (double)sysconf(_SC_CLK_TCK)
-				   : (double)rt.tv_sec;
+	                           : (double)rt.tv_sec;
 	metric_set(metric_series(metrics_gauge(reg, "process_start_time_seconds",
-					       "Start time of the process since the Unix epoch in "
-					       "seconds.",
-					       NULL),
-				 NULL),
-		   start);
+	                                       "Start time of the process since the Unix epoch in "
+	                                       "seconds.",
+	                                       NULL),
+	                         NULL),
+	           start);
 	if (metrics_func(reg, METRIC_COUNTER, "process_cpu_seconds_total",
-			 "Total user and system CPU time spent in seconds.", cpu_seconds,
-			 NULL) == NULL ||
+	                 "Total user and system CPU time spent in seconds.", cpu_seconds,
+	                 NULL) == NULL ||
 	    metrics_func(reg, METRIC_GAUGE, "process_resident_memory_bytes",
-			 "Resident memory size in bytes.", resident_bytes, NULL) == NULL ||
+	                 "Resident memory size in bytes.", resident_bytes, NULL) == NULL ||
 	    metrics_func(reg, METRIC_GAUGE, "process_virtual_memory_bytes",
-			 "Virtual memory size in bytes.", virtual_bytes, NULL) == NULL ||
-	    metrics_func(reg, METRIC_GAUGE, "process_open_fds",
-			 "Number of open file descriptors.", open_fds, NULL) == NULL ||
+	                 "Virtual memory size in bytes.", virtual_bytes, NULL) == NULL ||
+	    metrics_func(reg, METRIC_GAUGE, "process_open_fds", "Number of open file descriptors.",
+	                 open_fds, NULL) == NULL ||
 	    metrics_func(reg, METRIC_GAUGE, "process_max_fds",
-			 "Maximum number of open file descriptors.", max_fds, NULL) == NULL)
+	                 "Maximum number of open file descriptors.", max_fds, NULL) == NULL)
 		return -1;
 	return 0;
 }

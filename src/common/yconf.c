@@ -28,8 +28,7 @@ struct walk {
 	size_t errlen;
 };
 
-static int
-fail(struct walk *w, const yaml_node_t *node, const char *fmt, ...)
+static int fail(struct walk *w, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -37,7 +36,7 @@ fail(struct walk *w, const yaml_node_t *node, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(w->err, w->errlen, "%s:%zu:%zu: ", w->name, node->start_mark.line + 1,
-			 node->start_mark.column + 1);
+	                 node->start_mark.column + 1);
 
 	if (n >= 0 && (size_t)n < w->errlen) {
 		va_start(ap, fmt);
@@ -61,7 +60,7 @@ is_null(const yaml_node_t *node)
 
 	return node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       (*s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-		strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
+	        strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
 }
 
 long long
@@ -109,7 +108,7 @@ set_value(struct walk *w, const struct yconf_field *f, const yaml_node_t *node)
 
 	if (node->type != YAML_SCALAR_NODE)
 		return fail(w, node, "%s: expected a single value, not a %s", f->path,
-			    node->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		            node->type == YAML_MAPPING_NODE ? "mapping" : "list");
 	s = is_null(node) ? "" : scalar(node);
 	switch (f->type) {
 	case YCONF_ADDR: {
@@ -139,8 +138,10 @@ set_value(struct walk *w, const struct yconf_field *f, const yaml_node_t *node)
 		{
 			char allowed[256] = "";
 			for (int i = 0; f->names[i] != NULL; i++) {
-				strncat(allowed, i ? ", " : "", sizeof(allowed) - strlen(allowed) - 1);
-				strncat(allowed, f->names[i], sizeof(allowed) - strlen(allowed) - 1);
+				strncat(allowed, i ? ", " : "",
+				        sizeof(allowed) - strlen(allowed) - 1);
+				strncat(allowed, f->names[i],
+				        sizeof(allowed) - strlen(allowed) - 1);
 			}
 			return fail(w, node, "%s: \"%s\" is not one of %s", f->path, s, allowed);
 		}
@@ -159,7 +160,7 @@ set_value(struct walk *w, const struct yconf_field *f, const yaml_node_t *node)
 			return fail(w, node, "%s: \"%s\" is not an integer", f->path, s);
 		if (v < f->min || v > f->max)
 			return fail(w, node, "%s: %lld is outside [%lld, %lld]", f->path, v, f->min,
-				    f->max);
+			            f->max);
 		*(long long *)slot = v;
 		return 0;
 	}
@@ -167,10 +168,10 @@ set_value(struct walk *w, const struct yconf_field *f, const yaml_node_t *node)
 		long long v = yconf_parse_duration(s);
 		if (v < 0)
 			return fail(w, node, "%s: \"%s\" is not a duration such as 500ms, 5s or 1m",
-				    f->path, s);
+			            f->path, s);
 		if (v < f->min || v > f->max)
 			return fail(w, node, "%s: %s is outside [%lldms, %lldms]", f->path, s,
-				    f->min, f->max);
+			            f->min, f->max);
 		*(long long *)slot = v;
 		return 0;
 	}
@@ -208,10 +209,10 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 			yaml_node_t *qk = yaml_document_get_node(w->doc, q->key);
 			if (qk->type == YAML_SCALAR_NODE && strcmp(scalar(qk), scalar(k)) == 0)
 				return fail(w, k, "duplicate key \"%s%s%s\"", prefix,
-					    *prefix ? "." : "", scalar(k));
+				            *prefix ? "." : "", scalar(k));
 		}
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
-				     scalar(k)) >= sizeof(path))
+		                     scalar(k)) >= sizeof(path))
 			return fail(w, k, "key too long");
 		for (f = w->fields; f->path && strcmp(f->path, path) != 0; f++)
 			;
@@ -233,8 +234,8 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 }
 
 int
-yconf_load_string(const char *name, const char *text, size_t len,
-		  const struct yconf_field *fields, void *target, char *err, size_t errlen)
+yconf_load_string(const char *name, const char *text, size_t len, const struct yconf_field *fields,
+                  void *target, char *err, size_t errlen)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -249,8 +250,9 @@ yconf_load_string(const char *name, const char *text, size_t len,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
+		         parser.problem_mark.column + 1,
+		         parser.problem ? parser.problem : "syntax error",
+		         parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		return -1;
 	}
@@ -266,8 +268,9 @@ yconf_load_string(const char *name, const char *text, size_t len,
 		if (rc == 0) {
 			if (!yaml_parser_load(&parser, &extra)) {
 				snprintf(err, errlen, "%s:%zu:%zu: %s", name,
-					 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-					 parser.problem ? parser.problem : "syntax error");
+				         parser.problem_mark.line + 1,
+				         parser.problem_mark.column + 1,
+				         parser.problem ? parser.problem : "syntax error");
 				rc = -1;
 			} else {
 				yaml_node_t *r2 = yaml_document_get_root_node(&extra);
@@ -284,7 +287,7 @@ yconf_load_string(const char *name, const char *text, size_t len,
 
 int
 yconf_load_file(const char *path, const struct yconf_field *fields, void *target, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	FILE *fp;
 	char *text;
@@ -298,7 +301,7 @@ yconf_load_file(const char *path, const struct yconf_field *fields, void *target
 	}
 	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > YCONF_MAX_FILE) {
 		snprintf(err, errlen, "%s: not a regular file of at most %d bytes", path,
-			 YCONF_MAX_FILE);
+		         YCONF_MAX_FILE);
 		fclose(fp);
 		return -1;
 	}

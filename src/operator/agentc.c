@@ -23,7 +23,7 @@ struct pending {
 	TAILQ_ENTRY(pending) entry;
 	struct agentc *c;
 	struct https_request *req; /* the request out, or NULL while waiting to poll */
-	struct event *timer;	   /* async: the next poll */
+	struct event *timer;       /* async: the next poll */
 	agentc_state_fn state_done;
 	agentc_order_fn order_done;
 	void *arg;
@@ -40,8 +40,8 @@ struct agentc {
 };
 
 struct agentc *
-agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port,
-	   const char *server_name, char *err, size_t errlen)
+agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port, const char *server_name,
+           char *err, size_t errlen)
 {
 	struct agentc *c = calloc(1, sizeof(*c));
 	char url[128];
@@ -50,8 +50,7 @@ agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(url, sizeof(url), strchr(ip, ':') ? "https://[%s]:%d" : "https://%s:%d", ip,
-		 port);
+	snprintf(url, sizeof(url), strchr(ip, ':') ? "https://[%s]:%d" : "https://%s:%d", ip, port);
 	struct https_client_opts o = {url, ctx, server_name, NULL};
 	c->base = base;
 	TAILQ_INIT(&c->pending);
@@ -93,8 +92,7 @@ copy_field(yajl_val v, const char *key, char *dst, size_t n)
 }
 
 int
-agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
-		   size_t errlen)
+agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err, size_t errlen)
 {
 	yajl_val v = json_parse(json, len, err, errlen);
 
@@ -153,7 +151,9 @@ describe_failure(const struct https_response *resp, char *buf, size_t n)
 	const char *msg = json_str(v, "message", NULL);
 	const char *errmsg = json_str(v, "errmsg", NULL);
 	snprintf(buf, n, "HTTP %d: %s", resp->status,
-		 errmsg && *errmsg ? errmsg : msg ? msg : "no detail");
+	         errmsg && *errmsg ? errmsg
+	         : msg             ? msg
+	                           : "no detail");
 	json_free(v);
 	free(text);
 }
@@ -198,7 +198,7 @@ pending_new(struct agentc *c, void *arg)
 
 static int
 send_request(struct pending *p, enum https_method m, const char *path, const char *body,
-     https_done_fn fn)
+             https_done_fn fn)
 {
 	p->req = https_request_new(p->c->http, m, path);
 	if (p->req == NULL)
@@ -317,7 +317,8 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 		json_free(v);
 		free(text);
 		if (p->id[0] == '\0') {
-			order_end(p, ORDER_FAILED, "the agent accepted the operation without an id");
+			order_end(p, ORDER_FAILED,
+			          "the agent accepted the operation without an id");
 			return;
 		}
 		async_poll(-1, 0, p);
@@ -326,8 +327,7 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 	describe_failure(resp, why, sizeof(why));
 	/* No answer, busy (409), a utility past its time limit (504), or an agent that is
 	 * shutting down (503) may go better later; anything else is TimesTen's answer. */
-	if (resp->status == 0 || resp->status == 409 || resp->status == 503 ||
-	    resp->status == 504)
+	if (resp->status == 0 || resp->status == 409 || resp->status == 503 || resp->status == 504)
 		order_end(p, ORDER_TRANSIENT, why);
 	else
 		order_end(p, ORDER_FAILED, why);
@@ -335,7 +335,7 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 
 int
 agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
-	     int async_timeout_ms, agentc_order_fn done, void *arg)
+             int async_timeout_ms, agentc_order_fn done, void *arg)
 {
 	struct pending *p = pending_new(c, arg);
 	char path[96];

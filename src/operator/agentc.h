@@ -17,13 +17,12 @@ struct event_base;
 struct agentc;
 
 struct agentc *agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port,
-			  const char *server_name, char *err, size_t errlen);
+                          const char *server_name, char *err, size_t errlen);
 /* Drops every request under way (no callbacks follow) and frees the client. */
 void agentc_free(struct agentc *c);
 
 /* A state read ended: ok with the state, or not with why. */
-typedef void (*agentc_state_fn)(void *arg, int ok, const struct agent_state *st,
-				const char *error);
+typedef void (*agentc_state_fn)(void *arg, int ok, const struct agent_state *st, const char *error);
 /* Reads GET /v1/state within timeout_ms; 0, or -1 when it cannot be sent. */
 int agentc_get_state(struct agentc *c, int timeout_ms, agentc_state_fn done, void *arg);
 
@@ -35,10 +34,10 @@ typedef void (*agentc_order_fn)(void *arg, enum order_result r, const char *mess
  * async_timeout_ms passes. 0, or -1 when it cannot be sent.
  */
 int agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
-		 int async_timeout_ms, agentc_order_fn done, void *arg);
+                 int async_timeout_ms, agentc_order_fn done, void *arg);
 
 /* Parses a state document into st (absent fields "Unknown"); 0, or -1 with err. */
 int agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
-		       size_t errlen);
+                       size_t errlen);
 
 #endif

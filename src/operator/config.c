@@ -21,10 +21,9 @@ static const struct yconf_field fields[] = {
     {"log.format", YCONF_ENUM, offsetof(struct operator_config, log_format), log_format_names, 0,
      0},
     {"metrics.address", YCONF_ADDR, offsetof(struct operator_config, metrics_addr), NULL, 0, 0},
-    {"kubernetes.namespace", YCONF_STRING, offsetof(struct operator_config, namespace), NULL, 0,
+    {"kubernetes.namespace", YCONF_STRING, offsetof(struct operator_config, namespace), NULL, 0, 0},
+    {"kubernetes.kubeconfig", YCONF_STRING, offsetof(struct operator_config, kubeconfig), NULL, 0,
      0},
-    {"kubernetes.kubeconfig", YCONF_STRING, offsetof(struct operator_config, kubeconfig), NULL,
-     0, 0},
     {NULL, 0, 0, NULL, 0, 0},
 };
 
@@ -104,7 +103,7 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 	}
 	if (c->namespace[0] != '\0' && !valid_namespace(c->namespace)) {
 		snprintf(err, errlen, "namespace \"%s\" is not a valid namespace name",
-			 c->namespace);
+		         c->namespace);
 		goto fail;
 	}
 	return c;
@@ -132,7 +131,7 @@ config_log_changes(const struct operator_config *old, const struct operator_conf
 		}
 		if (strcmp(a, b) != 0) {
 			log_info("config", "setting changed", "key", f->path, "from", a, "to", b,
-				 NULL);
+			         NULL);
 			n++;
 		}
 	}

@@ -63,10 +63,10 @@ ctl_event(struct managed *m, int warning, const char *reason, const char *fmt, .
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg(warning ? LOG_WARN : LOG_INFO, "event", msg, "object", m->o.name, "reason", reason,
-		NULL);
+	        NULL);
 	if (m->obj != NULL)
 		kube_event(m->ctl->recorder, m->obj, warning ? "Warning" : "Normal", reason, "%s",
-			   msg);
+		           msg);
 	m->o.last_event++;
 }
 
@@ -101,8 +101,8 @@ state_metric(struct managed *m)
 	struct controller *c = m->ctl;
 
 	metric_series_remove(m->state_series);
-	m->state_series = metric_series(c->m->state, m->o.ns, m->o.name,
-					ttc_state_names[m->o.state], NULL);
+	m->state_series =
+	    metric_series(c->m->state, m->o.ns, m->o.name, ttc_state_names[m->o.state], NULL);
 	metric_set(m->state_series, 1);
 }
 
@@ -120,19 +120,19 @@ change_state(struct managed *m, int to, int event)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	log_info("fsm", "state change", "object", o->name, "from", ttc_state_names[o->state],
-		 "to", ttc_state_names[to], "event", ttc_event_names[event], NULL);
+	log_info("fsm", "state change", "object", o->name, "from", ttc_state_names[o->state], "to",
+	         ttc_state_names[to], "event", ttc_event_names[event], NULL);
 	if (event == TTC_EV_ACTIVE_LOST)
 		m->lost_at = now;
 	if (o->state == TTC_ST_ACTIVE_DOWN && m->lost_at.tv_sec != 0) {
 		metric_observe(m->ctl->m->failover,
-			       (double)(now.tv_sec - m->lost_at.tv_sec) +
-				   (double)(now.tv_nsec - m->lost_at.tv_nsec) / 1e9);
+		               (double)(now.tv_sec - m->lost_at.tv_sec) +
+		                   (double)(now.tv_nsec - m->lost_at.tv_nsec) / 1e9);
 		m->lost_at.tv_sec = 0;
 	}
 	if (o->state != TTC_ST_NEW)
 		ctl_event(m, warning_state(to), "StateChange", "TimesTenClassic was %s, now %s",
-			  ttc_state_names[o->state], ttc_state_names[to]);
+		          ttc_state_names[o->state], ttc_state_names[to]);
 	o->prev_state = o->state;
 	o->state = to;
 	o->last_switch = time(NULL);
@@ -219,8 +219,7 @@ step_new(struct managed *m)
 	fire(m, TTC_EV_CREATE);
 }
 
-static void
-write_status(struct managed *m);
+static void write_status(struct managed *m);
 
 void
 ctl_step(struct managed *m)
@@ -255,8 +254,8 @@ ctl_step(struct managed *m)
 			break;
 		default:
 			event = timed_out(m, now) ? TTC_EV_TIMEOUT
-				: observed(m)	  ? (int)object_situation(o, now)
-						  : -1;
+			        : observed(m)     ? (int)object_situation(o, now)
+			                          : -1;
 		}
 		if (o->run.retry_at > now)
 			ctl_wake(m, o->run.retry_at);
@@ -273,8 +272,8 @@ status_written(struct kube_result *r, void *arg)
 
 	m->status_call = NULL;
 	if (r->err != KUBE_ERR_OK) {
-		log_warn("status", "cannot write status", "object", m->o.name, "error",
-			 r->message, NULL);
+		log_warn("status", "cannot write status", "object", m->o.name, "error", r->message,
+		         NULL);
 		free(m->status_written);
 		m->status_written = NULL; /* write again on the next step */
 		ctl_wake(m, time(NULL) + 1);
@@ -304,7 +303,7 @@ write_status(struct managed *m)
 		return;
 	}
 	m->status_call = kube_patch_status(m->ctl->kube, &ttc_resource, m->o.ns, m->o.name, patch,
-					   status_written, m);
+	                                   status_written, m);
 	free(m->status_written);
 	m->status_written = patch;
 }
@@ -343,7 +342,7 @@ read_spec(struct managed *m, yajl_val obj)
 		free(o->prev_stop_managing);
 		o->prev_stop_managing = strdup(spec->stop_managing);
 		snprintf(o->message, sizeof(o->message), "stopManaging was changed to \"%s\"",
-			 spec->stop_managing);
+		         spec->stop_managing);
 		fire(m, TTC_EV_STOP_MANAGING);
 	}
 	if (strcmp(spec->reexamine, o->prev_reexamine ? o->prev_reexamine : "") != 0) {
@@ -351,24 +350,6 @@ read_spec(struct managed *m, yajl_val obj)
 		o->prev_reexamine = strdup(spec->reexamine);
 		fire(m, TTC_EV_REEXAMINE);
 	}
-}
-
-static yajl_val
-copy_obj(yajl_val v)
-{
-	struct jw w;
-	char *text, err[64];
-	size_t len;
-	yajl_val copy;
-
-	if (jw_init(&w) < 0)
-		return NULL;
-	jw_val(&w, v);
-	if ((text = jw_finish(&w, &len)) == NULL)
-		return NULL;
-	copy = json_parse(text, len, err, sizeof(err));
-	free(text);
-	return copy;
 }
 
 static struct managed *
@@ -392,7 +373,7 @@ adopt(struct controller *c, yajl_val obj)
 		agent_state_unknown(&m->o.pods[i].st);
 	if (status_restore(&m->o, json_get(obj, "status", NULL)) == 0) {
 		log_info("operator", "adopting", "object", name, "state",
-			 ttc_state_names[m->o.state], NULL);
+		         ttc_state_names[m->o.state], NULL);
 		m->entered = 1;
 	}
 	RB_INSERT(managed_tree, &c->objects, m);
@@ -436,8 +417,7 @@ managed_free(struct managed *m)
 }
 
 static void
-on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_val old,
-       void *arg)
+on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_val old, void *arg)
 {
 	struct controller *c = arg;
 	const char *name = json_str(obj, "metadata", "name", NULL);
@@ -462,7 +442,7 @@ on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_
 	if (m == NULL && (m = adopt(c, obj)) == NULL)
 		return;
 	json_free(m->obj);
-	m->obj = copy_obj(obj);
+	m->obj = json_copy(obj);
 	read_spec(m, obj);
 	ctl_step(m);
 }
@@ -470,7 +450,7 @@ on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_
 /* Pods, StatefulSets, Services and Secrets carry the object's name in OBJECT_LABEL. */
 static void
 on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_val old,
-	 void *arg)
+         void *arg)
 {
 	struct controller *c = arg;
 	const char *owner = json_str(obj, "metadata", "labels", OBJECT_LABEL, NULL);
@@ -509,14 +489,13 @@ on_synced(struct kube_informer *inf, void *arg)
 	(void)inf;
 	if (!ctl_informers_synced(c))
 		return;
-	log_info("operator", "caches synced", "objects", LOG_I(kube_informer_count(c->ttcs)),
-		 NULL);
+	log_info("operator", "caches synced", "objects", LOG_I(kube_informer_count(c->ttcs)), NULL);
 	kube_informer_foreach(c->ttcs, each_step, c);
 }
 
 static struct kube_informer *
 informer(struct controller *c, const struct kube_resource *res, const char *selector,
-	 kube_handler_fn handler)
+         kube_handler_fn handler)
 {
 	struct kube_informer_opts o = {0};
 
@@ -536,26 +515,25 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	char name[128];
 
 	m->state = metrics_gauge(reg, "timesten_classic_state",
-				 "The high-level state of each TimesTenClassic (value 1).",
-				 "namespace,name,state");
+	                         "The high-level state of each TimesTenClassic (value 1).",
+	                         "namespace,name,state");
 	snprintf(name, sizeof(name), "%s_state_transitions_total", OPERATOR_METRICS_PREFIX);
 	m->transitions = metrics_counter(reg, name, "State changes, by state entered.", "to");
 	snprintf(name, sizeof(name), "%s_failover_seconds", OPERATOR_METRICS_PREFIX);
 	m->failover = metric_series(
-	    metrics_histogram(reg, name, "Time from seeing the active lost to the standby promoted.",
-			      NULL, failover_bounds,
-			      sizeof(failover_bounds) / sizeof(failover_bounds[0])),
+	    metrics_histogram(
+	        reg, name, "Time from seeing the active lost to the standby promoted.", NULL,
+	        failover_bounds, sizeof(failover_bounds) / sizeof(failover_bounds[0])),
 	    NULL);
 	snprintf(name, sizeof(name), "%s_agent_orders_total", OPERATOR_METRICS_PREFIX);
-	m->orders =
-	    metrics_counter(reg, name, "Orders sent to agents, by operation and result.",
-			    "operation,result");
+	m->orders = metrics_counter(reg, name, "Orders sent to agents, by operation and result.",
+	                            "operation,result");
 	return m->state && m->transitions && m->failover && m->orders ? 0 : -1;
 }
 
 struct controller *
 controller_start(struct event_base *base, struct kube_client *kube,
-		 const struct controller_metrics *metrics, const char *ns)
+                 const struct controller_metrics *metrics, const char *ns)
 {
 	struct controller *c = calloc(1, sizeof(*c));
 	struct kube_recorder_opts ro = {"ttclassic", NULL, 0, 0};

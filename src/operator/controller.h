@@ -11,17 +11,17 @@ struct controller;
 
 /* The controller's metrics, registered once for the process. */
 struct controller_metrics {
-	struct metric *state;		/* timesten_classic_state{namespace,name,state} */
-	struct metric *transitions;	/* ..._state_transitions_total{to} */
+	struct metric *state;           /* timesten_classic_state{namespace,name,state} */
+	struct metric *transitions;     /* ..._state_transitions_total{to} */
 	struct metric_series *failover; /* ..._failover_seconds */
-	struct metric *orders;		/* ..._agent_orders_total{operation,result} */
+	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
 };
 
 int controller_metrics_register(struct metrics *reg, struct controller_metrics *m);
 
 /* Starts watching ns; the objects are acted on once every cache is complete. */
 struct controller *controller_start(struct event_base *base, struct kube_client *kube,
-				    const struct controller_metrics *m, const char *ns);
+                                    const struct controller_metrics *m, const char *ns);
 /* Stops: every object is dropped (its pods and databases carry on without us). */
 void controller_stop(struct controller *c);
 /* Whether every cache is complete. */

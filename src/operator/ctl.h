@@ -30,18 +30,18 @@ struct managed {
 	int gone;     /* deleted: no more work */
 
 	/* Provisioning. */
-	size_t checked;		     /* ConfigMaps found usable so far */
-	struct kube_call *check;     /* a ConfigMap read under way */
-	char check_problem[512];     /* the last problem reported, to report it once */
+	size_t checked;                /* ConfigMaps found usable so far */
+	struct kube_call *check;       /* a ConfigMap read under way */
+	char check_problem[512];       /* the last problem reported, to report it once */
 	struct kube_call *creating[3]; /* Secret, Service, StatefulSet creations under way */
-	void *creation[3];	     /* their callback records */
-	int made[3];		     /* created, not yet seen in the cache */
+	void *creation[3];             /* their callback records */
+	int made[3];                   /* created, not yet seen in the cache */
 
 	/* Agents. */
 	SSL_CTX *agent_ctx; /* client context from the Secret's credentials */
 	char agent_secret_rv[32];
 	struct agentc *agent[PAIR_PODS];
-	int reading[PAIR_PODS]; /* a state GET is out */
+	int reading[PAIR_PODS];  /* a state GET is out */
 	int observed[PAIR_PODS]; /* a state GET ended since the operator started */
 	struct ctl_read {
 		struct managed *m;

@@ -49,10 +49,10 @@ fsm_step(const struct fsm_table *t, int state, int event, void *ctx, const struc
 }
 
 /* Counts a problem; the first one is described in err. */
-#define PROBLEM(n, err, errlen, ...)                                                            \
-	do {                                                                                    \
-		if ((n)++ == 0)                                                                 \
-			snprintf(err, errlen, __VA_ARGS__);                                      \
+#define PROBLEM(n, err, errlen, ...)                                                               \
+	do {                                                                                       \
+		if ((n)++ == 0)                                                                    \
+			snprintf(err, errlen, __VA_ARGS__);                                        \
 	} while (0)
 
 /* The target of row r taken from state s. */
@@ -77,7 +77,7 @@ fsm_check(const struct fsm_table *t, char *err, size_t errlen)
 		    (r->to != FSM_SAME && (r->to < 0 || r->to >= t->nstates)) || r->event < 0 ||
 		    r->event >= t->nevents)
 			PROBLEM(n, err, errlen, "%s: row %zu has a state or event out of range",
-				t->name, i);
+			        t->name, i);
 	}
 	if (n)
 		return n;
@@ -102,14 +102,14 @@ fsm_check(const struct fsm_table *t, char *err, size_t errlen)
 			continue;
 		if (!(reached & (1ULL << s)))
 			PROBLEM(n, err, errlen, "%s: state %s is unreachable", t->name,
-				t->state_names[s]);
+			        t->state_names[s]);
 		for (size_t i = 0; i < t->nrows && !way_out; i++) {
 			const struct fsm_row *r = &t->rows[i];
 			way_out = applies(t, r, s) && target(r, s) != s;
 		}
 		if (!way_out && !(t->terminal & (1ULL << s)))
 			PROBLEM(n, err, errlen, "%s: state %s is a dead end", t->name,
-				t->state_names[s]);
+			        t->state_names[s]);
 	}
 
 	/* Ambiguity: rows for the same (from, event) must differ in guard, and an unguarded
@@ -121,12 +121,13 @@ fsm_check(const struct fsm_table *t, char *err, size_t errlen)
 				continue;
 			const char *from = a->from == FSM_ANY ? "*" : t->state_names[a->from];
 			if (a->guard == b->guard)
-				PROBLEM(n, err, errlen, "%s: two rows for %s + %s with the same guard",
-					t->name, from, t->event_names[a->event]);
+				PROBLEM(n, err, errlen,
+				        "%s: two rows for %s + %s with the same guard", t->name,
+				        from, t->event_names[a->event]);
 			else if (a->guard == NULL)
 				PROBLEM(n, err, errlen,
-					"%s: an unguarded row for %s + %s hides a later one", t->name,
-					from, t->event_names[a->event]);
+				        "%s: an unguarded row for %s + %s hides a later one",
+				        t->name, from, t->event_names[a->event]);
 		}
 	return n;
 }
@@ -135,7 +136,7 @@ void
 fsm_dot(const struct fsm_table *t, FILE *out)
 {
 	fprintf(out, "digraph \"%s\" {\n\trankdir=LR;\n\tnode [shape=box, style=rounded];\n",
-		t->name);
+	        t->name);
 	fprintf(out, "\t\"%s\" [style=\"rounded,bold\"];\n", t->state_names[t->initial]);
 	for (int s = 0; s < t->nstates; s++)
 		if ((t->states & (1ULL << s)) && (t->terminal & (1ULL << s)))

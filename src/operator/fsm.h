@@ -48,7 +48,7 @@ struct fsm_table {
  * row taken (NULL if none).
  */
 int fsm_step(const struct fsm_table *t, int state, int event, void *ctx,
-	     const struct fsm_row **row);
+             const struct fsm_row **row);
 
 /*
  * Checks the table: names and ranges are valid, every state is reachable from the initial

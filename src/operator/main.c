@@ -17,24 +17,24 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: " OPERATOR_NAME " [OPTION]...\n"
-		"Deploys and runs Oracle TimesTen Classic databases (TimesTenClassic objects)\n"
-		"on Kubernetes: active/standby pairs with automatic failover.\n"
-		"\n"
-		"  -c, --config FILE          YAML configuration file, reloaded on SIGHUP\n"
-		"      --metrics-addr ADDR    serve /metrics, /healthz, /readyz on HOST:PORT\n"
-		"                             (default :8080; HOST is an IP address or empty)\n"
-		"      --log-level LEVEL      debug, info, warn or error (default info)\n"
-		"      --log-format FORMAT    logfmt or json (default logfmt)\n"
-		"      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
-		"      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
-		"                             else the operator's own)\n"
-		"      --dump-fsm             print the state machine as Graphviz and exit\n"
-		"  -h, --help                 show this help and exit\n"
-		"  -V, --version              show the version and exit\n"
-		"\n"
-		"Flags win over the file. Signals: SIGHUP reloads the configuration,\n"
-		"SIGTERM and SIGINT stop gracefully.\n");
+	        "Usage: " OPERATOR_NAME " [OPTION]...\n"
+	        "Deploys and runs Oracle TimesTen Classic databases (TimesTenClassic objects)\n"
+	        "on Kubernetes: active/standby pairs with automatic failover.\n"
+	        "\n"
+	        "  -c, --config FILE          YAML configuration file, reloaded on SIGHUP\n"
+	        "      --metrics-addr ADDR    serve /metrics, /healthz, /readyz on HOST:PORT\n"
+	        "                             (default :8080; HOST is an IP address or empty)\n"
+	        "      --log-level LEVEL      debug, info, warn or error (default info)\n"
+	        "      --log-format FORMAT    logfmt or json (default logfmt)\n"
+	        "      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
+	        "      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
+	        "                             else the operator's own)\n"
+	        "      --dump-fsm             print the state machine as Graphviz and exit\n"
+	        "  -h, --help                 show this help and exit\n"
+	        "  -V, --version              show the version and exit\n"
+	        "\n"
+	        "Flags win over the file. Signals: SIGHUP reloads the configuration,\n"
+	        "SIGTERM and SIGINT stop gracefully.\n");
 }
 
 static int
@@ -88,14 +88,14 @@ main(int argc, char **argv)
 		case OPT_LOG_LEVEL:
 			if ((op.overrides.log_level = lookup(log_level_names, optarg)) < 0) {
 				fprintf(stderr, OPERATOR_NAME ": unknown log level \"%s\"\n",
-					optarg);
+				        optarg);
 				return 2;
 			}
 			break;
 		case OPT_LOG_FORMAT:
 			if ((op.overrides.log_format = lookup(log_format_names, optarg)) < 0) {
 				fprintf(stderr, OPERATOR_NAME ": unknown log format \"%s\"\n",
-					optarg);
+				        optarg);
 				return 2;
 			}
 			break;

@@ -21,7 +21,7 @@ struct agent_state {
 	char instance[16];    /* Exists, None, Unknown */
 	char daemon[16];      /* Up, Down, Unknown */
 	char release[32];     /* e.g. 22.1.1.9.0, Unknown */
-	char db[16];	      /* None, Loaded, Unloaded, Unknown */
+	char db[16];          /* None, Loaded, Unloaded, Unknown */
 	char updatable[16];   /* Yes, No, Unknown */
 	char rep_agent[16];   /* Running, Not Running, Unknown */
 	char rep_scheme[16];  /* Exists, None, Unknown */
@@ -42,13 +42,13 @@ struct pod_view {
 	char ip[64];
 	char phase[16];
 	/* From the agent. */
-	int reachable;		  /* the last state GET succeeded */
-	time_t last_reachable;	  /* when it last answered; 0 never */
+	int reachable;            /* the last state GET succeeded */
+	time_t last_reachable;    /* when it last answered; 0 never */
 	time_t unreachable_since; /* first failed GET after a success or the pod's start */
 	struct agent_state st;
 	/* Decided by the operator, kept in status. */
-	int role;	 /* enum pod_role */
-	int initialized; /* its database was created with users and schema */
+	int role;                 /* enum pod_role */
+	int initialized;          /* its database was created with users and schema */
 	time_t rep_state_changed; /* when rep_state last changed */
 };
 
@@ -76,24 +76,24 @@ struct ttc_object {
 	char *ns;
 	char *name;
 	char *uid;
-	struct ttc_spec *spec; /* NULL while the spec is invalid */
-	char message[512];     /* why the object is not progressing, for status */
-	long long generation;  /* of the spec last read */
-	char *rep_statement;   /* the replication scheme in use, kept in status */
+	struct ttc_spec *spec;    /* NULL while the spec is invalid */
+	char message[512];        /* why the object is not progressing, for status */
+	long long generation;     /* of the spec last read */
+	char *rep_statement;      /* the replication scheme in use, kept in status */
 	char *prev_stop_managing; /* trigger values last acted on, kept in status */
 	char *prev_reexamine;
-	long long last_event;	  /* Events posted, kept in status */
+	long long last_event; /* Events posted, kept in status */
 
 	int state; /* enum ttc_state */
 	int prev_state;
 	time_t last_switch;
 
-	int active; /* ordinal of the intended active, -1 none */
-	int fence;  /* ordinal that must be fenced before promotion, -1 none */
+	int active;         /* ordinal of the intended active, -1 none */
+	int fence;          /* ordinal that must be fenced before promotion, -1 none */
 	char fence_uid[64]; /* uid of that pod when it was the active */
-	int ahead;  /* BothDown: ordinal known to be ahead, -1 unknown */
-	unsigned tried; /* BothDown: ordinals tried as active, one bit each */
-	unsigned work;	/* bumped to drop the procedure under way */
+	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
+	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
+	unsigned work;      /* bumped to drop the procedure under way */
 	struct proc_run run;
 
 	struct pod_view pods[PAIR_PODS];

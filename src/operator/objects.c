@@ -198,7 +198,7 @@ tt_env(struct jw *w, const struct ttc_spec *spec, int init)
 	env(w, "TIMESTEN_HOME", TT_INSTANCE_HOME);
 	env(w, "LD_LIBRARY_PATH",
 	    TT_INSTANCE_HOME "/ttclasses/lib:" TT_INSTANCE_HOME "/install/lib:" TT_INSTANCE_HOME
-			     "/install/ttoracle_home/instantclient_11_2");
+	                     "/install/ttoracle_home/instantclient_11_2");
 	env(w, "TT_REPLICATION_TOPOLOGY", topology_names[spec->topology]);
 	if (init)
 		env(w, "TT_INIT_CONTAINER", "1");
@@ -236,9 +236,9 @@ tt_ports(struct jw *w, const struct ttc_spec *spec)
 		const char *name;
 		long long port;
 	} ports[] = {{"agent", TT_AGENT_PORT},
-		     {"daemon", TT_DAEMON_PORT},
-		     {"cs", TT_SERVER_PORT},
-		     {"replication", spec->rep_port}};
+	             {"daemon", TT_DAEMON_PORT},
+	             {"cs", TT_SERVER_PORT},
+	             {"replication", spec->rep_port}};
 
 	jw_key(w, "ports");
 	jw_arr(w);
@@ -348,7 +348,7 @@ daemonlog_container(struct jw *w, const struct ttc_spec *spec)
 	jw_str(w, "sh");
 	jw_str(w, "-c");
 	jw_str(w, "while [ 1 ] ; do tail --follow=name " TT_INSTANCE_HOME
-		  "/diag/ttmesg.log --max-unchanged-stats=5; sleep 1; done");
+	          "/diag/ttmesg.log --max-unchanged-stats=5; sleep 1; done");
 	jw_arr_end(w);
 	resources(w, spec->daemon_log_cpu_request, spec->daemon_log_memory_request, 0);
 	jw_key(w, "env");
@@ -367,7 +367,7 @@ volumes(struct jw *w, const struct owner *o, const struct ttc_spec *spec, yajl_v
 {
 	char secret[128];
 	static const char *const mounted[] = {SECRET_CA_CERT, SECRET_SERVER_CERT,
-					      SECRET_SERVER_KEY};
+	                                      SECRET_SERVER_KEY};
 
 	objects_secret_name(secret, sizeof(secret), o->uid);
 	jw_key(w, "volumes");
@@ -471,7 +471,7 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	yajl_val tlabels = json_get(tmeta, "labels", NULL);
 	static const char *const meta_skip[] = {"labels", "name", "namespace", NULL};
 	static const char *const spec_skip[] = {"containers", "initContainers", "volumes",
-						"imagePullSecrets", NULL};
+	                                        "imagePullSecrets", NULL};
 
 	jw_key(w, "template");
 	jw_obj(w);

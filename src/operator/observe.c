@@ -29,7 +29,7 @@ drop_agent(struct managed *m, int i)
 	if (m->order.out && m->order.i == i) {
 		m->order.out = 0;
 		proc_order_done(&m->o, m->order.work, ORDER_TRANSIENT, "the pod's agent changed",
-				time(NULL));
+		                time(NULL));
 	}
 }
 
@@ -53,7 +53,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	replaced = pod == NULL || (uid && strcmp(uid, p->uid) != 0);
 	p->exists = pod != NULL;
 	p->terminating = json_get(pod, "metadata", "deletionTimestamp", NULL) != NULL &&
-			 !YAJL_IS_NULL(json_get(pod, "metadata", "deletionTimestamp", NULL));
+	                 !YAJL_IS_NULL(json_get(pod, "metadata", "deletionTimestamp", NULL));
 	snprintf(p->uid, sizeof(p->uid), "%s", uid ? uid : "");
 	snprintf(p->phase, sizeof(p->phase), "%s", phase ? phase : (pod ? "Pending" : ""));
 	if (replaced) {
@@ -73,8 +73,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	}
 }
 
-static void
-state_read(void *arg, int ok, const struct agent_state *st, const char *error);
+static void state_read(void *arg, int ok, const struct agent_state *st, const char *error);
 
 static void
 read_one(struct managed *m, int i)
@@ -94,11 +93,12 @@ read_one(struct managed *m, int i)
 				drop_agent(m, k);
 	if (m->agent[i] == NULL) {
 		snprintf(server, sizeof(server), "%s-%d.%s.%s.svc.cluster.local", m->o.name, i,
-			 m->o.name, m->o.ns);
+		         m->o.name, m->o.ns);
 		m->agent[i] = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
-					 err, sizeof(err));
+		                         err, sizeof(err));
 		if (m->agent[i] == NULL) {
-			log_warn("agent", "cannot make a client", "pod", server, "error", err, NULL);
+			log_warn("agent", "cannot make a client", "pod", server, "error", err,
+			         NULL);
 			return;
 		}
 	}
@@ -211,7 +211,7 @@ order_done(void *arg, enum order_result r, const char *message)
 		log_info("agent", "order done", "pod", name, "operation", od->op, NULL);
 	else
 		log_warn("agent", "order failed", "pod", name, "operation", od->op, "error",
-			 message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);
+		         message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);
 	od->out = 0;
 	proc_order_done(&m->o, od->work, r, message, time(NULL));
 	read_one(m, od->i); /* see what it did before the next step */
@@ -238,7 +238,7 @@ send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 	snprintf(od->op, sizeof(od->op), "%s", op);
 	log_info("agent", "order", "object", o->name, "pod", LOG_I(i), "operation", op, NULL);
 	if (agentc_order(m->agent[i], op, body, post > 0 ? (int)(post * 1000) : 86400000,
-			 (int)(asyn * 1000), order_done, od) < 0) {
+	                 (int)(asyn * 1000), order_done, od) < 0) {
 		free(body);
 		return -1;
 	}
@@ -255,7 +255,7 @@ deleted(struct kube_result *r, void *arg)
 	m->fence_call = NULL;
 	if (r->err != KUBE_ERR_OK && r->err != KUBE_ERR_NOT_FOUND)
 		log_warn("fence", "cannot delete a pod", "object", m->o.name, "error", r->message,
-			 NULL);
+		         NULL);
 }
 
 static int
@@ -267,8 +267,8 @@ delete_pod(struct ttc_object *o, int i, int grace)
 
 	snprintf(name, sizeof(name), "%s-%d", o->name, i);
 	snprintf(body, sizeof(body),
-		 "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
-		 grace);
+	         "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
+	         grace);
 	rq.verb = KUBE_DELETE;
 	rq.res = &kube_res_pods;
 	rq.ns = o->ns;

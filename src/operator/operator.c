@@ -26,12 +26,12 @@
 #define LAG_INTERVAL_MS 100
 #define LEASE_NAME "timestenclassic-operator"
 #define STOP_DEADLINE_S 4 /* a graceful stop exits by then, lease released or not */
-#define KUBE_RETRY_S 10	  /* between tries to set up the Kubernetes client */
+#define KUBE_RETRY_S 10   /* between tries to set up the Kubernetes client */
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct operator *op = arg;
+	struct operator* op = arg;
 
 	(void)what;
 	if (sig == SIGHUP)
@@ -40,8 +40,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		operator_stop(op, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static int
-register_metrics(struct operator *op)
+static int register_metrics(struct operator* op)
 {
 	const char *P = OPERATOR_METRICS_PREFIX;
 	char name[128];
@@ -49,10 +48,10 @@ register_metrics(struct operator *op)
 
 	snprintf(name, sizeof(name), "%s_build_info", P);
 	m = metrics_gauge(op->metrics, name, "Build information; the value is always 1.",
-			  "version,libevent,openssl");
+	                  "version,libevent,openssl");
 	metric_set(metric_series(m, PACKAGE_VERSION, event_get_version(),
-				 OpenSSL_version(OPENSSL_VERSION_STRING), NULL),
-		   1);
+	                         OpenSSL_version(OPENSSL_VERSION_STRING), NULL),
+	           1);
 
 	snprintf(name, sizeof(name), "%s_config_reloads_total", P);
 	m = metrics_counter(op->metrics, name, "Configuration reloads by result.", "result");
@@ -62,17 +61,17 @@ register_metrics(struct operator *op)
 	snprintf(name, sizeof(name), "%s_config_last_reload_successful", P);
 	op->last_reload_ok = metric_series(
 	    metrics_gauge(op->metrics, name,
-			  "Whether the last configuration reload succeeded (1) or failed (0).",
-			  NULL),
+	                  "Whether the last configuration reload succeeded (1) or failed (0).",
+	                  NULL),
 	    NULL);
 	metric_set(op->last_reload_ok, 1);
 
 	snprintf(name, sizeof(name), "%s_config_last_reload_success_timestamp_seconds", P);
 	op->last_reload_time = metric_series(
 	    metrics_gauge(op->metrics, name,
-			  "When the configuration was last loaded successfully, since the Unix "
-			  "epoch in seconds.",
-			  NULL),
+	                  "When the configuration was last loaded successfully, since the Unix "
+	                  "epoch in seconds.",
+	                  NULL),
 	    NULL);
 	metric_set(op->last_reload_time, (double)time(NULL));
 
@@ -86,8 +85,7 @@ register_metrics(struct operator *op)
 	return op->lag ? 0 : -1;
 }
 
-int
-operator_init(struct operator *op)
+int operator_init(struct operator* op)
 {
 	char err[512];
 
@@ -124,11 +122,11 @@ operator_init(struct operator *op)
 static void
 leading(struct kube_elector *e, void *arg)
 {
-	struct operator *op = arg;
+	struct operator* op = arg;
 
 	(void)e;
 	log_info("operator", "leading: managing TimesTenClassic objects", "namespace",
-		 op->namespace, NULL);
+	         op->namespace, NULL);
 	op->controller = controller_start(op->base, op->kube, op->ctl_metrics, op->namespace);
 	if (op->controller == NULL)
 		log_error("operator", "cannot start the controller", NULL);
@@ -137,7 +135,7 @@ leading(struct kube_elector *e, void *arg)
 static void
 not_leading(struct kube_elector *e, void *arg)
 {
-	struct operator *op = arg;
+	struct operator* op = arg;
 
 	(void)e;
 	log_warn("operator", "not leading any more: hands off", NULL);
@@ -153,8 +151,7 @@ new_leader(struct kube_elector *e, const char *identity, void *arg)
 	log_info("operator", "leader", "identity", identity, NULL);
 }
 
-static int
-kube_start(struct operator *op)
+static int kube_start(struct operator* op)
 {
 	struct kube_config *kc;
 	char err[512], identity[256];
@@ -180,9 +177,9 @@ kube_start(struct operator *op)
 		return -1;
 	}
 	op->namespace = strdup(op->config->namespace[0] ? op->config->namespace
-							 : kube_client_namespace(op->kube));
+	                                                : kube_client_namespace(op->kube));
 	snprintf(identity, sizeof(identity), "%s_%ld", pod && *pod ? pod : "operator",
-		 (long)getpid());
+	         (long)getpid());
 	struct kube_elector_opts eo = {0};
 	eo.ns = op->namespace;
 	eo.name = LEASE_NAME;
@@ -207,8 +204,7 @@ kube_retry(evutil_socket_t fd, short what, void *arg)
 	operator_kube_start(arg);
 }
 
-void
-operator_kube_start(struct operator *op)
+void operator_kube_start(struct operator* op)
 {
 	struct timeval later = {KUBE_RETRY_S, 0};
 
@@ -222,8 +218,7 @@ operator_kube_start(struct operator *op)
 	log_info("operator", "will try again", "seconds", LOG_I(KUBE_RETRY_S), NULL);
 }
 
-void
-operator_kube_stop(struct operator *op)
+void operator_kube_stop(struct operator* op)
 {
 	controller_stop(op->controller);
 	op->controller = NULL;
@@ -237,28 +232,25 @@ operator_kube_stop(struct operator *op)
 	op->namespace = NULL;
 }
 
-void
-operator_run(struct operator *op)
+void operator_run(struct operator* op)
 {
 	log_info("operator", "started", "version", PACKAGE_VERSION, "config",
-		 op->config_path ? op->config_path : "", "namespace", op->config->namespace,
-		 "metrics", httpd_address(op->httpd), NULL);
+	         op->config_path ? op->config_path : "", "namespace", op->config->namespace,
+	         "metrics", httpd_address(op->httpd), NULL);
 	operator_kube_start(op);
 	event_base_dispatch(op->base);
 	log_info("operator", "stopped", NULL);
 }
 
 static void
-reload_failed(struct operator *op, const char *err)
+reload_failed(struct operator* op, const char *err)
 {
-	log_error("config", "reload rejected; the running configuration stays", "error", err,
-		  NULL);
+	log_error("config", "reload rejected; the running configuration stays", "error", err, NULL);
 	metric_add(op->reloads_failed, 1);
 	metric_set(op->last_reload_ok, 0);
 }
 
-void
-operator_reload(struct operator *op)
+void operator_reload(struct operator* op)
 {
 	struct operator_config *next;
 	char err[512];
@@ -281,7 +273,7 @@ operator_reload(struct operator *op)
 	}
 	int changes = config_log_changes(op->config, next);
 	int reconnect = strcmp(next->namespace, op->config->namespace) != 0 ||
-			strcmp(next->kubeconfig, op->config->kubeconfig) != 0;
+	                strcmp(next->kubeconfig, op->config->kubeconfig) != 0;
 	config_free(op->config);
 	op->config = next;
 	if (reconnect) {
@@ -300,7 +292,7 @@ operator_reload(struct operator *op)
 static void
 released(void *arg)
 {
-	struct operator *op = arg;
+	struct operator* op = arg;
 
 	event_base_loopexit(op->base, NULL);
 }
@@ -308,7 +300,7 @@ released(void *arg)
 static void
 stop_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	struct operator *op = arg;
+	struct operator* op = arg;
 
 	(void)fd;
 	(void)what;
@@ -317,7 +309,7 @@ stop_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-operator_stop(struct operator *op, const char *why)
+operator_stop(struct operator* op, const char *why)
 {
 	struct timeval deadline = {STOP_DEADLINE_S, 0};
 
@@ -340,8 +332,7 @@ operator_stop(struct operator *op, const char *why)
 	kube_elector_release(op->elector, released, op);
 }
 
-void
-operator_cleanup(struct operator *op)
+void operator_cleanup(struct operator* op)
 {
 	if (op->sig_term)
 		event_free(op->sig_term);

@@ -22,8 +22,8 @@ struct metrics;
 
 /* What the operator runs with. Strings are malloc'd; "" means unset. */
 struct operator_config {
-	int log_level;	    /* enum log_level */
-	int log_format;	    /* enum log_format */
+	int log_level;      /* enum log_level */
+	int log_format;     /* enum log_format */
 	char *metrics_addr; /* HOST:PORT of /metrics, /healthz, /readyz */
 	char *namespace;    /* namespace watched; "" = the operator's own */
 	char *kubeconfig;   /* path; "" = in-cluster configuration */
@@ -38,7 +38,8 @@ struct config_overrides {
 	const char *kubeconfig;
 };
 
-struct operator {
+struct operator
+{
 	struct event_base *base;
 	const char *config_path; /* NULL: no file, defaults and flags only */
 	struct config_overrides overrides;
@@ -63,25 +64,25 @@ struct operator {
 };
 
 /* config.c */
-struct operator_config *config_build(const char *path, const struct config_overrides *ov,
-				     char *err, size_t errlen);
+struct operator_config *config_build(const char *path, const struct config_overrides *ov, char *err,
+                                     size_t errlen);
 void config_free(struct operator_config *c);
 /* Logs each setting that differs between old and new; returns how many differ. */
 int config_log_changes(const struct operator_config *old, const struct operator_config *new);
 
 /* operator.c */
-int operator_init(struct operator *op);
+int operator_init(struct operator* op);
 /* Connects to Kubernetes and campaigns for leadership; on failure (logged) tries again
  * every few seconds. */
-void operator_kube_start(struct operator *op);
+void operator_kube_start(struct operator* op);
 /* Drops the controller, the election and the client. */
-void operator_kube_stop(struct operator *op);
-void operator_run(struct operator *op);
-void operator_reload(struct operator *op);
-void operator_stop(struct operator *op, const char *why);
-void operator_cleanup(struct operator *op);
+void operator_kube_stop(struct operator* op);
+void operator_run(struct operator* op);
+void operator_reload(struct operator* op);
+void operator_stop(struct operator* op, const char *why);
+void operator_cleanup(struct operator* op);
 
 /* endpoints.c */
-int endpoints_register(struct operator *op);
+int endpoints_register(struct operator* op);
 
 #endif

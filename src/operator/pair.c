@@ -126,8 +126,10 @@ cancel_work(void *ctx)
 	return 0;
 }
 
-#define ROW(from, ev, guard, action, to)                                                        \
-	{TTC_ST_##from, TTC_EV_##ev, guard, action, TTC_ST_##to}
+#define ROW(from, ev, guard, action, to)                                                           \
+	{                                                                                          \
+		TTC_ST_##from, TTC_EV_##ev, guard, action, TTC_ST_##to                             \
+	}
 #define G FSM_FN
 #define A FSM_FN
 #define NO FSM_NONE
@@ -206,9 +208,9 @@ const struct fsm_table pair_table = {
     .event_names = ttc_event_names,
     .nevents = TTC_NEVENTS,
     .initial = TTC_ST_NEW,
-    .states = BIT(NEW) | BIT(INITIALIZING) | BIT(NORMAL) | BIT(ACTIVE_DOWN) |
-	      BIT(ACTIVE_TAKEOVER) | BIT(STANDBY_DOWN) | BIT(STANDBY_STARTING) |
-	      BIT(STANDBY_CATCHUP) | BIT(BOTH_DOWN) | BIT(WAITING_FOR_ACTIVE) |
-	      BIT(CONFIGURING_ACTIVE) | BIT(MANUAL) | BIT(REEXAMINE) | BIT(FAILED),
+    .states = BIT(NEW) | BIT(INITIALIZING) | BIT(NORMAL) | BIT(ACTIVE_DOWN) | BIT(ACTIVE_TAKEOVER) |
+              BIT(STANDBY_DOWN) | BIT(STANDBY_STARTING) | BIT(STANDBY_CATCHUP) | BIT(BOTH_DOWN) |
+              BIT(WAITING_FOR_ACTIVE) | BIT(CONFIGURING_ACTIVE) | BIT(MANUAL) | BIT(REEXAMINE) |
+              BIT(FAILED),
     .terminal = BIT(FAILED),
 };

@@ -41,8 +41,8 @@ wording(size_t offset, const char *value)
 }
 
 int
-podevents_diff(const char *pod, int was_reachable, const struct agent_state *old,
-	       int reachable, const struct agent_state *now, podevents_fn emit, void *arg)
+podevents_diff(const char *pod, int was_reachable, const struct agent_state *old, int reachable,
+               const struct agent_state *now, podevents_fn emit, void *arg)
 {
 	char msg[256];
 	int n = 0;
@@ -59,7 +59,7 @@ podevents_diff(const char *pod, int was_reachable, const struct agent_state *old
 		if (strcmp(a, b) == 0)
 			continue;
 		snprintf(msg, sizeof(msg), "Pod %s %s %s", pod, attributes[i].label,
-			 wording(attributes[i].offset, b));
+		         wording(attributes[i].offset, b));
 		emit(arg, msg);
 		n++;
 	}

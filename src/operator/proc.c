@@ -129,15 +129,16 @@ fenced(const struct ttc_object *o, int i)
 
 /* Bodies. */
 
+/* {"key": "value"} */
 static char *
-body_state(const char *state)
+body_one(const char *key, const char *value)
 {
 	struct jw w;
 
 	if (jw_init(&w) < 0)
 		return NULL;
 	jw_obj(&w);
-	jw_kstr(&w, "state", state);
+	jw_kstr(&w, key, value);
 	jw_obj_end(&w);
 	return jw_finish(&w, NULL);
 }
@@ -147,7 +148,7 @@ body_active(const struct ttc_object *o, int i)
 {
 	(void)o;
 	(void)i;
-	return body_state("ACTIVE");
+	return body_one("state", "ACTIVE");
 }
 
 static char *
@@ -155,36 +156,22 @@ body_idle(const struct ttc_object *o, int i)
 {
 	(void)o;
 	(void)i;
-	return body_state("IDLE");
+	return body_one("state", "IDLE");
 }
 
 /* The database's DSN is the object's name. */
 static char *
 body_dsn(const struct ttc_object *o, int i)
 {
-	struct jw w;
-
 	(void)i;
-	if (jw_init(&w) < 0)
-		return NULL;
-	jw_obj(&w);
-	jw_kstr(&w, "dsn", o->name);
-	jw_obj_end(&w);
-	return jw_finish(&w, NULL);
+	return body_one("dsn", o->name);
 }
 
 static char *
 body_scheme(const struct ttc_object *o, int i)
 {
-	struct jw w;
-
 	(void)i;
-	if (jw_init(&w) < 0)
-		return NULL;
-	jw_obj(&w);
-	jw_kstr(&w, "statement", o->rep_statement);
-	jw_obj_end(&w);
-	return jw_finish(&w, NULL);
+	return body_one("statement", o->rep_statement);
 }
 
 /* Duplicate from the active, named as the replication scheme names it. */
@@ -220,32 +207,33 @@ mark_uninitialized(struct ttc_object *o, int i)
 	o->pods[i].initialized = 0;
 }
 
-#define STEP(name, target, flags, done, op, body, after)                                        \
-	{name, TARGET_##target, flags, done, op, body, after}
+#define STEP(name, target, flags, done, op, body, after)                                           \
+	{                                                                                          \
+		name, TARGET_##target, flags, done, op, body, after                                \
+	}
 
 /* Initializing: -0 becomes the active, -1 its duplicate and standby. */
 static const struct proc_step initialize[] = {
     STEP("instance on the active", ACTIVE, 0, instance_exists, "createInstance", NULL, NULL),
     STEP("daemon on the active", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
-    STEP("clear an unfinished database", ACTIVE, 0, no_partial_database, "destroyDatabase",
-	 NULL, mark_uninitialized),
+    STEP("clear an unfinished database", ACTIVE, 0, no_partial_database, "destroyDatabase", NULL,
+         mark_uninitialized),
     STEP("create the database", ACTIVE, 0, initialized, "createDatabase", body_dsn, NULL),
     STEP("create the admin user", ACTIVE, 0, initialized, "createAdminUser", NULL, NULL),
     STEP("run schema.sql", ACTIVE, 0, initialized, "runSchema", NULL, mark_initialized),
-    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme",
-	 body_scheme, NULL),
+    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
+         NULL),
     STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
     STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
-	 NULL),
+         NULL),
     STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
     STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
     STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
-    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL,
-	 mark_uninitialized),
+    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL, mark_uninitialized),
     STEP("duplicate the active", STANDBY, STEP_ASYNC, duplicated, "duplicate", body_duplicate,
-	 mark_initialized),
-    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent",
-	 NULL, NULL),
+         mark_initialized),
+    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
     STEP("wait for STANDBY", STANDBY, STEP_WAIT, rep_standby, NULL, NULL, NULL),
     STEP("run epilog.sql", ACTIVE, 0, NULL, "runEpilog", NULL, NULL),
 };
@@ -267,31 +255,35 @@ static const struct proc_step build_standby[] = {
     STEP("unmark the standby", STANDBY, 0, not_marked_active, "clearActive", NULL, NULL),
     STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
     STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
-    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL,
-	 mark_uninitialized),
+    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL, mark_uninitialized),
     STEP("duplicate the active", STANDBY, STEP_ASYNC, duplicated, "duplicate", body_duplicate,
-	 mark_initialized),
-    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent",
-	 NULL, NULL),
+         mark_initialized),
+    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
 };
 
 /* ConfiguringActive: the chosen database is loaded and made ACTIVE. */
 static const struct proc_step configure_active[] = {
     STEP("daemon on the chosen pod", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("load the database", ACTIVE, 0, database_loaded, "load", NULL, NULL),
-    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme",
-	 body_scheme, NULL),
+    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
+         NULL),
     STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
     STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
-	 NULL),
+         NULL),
     STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
 };
 
-#define PROC(name, steps) {name, steps, sizeof(steps) / sizeof(steps[0])}
+#define PROC(name, steps)                                                                          \
+	{                                                                                          \
+		name, steps, sizeof(steps) / sizeof(steps[0])                                      \
+	}
 
 static const struct proc procs[] = {
-    PROC("initialize", initialize),	      PROC("fail over", fail_over),
-    PROC("take over", take_over),	      PROC("build standby", build_standby),
+    PROC("initialize", initialize),
+    PROC("fail over", fail_over),
+    PROC("take over", take_over),
+    PROC("build standby", build_standby),
     PROC("configure active", configure_active),
 };
 
@@ -409,8 +401,8 @@ proc_advance(struct ttc_object *o, time_t now)
 }
 
 void
-proc_order_done(struct ttc_object *o, unsigned work, enum order_result res,
-		const char *message, time_t now)
+proc_order_done(struct ttc_object *o, unsigned work, enum order_result res, const char *message,
+                time_t now)
 {
 	struct proc_run *r = &o->run;
 	const struct proc_step *s;

@@ -13,14 +13,14 @@ struct ttc_object;
 
 /* Which pod a step is for. */
 enum proc_target {
-	TARGET_ACTIVE,	/* the intended active */
+	TARGET_ACTIVE,  /* the intended active */
 	TARGET_STANDBY, /* the intended standby */
-	TARGET_FENCED,	/* the old active being fenced */
+	TARGET_FENCED,  /* the old active being fenced */
 };
 
 #define STEP_FENCING 1u /* when the pod cannot be told, delete it (grace 0) instead */
-#define STEP_WAIT 2u	/* no order: wait until done() holds */
-#define STEP_ASYNC 4u	/* the order runs in the background (duplicate) */
+#define STEP_WAIT 2u    /* no order: wait until done() holds */
+#define STEP_ASYNC 4u   /* the order runs in the background (duplicate) */
 
 struct proc_step {
 	const char *name; /* for logs and Events */
@@ -47,20 +47,20 @@ const struct proc *proc_for_state(int state);
 /* How an order ended. */
 enum order_result {
 	ORDER_OK,
-	ORDER_FAILED,	 /* the agent refused or TimesTen failed: do not repeat as is */
+	ORDER_FAILED,    /* the agent refused or TimesTen failed: do not repeat as is */
 	ORDER_TRANSIENT, /* no answer, timeout, busy (409): try again later */
 };
 
 /* The state of a procedure run in an object. */
 struct proc_run {
 	const struct proc *proc;
-	size_t next;	  /* index of the step under way or to start */
-	int inflight;	  /* an order is out */
-	unsigned work;	  /* the object's work counter when the order left */
-	int attempts;	  /* transient failures of the current step */
-	time_t retry_at;  /* no new order before this */
-	int deleting;	  /* a fencing deletion was sent for the current step */
-	int reported;	  /* the end was reported (PROC_DONE or PROC_FAILED) */
+	size_t next;       /* index of the step under way or to start */
+	int inflight;      /* an order is out */
+	unsigned work;     /* the object's work counter when the order left */
+	int attempts;      /* transient failures of the current step */
+	time_t retry_at;   /* no new order before this */
+	int deleting;      /* a fencing deletion was sent for the current step */
+	int reported;      /* the end was reported (PROC_DONE or PROC_FAILED) */
 	char failure[512]; /* why the procedure failed, "" while it has not */
 };
 
@@ -74,8 +74,8 @@ enum proc_outcome { PROC_IDLE, PROC_WAITING, PROC_DONE, PROC_FAILED };
  */
 enum proc_outcome proc_advance(struct ttc_object *o, time_t now);
 /* An order sent by proc_advance ended (work is what was recorded when it left). */
-void proc_order_done(struct ttc_object *o, unsigned work, enum order_result r,
-		     const char *message, time_t now);
+void proc_order_done(struct ttc_object *o, unsigned work, enum order_result r, const char *message,
+                     time_t now);
 /* Drops the run (a new state starts its own). */
 void proc_reset(struct ttc_object *o);
 

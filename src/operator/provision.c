@@ -25,8 +25,8 @@ static const char *const owned_kinds[] = {"Secret", "Service", "StatefulSet"};
 
 /* The /ttconfig files a ConfigMap may hold. */
 static const char *const config_files[] = {
-    "db.ini",	   "adminUser", "schema.sql",	 "cacheUser",  "cachegroups.sql", "epilog.sql",
-    "tnsnames.ora", "sqlnet.ora", "testUser", "csWallet", "replicationWallet", NULL};
+    "db.ini",       "adminUser",  "schema.sql", "cacheUser", "cachegroups.sql",   "epilog.sql",
+    "tnsnames.ora", "sqlnet.ora", "testUser",   "csWallet",  "replicationWallet", NULL};
 
 /* db.ini: "Key=Value" lines, comments (';' '#') and blank lines; DataStore and LogDir are
  * the operator's to place. Returns NULL or the problem. */
@@ -42,7 +42,7 @@ check_dbini(const char *text, char *why, size_t n)
 
 		line++;
 		snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1),
-			 p);
+		         p);
 		char *s = buf + strspn(buf, " \t\r");
 		if (*s && *s != ';' && *s != '#') {
 			char *eq = strchr(s, '=');
@@ -51,8 +51,9 @@ check_dbini(const char *text, char *why, size_t n)
 				return why;
 			}
 			if (!strncasecmp(s, "DataStore", 9) || !strncasecmp(s, "LogDir", 6)) {
-				snprintf(why, n, "db.ini line %d sets %.*s, which the operator places",
-					 line, (int)(eq - s), s);
+				snprintf(why, n,
+				         "db.ini line %d sets %.*s, which the operator places",
+				         line, (int)(eq - s), s);
 				return why;
 			}
 		}
@@ -89,9 +90,10 @@ check_configmap(yajl_val cm, char *why, size_t n)
 		for (f = config_files; *f && strcmp(*f, k) != 0; f++)
 			;
 		if (*f == NULL) {
-			snprintf(why, n, "%s is not a TimesTen metadata file (known: db.ini, "
-					 "adminUser, schema.sql, epilog.sql, ...)",
-				 k);
+			snprintf(why, n,
+			         "%s is not a TimesTen metadata file (known: db.ini, "
+			         "adminUser, schema.sql, epilog.sql, ...)",
+			         k);
 			return why;
 		}
 		if (v == NULL)
@@ -125,14 +127,14 @@ configmap_read(struct kube_result *r, void *arg)
 	m->check = NULL;
 	if (r->err == KUBE_ERR_NOT_FOUND) {
 		snprintf(why, sizeof(why),
-			 "spec.ttspec.dbConfigMap: ConfigMap %s not found; waiting for it", name);
+		         "spec.ttspec.dbConfigMap: ConfigMap %s not found; waiting for it", name);
 		problem(m, 0, why);
 		ctl_wake(m, time(NULL) + RETRY_SECONDS);
 		return;
 	}
 	if (r->err != KUBE_ERR_OK) {
 		log_warn("provision", "cannot read a ConfigMap", "object", m->o.name, "configmap",
-			 name, "error", r->message, NULL);
+		         name, "error", r->message, NULL);
 		ctl_wake(m, time(NULL) + RETRY_SECONDS);
 		return;
 	}
@@ -157,7 +159,7 @@ provision_check(struct managed *m)
 		return 1;
 	if (m->check == NULL)
 		m->check = kube_get(m->ctl->kube, &kube_res_configmaps, m->o.ns,
-				    spec->db_config_maps[m->checked], configmap_read, m);
+		                    spec->db_config_maps[m->checked], configmap_read, m);
 	return 0;
 }
 
@@ -170,13 +172,13 @@ make_credentials(struct managed *m, struct agent_credentials *c, char *err, size
 	char *ca_cert = NULL, *ca_key = NULL;
 
 	snprintf(dns[0], sizeof(dns[0]), "%s-0.%s.%s.svc.cluster.local", m->o.name, m->o.name,
-		 m->o.ns);
+	         m->o.ns);
 	snprintf(dns[1], sizeof(dns[1]), "%s-1.%s.%s.svc.cluster.local", m->o.name, m->o.name,
-		 m->o.ns);
+	         m->o.ns);
 	snprintf(dns[2], sizeof(dns[2]), "*.%s.%s.svc.cluster.local", m->o.name, m->o.ns);
 	struct tls_leaf_req server = {"ttagent", names, NULL, CERT_DAYS, TLS_USAGE_SERVER};
 	struct tls_leaf_req client = {"timestenclassic-operator", NULL, NULL, CERT_DAYS,
-				      TLS_USAGE_CLIENT};
+	                              TLS_USAGE_CLIENT};
 	char cn[128];
 
 	memset(c, 0, sizeof(*c));
@@ -186,9 +188,9 @@ make_credentials(struct managed *m, struct agent_credentials *c, char *err, size
 	c->ca_cert = ca_cert;
 	c->ca_key = ca_key;
 	if (tls_make_leaf(ca_cert, ca_key, &server, (char **)&c->server_cert,
-			  (char **)&c->server_key, err, errlen) < 0 ||
+	                  (char **)&c->server_key, err, errlen) < 0 ||
 	    tls_make_leaf(ca_cert, ca_key, &client, (char **)&c->client_cert,
-			  (char **)&c->client_key, err, errlen) < 0)
+	                  (char **)&c->client_key, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -224,7 +226,7 @@ created(struct kube_result *r, void *arg)
 			ctl_event(m, 0, "Create", "%s %s created", owned_kinds[cr->kind], cr->name);
 	} else {
 		ctl_event(m, 1, "CreateFailed", "cannot create %s %s: %s", owned_kinds[cr->kind],
-			  cr->name, r->message);
+		          cr->name, r->message);
 		ctl_wake(m, time(NULL) + RETRY_SECONDS);
 	}
 	free(cr);
@@ -235,9 +237,9 @@ static int
 in_cache(struct managed *m, enum owned k, const char *name)
 {
 	struct controller *c = m->ctl;
-	struct kube_informer *inf = k == OWNED_SECRET	 ? c->secrets
-				    : k == OWNED_SERVICE ? c->services
-							 : c->sets;
+	struct kube_informer *inf = k == OWNED_SECRET    ? c->secrets
+	                            : k == OWNED_SERVICE ? c->services
+	                                                 : c->sets;
 	return kube_informer_get(inf, m->o.ns, name) != NULL;
 }
 
@@ -266,8 +268,9 @@ create(struct managed *m, enum owned k, const char *name, char *body,
 void
 provision_ensure(struct managed *m)
 {
-	struct owner ow = {m->o.name, m->o.ns, m->o.uid, json_get(m->obj, "metadata", "labels", NULL),
-			   json_get(m->obj, "metadata", "annotations", NULL)};
+	struct owner ow = {m->o.name, m->o.ns, m->o.uid,
+	                   json_get(m->obj, "metadata", "labels", NULL),
+	                   json_get(m->obj, "metadata", "annotations", NULL)};
 	char names[3][300];
 
 	if (m->o.spec == NULL)
@@ -289,8 +292,8 @@ provision_ensure(struct managed *m)
 			struct agent_credentials cred;
 			char err[256];
 			if (make_credentials(m, &cred, err, sizeof(err)) < 0) {
-				log_error("provision", "cannot make certificates", "object", m->o.name,
-					  "error", err, NULL);
+				log_error("provision", "cannot make certificates", "object",
+				          m->o.name, "error", err, NULL);
 				free_credentials(&cred);
 				return;
 			}
@@ -351,8 +354,8 @@ provision_credentials(struct managed *m)
 	char *key = secret_value(secret, SECRET_CLIENT_KEY);
 	SSL_CTX *ctx = ca && cert && key ? tls_client_ctx(ca, cert, key, err, sizeof(err)) : NULL;
 	if (ctx == NULL)
-		log_error("provision", "the agent Secret is unusable", "object", m->o.name, "secret",
-			  name, "error", ca && cert && key ? err : "keys missing", NULL);
+		log_error("provision", "the agent Secret is unusable", "object", m->o.name,
+		          "secret", name, "error", ca && cert && key ? err : "keys missing", NULL);
 	free(ca);
 	free(cert);
 	free(key);

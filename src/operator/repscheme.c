@@ -39,25 +39,24 @@ generated(const struct ttc_spec *spec, const char *name, const char *ns)
 	struct evbuffer *b = evbuffer_new();
 	char h0[300], h1[300];
 	const char *ret = *spec->rep_return_service ? spec->rep_return_service : "NO RETURN";
-	const char *store = *spec->rep_store_attribute ? spec->rep_store_attribute
-						       : "FAILTHRESHOLD 0";
+	const char *store =
+	    *spec->rep_store_attribute ? spec->rep_store_attribute : "FAILTHRESHOLD 0";
 
 	if (b == NULL)
 		return NULL;
 	repscheme_host(h0, sizeof(h0), name, 0, ns);
 	repscheme_host(h1, sizeof(h1), name, 1, ns);
 	evbuffer_add_printf(b, "create active standby pair \"%s\" on \"%s\", \"%s\" on \"%s\" %s",
-			    name, h0, name, h1, ret);
+	                    name, h0, name, h1, ret);
 	evbuffer_add_printf(b, " store \"%s\" on \"%s\" PORT %lld %s", name, h0, spec->rep_port,
-			    store);
+	                    store);
 	evbuffer_add_printf(b, " store \"%s\" on \"%s\" PORT %lld %s", name, h1, spec->rep_port,
-			    store);
+	                    store);
 	return finish(b);
 }
 
 static char *
-substituted(const struct ttc_spec *spec, const char *name, const char *ns, char *err,
-	    size_t errlen)
+substituted(const struct ttc_spec *spec, const char *name, const char *ns, char *err, size_t errlen)
 {
 	struct evbuffer *b = evbuffer_new();
 	const char *p = spec->rep_create_statement;
@@ -93,9 +92,9 @@ substituted(const struct ttc_spec *spec, const char *name, const char *ns, char 
 			const char *close = strstr(open, "}}");
 			int len = close ? (int)(close - open + 2) : (int)strlen(open);
 			snprintf(err, errlen,
-				 "spec.ttspec.repCreateStatement: unknown token \"%.*s\" (known: "
-				 "{{tt-name}}, {{tt-node-0}}, {{tt-node-1}}, {{tt-rep-port}})",
-				 len > 40 ? 40 : len, open);
+			         "spec.ttspec.repCreateStatement: unknown token \"%.*s\" (known: "
+			         "{{tt-name}}, {{tt-node-0}}, {{tt-node-1}}, {{tt-rep-port}})",
+			         len > 40 ? 40 : len, open);
 			evbuffer_free(b);
 			return NULL;
 		}
@@ -107,7 +106,7 @@ substituted(const struct ttc_spec *spec, const char *name, const char *ns, char 
 
 char *
 repscheme_statement(const struct ttc_spec *spec, const char *name, const char *ns, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char *s;
 

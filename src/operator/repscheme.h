@@ -10,7 +10,7 @@ struct ttc_spec;
 void repscheme_host(char *buf, size_t n, const char *name, int ordinal, const char *ns);
 
 /* The statement for object name in namespace ns, malloc'd; NULL with err on a bad token. */
-char *repscheme_statement(const struct ttc_spec *spec, const char *name, const char *ns,
-			  char *err, size_t errlen);
+char *repscheme_statement(const struct ttc_spec *spec, const char *name, const char *ns, char *err,
+                          size_t errlen);
 
 #endif

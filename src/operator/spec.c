@@ -17,22 +17,22 @@ const char *const topology_names[] = {
 #define X(e, s) s,
     TOPOLOGIES(X)
 #undef X
-	NULL};
+        NULL};
 const char *const both_down_names[] = {
 #define X(e, s) s,
     BOTH_DOWN_BEHAVIORS(X)
 #undef X
-	NULL};
+        NULL};
 const char *const upgrade_strategy_names[] = {
 #define X(e, s) s,
     UPGRADE_STRATEGIES(X)
 #undef X
-	NULL};
+        NULL};
 const char *const pull_policy_names[] = {
 #define X(e, s) s,
     PULL_POLICIES(X)
 #undef X
-	NULL};
+        NULL};
 
 enum field_type { F_STR, F_QTY, F_ENUM, F_INT, F_BOOL, F_LIST };
 
@@ -42,22 +42,43 @@ struct field {
 	const char *name;
 	enum field_type type;
 	size_t offset;
-	const char *def_str;	  /* F_STR, F_QTY */
-	long long def;		  /* F_INT, F_ENUM, F_BOOL */
-	long long min, max;	  /* F_INT */
+	const char *def_str;      /* F_STR, F_QTY */
+	long long def;            /* F_INT, F_ENUM, F_BOOL */
+	long long min, max;       /* F_INT */
 	const char *const *names; /* F_ENUM */
 	int required;
 	size_t count_offset; /* F_LIST */
 };
 
 #define OFF(f) offsetof(struct ttc_spec, f)
-#define STR(n, f, d) {n, F_STR, OFF(f), d, 0, 0, 0, NULL, 0, 0}
-#define STR_REQ(n, f) {n, F_STR, OFF(f), "", 0, 0, 0, NULL, REQUIRED, 0}
-#define QTY(n, f, d) {n, F_QTY, OFF(f), d, 0, 0, 0, NULL, 0, 0}
-#define INT(n, f, d, lo, hi) {n, F_INT, OFF(f), NULL, d, lo, hi, NULL, 0, 0}
-#define BOOL(n, f, d) {n, F_BOOL, OFF(f), NULL, d, 0, 0, NULL, 0, 0}
-#define ENUM(n, f, d, names) {n, F_ENUM, OFF(f), NULL, d, 0, 0, names, 0, 0}
-#define LIST(n, f) {n, F_LIST, OFF(f), NULL, 0, 0, 0, NULL, 0, OFF(n_##f)}
+#define STR(n, f, d)                                                                               \
+	{                                                                                          \
+		n, F_STR, OFF(f), d, 0, 0, 0, NULL, 0, 0                                           \
+	}
+#define STR_REQ(n, f)                                                                              \
+	{                                                                                          \
+		n, F_STR, OFF(f), "", 0, 0, 0, NULL, REQUIRED, 0                                   \
+	}
+#define QTY(n, f, d)                                                                               \
+	{                                                                                          \
+		n, F_QTY, OFF(f), d, 0, 0, 0, NULL, 0, 0                                           \
+	}
+#define INT(n, f, d, lo, hi)                                                                       \
+	{                                                                                          \
+		n, F_INT, OFF(f), NULL, d, lo, hi, NULL, 0, 0                                      \
+	}
+#define BOOL(n, f, d)                                                                              \
+	{                                                                                          \
+		n, F_BOOL, OFF(f), NULL, d, 0, 0, NULL, 0, 0                                       \
+	}
+#define ENUM(n, f, d, names)                                                                       \
+	{                                                                                          \
+		n, F_ENUM, OFF(f), NULL, d, 0, 0, names, 0, 0                                      \
+	}
+#define LIST(n, f)                                                                                 \
+	{                                                                                          \
+		n, F_LIST, OFF(f), NULL, 0, 0, 0, NULL, 0, OFF(n_##f)                              \
+	}
 
 #define DAY (24LL * 3600)
 
@@ -114,7 +135,7 @@ int
 spec_is_quantity(const char *s)
 {
 	static const char *const suffixes[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m",
-					       "k",  "M",  "G",  "T",  "P",  "E",  "",  NULL};
+	                                       "k",  "M",  "G",  "T",  "P",  "E",  "",  NULL};
 	const char *p = s;
 	int digits = 0, points = 0;
 
@@ -151,20 +172,20 @@ spec_quantity_bytes(const char *s)
 		const char *suffix;
 		double factor;
 	} units[] = {{"Ki", 1024.0},
-		     {"Mi", 1048576.0},
-		     {"Gi", 1073741824.0},
-		     {"Ti", 1099511627776.0},
-		     {"Pi", 1125899906842624.0},
-		     {"Ei", 1152921504606846976.0},
-		     {"n", 1e-9},
-		     {"u", 1e-6},
-		     {"m", 1e-3},
-		     {"k", 1e3},
-		     {"M", 1e6},
-		     {"G", 1e9},
-		     {"T", 1e12},
-		     {"P", 1e15},
-		     {"E", 1e18}};
+	             {"Mi", 1048576.0},
+	             {"Gi", 1073741824.0},
+	             {"Ti", 1099511627776.0},
+	             {"Pi", 1125899906842624.0},
+	             {"Ei", 1152921504606846976.0},
+	             {"n", 1e-9},
+	             {"u", 1e-6},
+	             {"m", 1e-3},
+	             {"k", 1e3},
+	             {"M", 1e6},
+	             {"G", 1e9},
+	             {"T", 1e12},
+	             {"P", 1e15},
+	             {"E", 1e18}};
 	char *end;
 	double v;
 
@@ -182,8 +203,7 @@ spec_quantity_bytes(const char *s)
 	return (double)n < v ? n + 1 : n;
 }
 
-static int
-fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -239,8 +259,8 @@ set_field(struct ttc_spec *s, const struct field *f, yajl_val v, char *err, size
 	case F_QTY:
 		if ((text = quantity_text(v)) == NULL || !spec_is_quantity(text))
 			return fail(err, errlen, f->name,
-				    "\"%s\" is not a quantity such as 250G, 2Gi or 200m",
-				    text ? text : "(not a string)");
+			            "\"%s\" is not a quantity such as 250G, 2Gi or 200m",
+			            text ? text : "(not a string)");
 		return set_str((char **)(base + f->offset), text);
 	case F_ENUM:
 		text = YAJL_IS_STRING(v) ? v->u.string : "";
@@ -252,18 +272,19 @@ set_field(struct ttc_spec *s, const struct field *f, yajl_val v, char *err, size
 		{
 			char allowed[128] = "";
 			for (int i = 0; f->names[i]; i++)
-				snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
-					 "%s%s", i ? ", " : "", f->names[i]);
+				snprintf(allowed + strlen(allowed),
+				         sizeof(allowed) - strlen(allowed), "%s%s", i ? ", " : "",
+				         f->names[i]);
 			return fail(err, errlen, f->name, "\"%s\" is not one of %s",
-				    YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "(not a string)",
-				    allowed);
+			            YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "(not a string)",
+			            allowed);
 		}
 	case F_INT:
 		if (!YAJL_IS_INTEGER(v))
 			return fail(err, errlen, f->name, "must be an integer");
 		if (YAJL_GET_INTEGER(v) < f->min || YAJL_GET_INTEGER(v) > f->max)
 			return fail(err, errlen, f->name, "%lld is outside [%lld, %lld]",
-				    YAJL_GET_INTEGER(v), f->min, f->max);
+			            YAJL_GET_INTEGER(v), f->min, f->max);
 		*(long long *)(base + f->offset) = YAJL_GET_INTEGER(v);
 		return 0;
 	case F_BOOL:
@@ -315,24 +336,6 @@ set_default(struct ttc_spec *s, const struct field *f)
 	return -1;
 }
 
-static yajl_val
-copy_tree(yajl_val v)
-{
-	struct jw w;
-	char *text, err[64];
-	size_t len;
-	yajl_val copy;
-
-	if (v == NULL || jw_init(&w) < 0)
-		return NULL;
-	jw_val(&w, v);
-	if ((text = jw_finish(&w, &len)) == NULL)
-		return NULL;
-	copy = json_parse(text, len, err, sizeof(err));
-	free(text);
-	return copy;
-}
-
 struct ttc_spec *
 spec_parse(yajl_val obj, char *err, size_t errlen)
 {
@@ -344,8 +347,9 @@ spec_parse(yajl_val obj, char *err, size_t errlen)
 		return NULL;
 	}
 	if (!YAJL_IS_OBJECT(ttspec)) {
-		snprintf(err, errlen, "spec.ttspec: missing; it holds at least image and "
-				      "storageClassName");
+		snprintf(err, errlen,
+		         "spec.ttspec: missing; it holds at least image and "
+		         "storageClassName");
 		spec_free(s);
 		return NULL;
 	}
@@ -372,8 +376,8 @@ spec_parse(yajl_val obj, char *err, size_t errlen)
 		fail(err, errlen, "replicas", "applies only to replicationTopology none");
 		goto fail;
 	}
-	s->template = copy_tree(json_get(obj, "spec", "template", NULL));
-	s->volume_claim_templates = copy_tree(json_get(obj, "spec", "volumeClaimTemplates", NULL));
+	s->template = json_copy(json_get(obj, "spec", "template", NULL));
+	s->volume_claim_templates = json_copy(json_get(obj, "spec", "volumeClaimTemplates", NULL));
 	return s;
 fail:
 	spec_free(s);

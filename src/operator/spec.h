@@ -63,7 +63,7 @@ struct ttc_spec {
 	char *rep_create_statement; /* the user's, with {{tt-...}} tokens; "" = generated */
 	char *rep_return_service;   /* clause for the generated statement */
 	char *rep_store_attribute;  /* clause for the generated statement */
-	int both_down_behavior;	    /* enum both_down_behavior */
+	int both_down_behavior;     /* enum both_down_behavior */
 	int image_upgrade_strategy; /* enum upgrade_strategy */
 	long long rolling_update_partition;
 
@@ -92,7 +92,7 @@ struct ttc_spec {
 	char *daemon_log_cpu_request;
 	char *daemon_log_memory_request;
 
-	yajl_val template;		 /* .spec.template or NULL */
+	yajl_val template;               /* .spec.template or NULL */
 	yajl_val volume_claim_templates; /* .spec.volumeClaimTemplates or NULL */
 };
 

@@ -51,7 +51,9 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_obj(w);
 	jw_kstr(w, "name", name);
 	jw_kstr(w, "intendedState",
-		p->role == ROLE_ACTIVE ? "Active" : p->role == ROLE_STANDBY ? "Standby" : "None");
+	        p->role == ROLE_ACTIVE    ? "Active"
+	        : p->role == ROLE_STANDBY ? "Standby"
+	                                  : "None");
 	jw_kstr(w, "highLevelState", status_pod_state(o, i, now));
 	jw_kbool(w, "initialized", p->initialized);
 
@@ -159,8 +161,8 @@ status_restore(struct ttc_object *o, yajl_val status)
 	if (hls == NULL || (s = ttc_state_from_name(hls)) < 0)
 		return -1;
 	o->state = s;
-	o->prev_state = prev && ttc_state_from_name(prev) >= 0 ? ttc_state_from_name(prev)
-							      : TTC_ST_NEW;
+	o->prev_state =
+	    prev && ttc_state_from_name(prev) >= 0 ? ttc_state_from_name(prev) : TTC_ST_NEW;
 	if (json_int(status, &n, "lastHighLevelStateSwitch", NULL) == 0)
 		o->last_switch = (time_t)n;
 	if (json_int(status, &n, "lastEvent", NULL) == 0)
@@ -183,10 +185,10 @@ status_restore(struct ttc_object *o, yajl_val status)
 		const char *intended = json_str(p, "intendedState", NULL);
 
 		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
-		o->pods[i].role = intended == NULL		      ? ROLE_NONE
-				  : strcmp(intended, "Active") == 0   ? ROLE_ACTIVE
-				  : strcmp(intended, "Standby") == 0 ? ROLE_STANDBY
-								      : ROLE_NONE;
+		o->pods[i].role = intended == NULL                   ? ROLE_NONE
+		                  : strcmp(intended, "Active") == 0  ? ROLE_ACTIVE
+		                  : strcmp(intended, "Standby") == 0 ? ROLE_STANDBY
+		                                                     : ROLE_NONE;
 		if (o->pods[i].role == ROLE_ACTIVE)
 			o->active = (int)i;
 		if (json_int(p, &n, "podStatus", "lastTimeReachable", NULL) == 0)

@@ -24,9 +24,9 @@ const char *const ttc_event_names[] = {
 };
 
 _Static_assert(sizeof(ttc_state_names) / sizeof(ttc_state_names[0]) == TTC_NSTATES,
-	       "a name per state");
+               "a name per state");
 _Static_assert(sizeof(ttc_event_names) / sizeof(ttc_event_names[0]) == TTC_NEVENTS,
-	       "a name per event");
+               "a name per event");
 
 int
 ttc_state_from_name(const char *name)

@@ -56,27 +56,27 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
-#define is_int(got, want, ...)                                                                  \
-	do {                                                                                    \
-		long long got_ = (long long)(got), want_ = (long long)(want);                   \
-		if (!tap_ok(got_ == want_, __FILE__, __LINE__, __VA_ARGS__))                    \
-			diag("     got: %lld\n    want: %lld", got_, want_);                        \
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long got_ = (long long)(got), want_ = (long long)(want);                      \
+		if (!tap_ok(got_ == want_, __FILE__, __LINE__, __VA_ARGS__))                       \
+			diag("     got: %lld\n    want: %lld", got_, want_);                       \
 	} while (0)
 
-#define is_str(got, want, ...)                                                                  \
-	do {                                                                                    \
-		const char *got_ = (got), *want_ = (want);                                      \
-		int same_ = got_ && want_ ? strcmp(got_, want_) == 0 : got_ == want_;            \
-		if (!tap_ok(same_, __FILE__, __LINE__, __VA_ARGS__))                            \
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *got_ = (got), *want_ = (want);                                         \
+		int same_ = got_ && want_ ? strcmp(got_, want_) == 0 : got_ == want_;              \
+		if (!tap_ok(same_, __FILE__, __LINE__, __VA_ARGS__))                               \
 			diag("     got: \"%s\"\n    want: \"%s\"", got_ ? got_ : "(null)",         \
-			     want_ ? want_ : "(null)");                                         \
+			     want_ ? want_ : "(null)");                                            \
 	} while (0)
 
 /* Whether haystack contains needle, with a diagnostic when not. */
-#define like(haystack, needle, ...)                                                             \
-	do {                                                                                    \
-		const char *h_ = (haystack), *n_ = (needle);                                    \
-		if (!tap_ok(h_ && strstr(h_, n_) != NULL, __FILE__, __LINE__, __VA_ARGS__))     \
+#define like(haystack, needle, ...)                                                                \
+	do {                                                                                       \
+		const char *h_ = (haystack), *n_ = (needle);                                       \
+		if (!tap_ok(h_ && strstr(h_, n_) != NULL, __FILE__, __LINE__, __VA_ARGS__))        \
 			diag("    text: \"%s\"\n    lacks: \"%s\"", h_ ? h_ : "(null)", n_);       \
 	} while (0)
 

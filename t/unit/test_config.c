@@ -55,8 +55,8 @@ test_build(void)
 	config_free(c);
 
 	write_file("log: {level: debug, format: json}\n"
-		   "metrics: {address: \"127.0.0.1:9090\"}\n"
-		   "kubernetes: {namespace: fromfile, kubeconfig: /k/config}\n");
+	           "metrics: {address: \"127.0.0.1:9090\"}\n"
+	           "kubernetes: {namespace: fromfile, kubeconfig: /k/config}\n");
 	c = config_build(path, &none, err, sizeof(err));
 	ok(c != NULL, "a full file loads");
 	if (c) {
@@ -101,7 +101,7 @@ test_build(void)
 }
 
 static double
-reloads(struct operator *op, int ok_series)
+reloads(struct operator* op, int ok_series)
 {
 	return metric_value(ok_series ? op->reloads_ok : op->reloads_failed);
 }
@@ -129,7 +129,7 @@ test_reload(void)
 	snprintf(first_addr, sizeof(first_addr), "%s", first);
 
 	write_file("log:\n  level: warn\nmetrics:\n  address: 127.0.0.2:0\n"
-		   "kubernetes:\n  namespace: two\n");
+	           "kubernetes:\n  namespace: two\n");
 	struct operator_config *before = op.config;
 	operator_reload(&op);
 	ok(op.config != before, "a good file is swapped in");
@@ -139,7 +139,7 @@ test_reload(void)
 	ok(strcmp(httpd_address(op.httpd), first_addr) != 0, "a new address moves the listener");
 
 	write_file("metrics:\n  address: 127.0.0.1:0\nkubernetes:\n  namespace: three\n"
-		   "  unknown: 1\n");
+	           "  unknown: 1\n");
 	before = op.config;
 	operator_reload(&op);
 	ok(op.config == before, "a bad file leaves the running configuration in place");
@@ -155,7 +155,7 @@ test_reload(void)
 	char lerr[256];
 	ok(other && httpd_listen(other, "127.0.0.1:0", lerr, sizeof(lerr)) == 0, "a second server");
 	snprintf(text, sizeof(text), "log:\n  level: debug\nmetrics:\n  address: \"%s\"\n",
-		 httpd_address(other));
+	         httpd_address(other));
 	write_file(text);
 	before = op.config;
 	operator_reload(&op);

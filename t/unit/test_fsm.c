@@ -16,39 +16,52 @@ enum { A, B, C, D, NS };
 enum { E1, E2, NE };
 static const char *const sn[] = {"A", "B", "C", "D"};
 static const char *const en[] = {"E1", "E2"};
-static int yes(void *ctx) { (void)ctx; return 1; }
+static int
+yes(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
 
 static void
 test_checker(void)
 {
-	const struct fsm_row dead_end[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {B, E1, NULL, NULL, NULL, NULL, C}};
+	const struct fsm_row dead_end[] = {{A, E1, NULL, NULL, NULL, NULL, B},
+	                                   {B, E1, NULL, NULL, NULL, NULL, C}};
 	struct fsm_table t = {"t", dead_end, 2, sn, NS, en, NE, A, 0x7, 0};
 	ok(fsm_check(&t, err, sizeof(err)) > 0, "a dead end is found");
 	is_str(err, "t: state C is a dead end", "and named");
 
-	const struct fsm_row unreachable[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {B, E1, NULL, NULL, NULL, NULL, A},
-					      {C, E1, NULL, NULL, NULL, NULL, A}};
+	const struct fsm_row unreachable[] = {{A, E1, NULL, NULL, NULL, NULL, B},
+	                                      {B, E1, NULL, NULL, NULL, NULL, A},
+	                                      {C, E1, NULL, NULL, NULL, NULL, A}};
 	t.rows = unreachable;
 	t.nrows = 3;
 	ok(fsm_check(&t, err, sizeof(err)) > 0, "an unreachable state is found");
 	is_str(err, "t: state C is unreachable", "and named");
 
-	const struct fsm_row ambiguous[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {A, E1, NULL, NULL, NULL, NULL, C},
-					    {B, E1, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A}};
+	const struct fsm_row ambiguous[] = {{A, E1, NULL, NULL, NULL, NULL, B},
+	                                    {A, E1, NULL, NULL, NULL, NULL, C},
+	                                    {B, E1, NULL, NULL, NULL, NULL, A},
+	                                    {C, E1, NULL, NULL, NULL, NULL, A}};
 	t.rows = ambiguous;
 	t.nrows = 4;
 	ok(fsm_check(&t, err, sizeof(err)) > 0, "two rows for one (state, event) are found");
 	like(err, "A + E1", "and named");
 
-	const struct fsm_row shadow[] = {{A, E1, NULL, NULL, NULL, NULL, B}, {A, E1, yes, "yes", NULL, NULL, C},
-					 {B, E1, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A}};
+	const struct fsm_row shadow[] = {{A, E1, NULL, NULL, NULL, NULL, B},
+	                                 {A, E1, yes, "yes", NULL, NULL, C},
+	                                 {B, E1, NULL, NULL, NULL, NULL, A},
+	                                 {C, E1, NULL, NULL, NULL, NULL, A}};
 	t.rows = shadow;
 	ok(fsm_check(&t, err, sizeof(err)) > 0, "an unguarded row hiding a guarded one is found");
 	like(err, "hides a later one", "and described");
 
-	const struct fsm_row good[] = {{A, E1, yes, "yes", NULL, NULL, B}, {A, E1, NULL, NULL, NULL, NULL, C},
-				       {B, E2, NULL, NULL, NULL, NULL, A}, {C, E1, NULL, NULL, NULL, NULL, A},
-				       {FSM_ANY, E2, NULL, NULL, NULL, NULL, D}};
+	const struct fsm_row good[] = {{A, E1, yes, "yes", NULL, NULL, B},
+	                               {A, E1, NULL, NULL, NULL, NULL, C},
+	                               {B, E2, NULL, NULL, NULL, NULL, A},
+	                               {C, E1, NULL, NULL, NULL, NULL, A},
+	                               {FSM_ANY, E2, NULL, NULL, NULL, NULL, D}};
 	t.rows = good;
 	t.nrows = 5;
 	t.states = 0xf;
@@ -178,9 +191,9 @@ test_traces(void)
 	       o.pods[0].role == ROLE_STANDBY,
 	   "failing over makes -1 the active and marks -0 to be fenced");
 	const int ev2[] = {TTC_EV_PROC_DONE, TTC_EV_PROC_DONE, TTC_EV_STANDBY_PRESENT,
-			   TTC_EV_PROC_DONE, TTC_EV_PAIR_HEALTHY};
+	                   TTC_EV_PROC_DONE, TTC_EV_PAIR_HEALTHY};
 	const int st2[] = {TTC_ST_ACTIVE_TAKEOVER, TTC_ST_STANDBY_DOWN, TTC_ST_STANDBY_STARTING,
-			   TTC_ST_STANDBY_CATCHUP, TTC_ST_NORMAL};
+	                   TTC_ST_STANDBY_CATCHUP, TTC_ST_NORMAL};
 	ok(trace(&o, ev2, st2, 5), "take over, rebuild the standby, back to Normal (seed 000)");
 	is_int(o.fence, -1, "the fence is forgotten once the failover is done");
 
@@ -224,7 +237,8 @@ test_traces(void)
 	strcpy(o.pods[0].st.rep_scheme, "None");
 	strcpy(o.pods[1].st.daemon, "Down");
 	o.state = TTC_ST_REEXAMINE;
-	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_CONFIGURING_ACTIVE,
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL),
+	       TTC_ST_CONFIGURING_ACTIVE,
 	       "reexamine finds a repaired database (loaded, IDLE, no scheme) and uses it");
 	strcpy(o.pods[0].st.db, "Unloaded");
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_MANUAL,
@@ -243,7 +257,8 @@ test_dot(void)
 	like(text, "digraph \"activeStandbyPair\"", "the drawing is a digraph");
 	like(text, "\"Normal\" -> \"ActiveDown\" [label=\"ACTIVE_LOST / fail_over\"]",
 	     "with an edge per row, event and action");
-	like(text, "\"BothDown\" -> \"WaitingForActive\" [label=\"ENTER [can_choose] / choose_active\"]",
+	like(text,
+	     "\"BothDown\" -> \"WaitingForActive\" [label=\"ENTER [can_choose] / choose_active\"]",
 	     "and guards");
 	free(text);
 }

@@ -8,8 +8,9 @@ static void
 test_read(void)
 {
 	char err[256];
-	const char *text = "{\"metadata\":{\"name\":\"sample\",\"generation\":3,\"labels\":{}},"
-			   "\"spec\":{\"on\":true,\"big\":18446744073709551616,\"list\":[1,\"b\"]}}";
+	const char *text =
+	    "{\"metadata\":{\"name\":\"sample\",\"generation\":3,\"labels\":{}},"
+	    "\"spec\":{\"on\":true,\"big\":18446744073709551616,\"list\":[1,\"b\"]}}";
 	yajl_val v = json_parse(text, strlen(text), err, sizeof(err));
 	long long n = 0;
 

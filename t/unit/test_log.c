@@ -34,7 +34,7 @@ test_logfmt(void)
 	ok(strchr(line, '\n') == line + strlen(line) - 1, "one message is one line");
 
 	log_warn("x", "two words", "q", "say \"hi\"", "nl", "a\nb", "eq", "k=v", "empty", "",
-		 "null", NULL, NULL);
+	         "null", NULL, NULL);
 	line = drain();
 	like(line, "msg=\"two words\"", "a message with a space is quoted");
 	like(line, "q=\"say \\\"hi\\\"\"", "quotes inside a value are escaped");
@@ -57,8 +57,8 @@ static void
 test_redaction(void)
 {
 	log_setup(pipefd[1], LOG_DEBUG, LOG_FMT_LOGFMT);
-	log_info("agent", "user", "user", "scott", "password", "tiger", "adminPwd", "x1",
-		 "token", "eyJ", "Authorization", "Bearer abc", "tlsPrivateKey", "k", NULL);
+	log_info("agent", "user", "user", "scott", "password", "tiger", "adminPwd", "x1", "token",
+	         "eyJ", "Authorization", "Bearer abc", "tlsPrivateKey", "k", NULL);
 	char *line = drain();
 	ok(strstr(line, "tiger") == NULL && strstr(line, "x1") == NULL &&
 	       strstr(line, "eyJ") == NULL && strstr(line, "Bearer") == NULL &&
@@ -90,7 +90,7 @@ test_json(void)
 
 	log_setup(pipefd[1], LOG_DEBUG, LOG_FMT_JSON);
 	log_info("httpd", "listen \"x\"", "addr", "127.0.0.1:80", "nl", "a\nb\x01", "bad", "\xff",
-		 "pwd", "secret", NULL);
+	         "pwd", "secret", NULL);
 	char *line = drain();
 	ok(line[0] == '{' && strcmp(line + strlen(line) - 2, "}\n") == 0,
 	   "a JSON line is one object");
@@ -98,7 +98,7 @@ test_json(void)
 	ok(v != NULL, "the JSON line parses");
 	if (v != NULL) {
 		const char *msg[] = {"msg", NULL}, *nl[] = {"nl", NULL}, *lvl[] = {"level", NULL},
-			   *pwd[] = {"pwd", NULL};
+		           *pwd[] = {"pwd", NULL};
 		is_str(YAJL_GET_STRING(yajl_tree_get(v, msg, yajl_t_string)), "listen \"x\"",
 		       "the message round-trips");
 		is_str(YAJL_GET_STRING(yajl_tree_get(v, nl, yajl_t_string)), "a\nb\x01",

@@ -104,7 +104,7 @@ test_golden(void)
 	char *got = exposition(reg), *want;
 
 	snprintf(golden, sizeof(golden), "%s/t/unit/data/metrics.golden",
-		 getenv("top_srcdir") ? getenv("top_srcdir") : ".");
+	         getenv("top_srcdir") ? getenv("top_srcdir") : ".");
 	want = slurp(golden);
 	ok(want != NULL, "the golden file is readable");
 	is_str(got, want, "the exposition matches the golden file");

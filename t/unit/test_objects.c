@@ -28,8 +28,8 @@ names(yajl_val arr, const char *key)
 	buf[0] = '\0';
 	for (size_t i = 0; i < json_len(arr); i++)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? "," : "",
-			 json_str(json_at(arr, i), key, NULL) ? json_str(json_at(arr, i), key, NULL)
-							     : "?");
+		         json_str(json_at(arr, i), key, NULL) ? json_str(json_at(arr, i), key, NULL)
+		                                              : "?");
 	return buf;
 }
 
@@ -66,12 +66,13 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 		return;
 	}
 	(void)obj;
-	is_str(json_str(sts, "metadata", "name", NULL), "sample", "StatefulSet named after the object");
+	is_str(json_str(sts, "metadata", "name", NULL), "sample",
+	       "StatefulSet named after the object");
 	is_str(json_str(sts, "metadata", "labels", "app", NULL), "sample", "labelled app=sample");
 	is_str(json_str(sts, "metadata", "labels", "team", NULL), "db", "with the object's labels");
 	is_str(json_str(sts, "metadata", "annotations", "note", NULL), "x", "and annotations");
 	ok(json_get(sts, "metadata", "annotations",
-		    "kubectl.kubernetes.io/last-applied-configuration", NULL) == NULL,
+	            "kubectl.kubernetes.io/last-applied-configuration", NULL) == NULL,
 	   "but not kubectl's last-applied record");
 	yajl_val ref = json_at(json_get(sts, "metadata", "ownerReferences", NULL), 0);
 	ok(json_str(ref, "uid", NULL) && strcmp(json_str(ref, "uid", NULL), "517a8646") == 0 &&
@@ -79,27 +80,33 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	   "owned by the TimesTenClassic (controller reference)");
 	long long n = 0;
 	ok(json_int(sts, &n, "spec", "replicas", NULL) == 0 && n == 2, "2 replicas");
-	is_str(json_str(sts, "spec", "updateStrategy", "type", NULL), "OnDelete", "update strategy OnDelete");
+	is_str(json_str(sts, "spec", "updateStrategy", "type", NULL), "OnDelete",
+	       "update strategy OnDelete");
 	is_str(json_str(sts, "spec", "serviceName", NULL), "sample", "behind the Service sample");
-	is_str(json_str(sts, "spec", "selector", "matchLabels", "app", NULL), "sample", "selector app=sample");
+	is_str(json_str(sts, "spec", "selector", "matchLabels", "app", NULL), "sample",
+	       "selector app=sample");
 
 	yajl_val pod = json_get(sts, "spec", "template", "spec", NULL);
 	is_str(json_str(sts, "spec", "template", "metadata", "labels", "app", NULL), "sample",
 	       "pods labelled app=sample");
 	is_str(json_str(sts, "spec", "template", "metadata", "labels", "tier", NULL), "data",
 	       "with the template's labels");
-	is_str(json_str(sts, "spec", "template", "metadata", "labels", OBJECT_LABEL, NULL), "sample",
-	       "and the operator's own label, by which it watches them");
+	is_str(json_str(sts, "spec", "template", "metadata", "labels", OBJECT_LABEL, NULL),
+	       "sample", "and the operator's own label, by which it watches them");
 	is_str(json_str(sts, "metadata", "labels", OBJECT_LABEL, NULL), "sample",
 	       "the StatefulSet carries it too");
-	is_str(names(json_get(pod, "initContainers", NULL), "name"), "ttinit", "init container ttinit");
+	is_str(names(json_get(pod, "initContainers", NULL), "name"), "ttinit",
+	       "init container ttinit");
 	is_str(names(json_get(pod, "containers", NULL), "name"), "tt,daemonlog,app",
 	       "containers tt, daemonlog, then the user's");
-	is_str(json_str(pod, "nodeSelector", "disk", NULL), "ssd", "the template's pod settings pass through");
+	is_str(json_str(pod, "nodeSelector", "disk", NULL), "ssd",
+	       "the template's pod settings pass through");
 	yajl_val tt = find(json_get(pod, "containers", NULL), "name", "tt");
-	is_str(json_str(tt, "image", NULL), "phx.ocir.io/youraccount/tt1814110:3", "tt runs the image");
+	is_str(json_str(tt, "image", NULL), "phx.ocir.io/youraccount/tt1814110:3",
+	       "tt runs the image");
 	is_str(json_str(tt, "imagePullPolicy", NULL), "Always", "pull policy Always");
-	is_str(names(json_get(tt, "ports", NULL), "name"), "agent,daemon,cs,replication", "ports named");
+	is_str(names(json_get(tt, "ports", NULL), "name"), "agent,daemon,cs,replication",
+	       "ports named");
 	long long p[4] = {0};
 	for (int i = 0; i < 4; i++)
 		json_int(json_at(json_get(tt, "ports", NULL), i), &p[i], "containerPort", NULL);
@@ -113,24 +120,30 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	is_str(json_str(tt, "resources", "limits", "memory", NULL), "1536Mi",
 	       "memory = databaseMemorySize + additionalMemoryRequest, as limit");
 	yajl_val init = json_at(json_get(pod, "initContainers", NULL), 0);
-	is_str(json_str(find(json_get(init, "env", NULL), "name", "TT_INIT_CONTAINER"), "value", NULL),
-	       "1", "ttinit runs with TT_INIT_CONTAINER=1");
+	is_str(
+	    json_str(find(json_get(init, "env", NULL), "name", "TT_INIT_CONTAINER"), "value", NULL),
+	    "1", "ttinit runs with TT_INIT_CONTAINER=1");
 	is_str(names(json_get(pod, "volumes", NULL), "name"), "tt-agent,tt-config", "volumes");
 	yajl_val agent = find(json_get(pod, "volumes", NULL), "name", "tt-agent");
-	is_str(json_str(agent, "secret", "secretName", NULL), "tt517a8646", "tt-agent from Secret tt<uid>");
+	is_str(json_str(agent, "secret", "secretName", NULL), "tt517a8646",
+	       "tt-agent from Secret tt<uid>");
 	is_str(names(json_get(agent, "secret", "items", NULL), "key"), "ca.crt,tls.crt,tls.key",
 	       "only the agent's certificate, key and the CA are mounted");
 	yajl_val cfg = find(json_get(pod, "volumes", NULL), "name", "tt-config");
 	yajl_val src = json_get(cfg, "projected", "sources", NULL);
-	ok(json_len(src) == 2 && strcmp(json_str(json_at(src, 0), "configMap", "name", NULL), "sample") == 0 &&
+	ok(json_len(src) == 2 &&
+	       strcmp(json_str(json_at(src, 0), "configMap", "name", NULL), "sample") == 0 &&
 	       strcmp(json_str(json_at(src, 1), "secret", "name", NULL), "sample-secret") == 0,
 	   "tt-config projects the ConfigMaps and Secrets");
-	is_str(names(json_get(pod, "imagePullSecrets", NULL), "name"), "sekret", "image pull secret");
+	is_str(names(json_get(pod, "imagePullSecrets", NULL), "name"), "sekret",
+	       "image pull secret");
 	yajl_val claims = json_get(sts, "spec", "volumeClaimTemplates", NULL);
-	is_str(json_str(json_at(claims, 0), "metadata", "name", NULL), "tt-persistent", "claim tt-persistent");
-	is_str(json_str(json_at(claims, 0), "spec", "storageClassName", NULL), "oci", "of class oci");
-	is_str(json_str(json_at(claims, 0), "spec", "resources", "requests", "storage", NULL), "250G",
-	       "of 250G");
+	is_str(json_str(json_at(claims, 0), "metadata", "name", NULL), "tt-persistent",
+	       "claim tt-persistent");
+	is_str(json_str(json_at(claims, 0), "spec", "storageClassName", NULL), "oci",
+	       "of class oci");
+	is_str(json_str(json_at(claims, 0), "spec", "resources", "requests", "storage", NULL),
+	       "250G", "of 250G");
 	json_free(sts);
 }
 
@@ -140,8 +153,8 @@ main(void)
 	yajl_val obj = json_parse(sample, strlen(sample), err, sizeof(err));
 	struct ttc_spec *spec = spec_parse(obj, err, sizeof(err));
 	struct owner o = {"sample", "mynamespace", "517a8646",
-			  json_get(obj, "metadata", "labels", NULL),
-			  json_get(obj, "metadata", "annotations", NULL)};
+	                  json_get(obj, "metadata", "labels", NULL),
+	                  json_get(obj, "metadata", "annotations", NULL)};
 
 	ok(spec != NULL, "the sample spec parses: %s", err);
 	if (spec == NULL)

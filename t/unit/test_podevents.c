@@ -24,7 +24,8 @@ main(void)
 	strcpy(b.daemon, "Up");
 	strcpy(b.release, "22.1.1.9.0");
 	is_int(podevents_diff("sample-0", 0, &a, 1, &b, collect, NULL), 3, "three changes");
-	is_str(seen, "Pod sample-0 Agent Up|Pod sample-0 Release 22.1.1.9.0|Pod sample-0 Daemon Up|",
+	is_str(seen,
+	       "Pod sample-0 Agent Up|Pod sample-0 Release 22.1.1.9.0|Pod sample-0 Daemon Up|",
 	       "worded as in the guide");
 
 	a = b;
@@ -44,6 +45,7 @@ main(void)
 	podevents_diff("sample-1", 1, &a, 1, &b, collect, NULL);
 	is_str(seen, "Pod sample-1 Database Not Updatable|", "not updatable");
 	seen[0] = '\0';
-	is_int(podevents_diff("sample-1", 1, &b, 1, &b, collect, NULL), 0, "nothing changed, no Event");
+	is_int(podevents_diff("sample-1", 1, &b, 1, &b, collect, NULL), 0,
+	       "nothing changed, no Event");
 	return done_testing();
 }

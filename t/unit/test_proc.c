@@ -143,7 +143,8 @@ test_initialize(void)
 	       "createRepScheme@0 setRepState@0 startRepAgent@0 setActive@0 createInstance@1 "
 	       "startDaemon@1 duplicate@1 startRepAgent@1 runEpilog@0 ",
 	       "the active is built, then duplicated to the standby");
-	ok(o.pods[0].initialized && o.pods[1].initialized, "both databases are remembered as built");
+	ok(o.pods[0].initialized && o.pods[1].initialized,
+	   "both databases are remembered as built");
 	is_int(proc_advance(&o, clock_now), PROC_IDLE, "the end is reported once");
 
 	/* A restart after the database was created but before schema.sql ran. */

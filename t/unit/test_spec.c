@@ -16,9 +16,9 @@ parse(const char *ttspec)
 	struct ttc_spec *s;
 
 	snprintf(text, sizeof(text),
-		 "{\"apiVersion\":\"timesten.oracle.com/v1\",\"kind\":\"TimesTenClassic\","
-		 "\"metadata\":{\"name\":\"sample\"},\"spec\":{\"ttspec\":%s}}",
-		 ttspec);
+	         "{\"apiVersion\":\"timesten.oracle.com/v1\",\"kind\":\"TimesTenClassic\","
+	         "\"metadata\":{\"name\":\"sample\"},\"spec\":{\"ttspec\":%s}}",
+	         ttspec);
 	obj = json_parse(text, strlen(text), perr, sizeof(perr));
 	if (obj == NULL) {
 		snprintf(err, sizeof(err), "test JSON: %s", perr);
@@ -35,8 +35,8 @@ test_seed_sample(void)
 {
 	/* The seed's sample.yaml. */
 	struct ttc_spec *s = parse("{\"storageClassName\":\"oci\",\"storageSize\":\"250G\","
-				   "\"image\":\"phx.ocir.io/youraccount/tt1814110:3\","
-				   "\"imagePullSecret\":\"sekret\",\"dbConfigMap\":[\"sample\"]}");
+	                           "\"image\":\"phx.ocir.io/youraccount/tt1814110:3\","
+	                           "\"imagePullSecret\":\"sekret\",\"dbConfigMap\":[\"sample\"]}");
 	ok(s != NULL, "the seed's sample spec is valid: %s", err);
 	if (s == NULL)
 		return;
@@ -74,8 +74,8 @@ static void
 test_rep_statements(void)
 {
 	struct ttc_spec *s = parse("{\"storageClassName\":\"x\",\"image\":\"i\",\"repPort\":5555,"
-				   "\"repReturnServiceAttribute\":\"RETURN TWOSAFE\","
-				   "\"repStoreAttribute\":\"FAILTHRESHOLD 0 TIMEOUT 999\"}");
+	                           "\"repReturnServiceAttribute\":\"RETURN TWOSAFE\","
+	                           "\"repStoreAttribute\":\"FAILTHRESHOLD 0 TIMEOUT 999\"}");
 	char *stmt = s ? repscheme_statement(s, "db", "ns", err, sizeof(err)) : NULL;
 	like(stmt, "\"db-1.db.ns.svc.cluster.local\" RETURN TWOSAFE store",
 	     "the return service clause replaces NO RETURN");
@@ -85,9 +85,9 @@ test_rep_statements(void)
 	spec_free(s);
 
 	s = parse("{\"storageClassName\":\"x\",\"image\":\"i\",\"repCreateStatement\":"
-		  "\"create active standby pair \\\"{{tt-name}}\\\" on \\\"{{tt-node-0}}\\\", "
-		  "\\\"{{tt-name}}\\\" on \\\"{{tt-node-1}}\\\" RETURN TWOSAFE store "
-		  "\\\"{{tt-name}}\\\" on \\\"{{tt-node-0}}\\\" PORT {{tt-rep-port}}\"}");
+	          "\"create active standby pair \\\"{{tt-name}}\\\" on \\\"{{tt-node-0}}\\\", "
+	          "\\\"{{tt-name}}\\\" on \\\"{{tt-node-1}}\\\" RETURN TWOSAFE store "
+	          "\\\"{{tt-name}}\\\" on \\\"{{tt-node-0}}\\\" PORT {{tt-rep-port}}\"}");
 	stmt = s ? repscheme_statement(s, "db", "ns", err, sizeof(err)) : NULL;
 	is_str(stmt,
 	       "create active standby pair \"db\" on \"db-0.db.ns.svc.cluster.local\", \"db\" on "
@@ -98,7 +98,7 @@ test_rep_statements(void)
 	spec_free(s);
 
 	s = parse("{\"storageClassName\":\"x\",\"image\":\"i\",\"repCreateStatement\":"
-		  "\"create active standby pair {{tt-nme}}\"}");
+	          "\"create active standby pair {{tt-nme}}\"}");
 	stmt = s ? repscheme_statement(s, "db", "ns", err, sizeof(err)) : NULL;
 	ok(s != NULL && stmt == NULL, "an unknown token is refused");
 	like(err, "spec.ttspec.repCreateStatement: unknown token \"{{tt-nme}}\"", "and named");

@@ -50,13 +50,13 @@ test_valid(void)
 {
 	struct sample s;
 	int rc = load("# comment\n"
-		      "name: \"db one\"\n"
-		      "look:\n"
-		      "  color: blue\n"
-		      "  enabled: true\n"
-		      "limits: {count: 42, timeout: 1m30s}\n"
-		      "listen: '127.0.0.1:8080'\n",
-		      &s);
+	              "name: \"db one\"\n"
+	              "look:\n"
+	              "  color: blue\n"
+	              "  enabled: true\n"
+	              "limits: {count: 42, timeout: 1m30s}\n"
+	              "listen: '127.0.0.1:8080'\n",
+	              &s);
 	is_int(rc, 0, "a valid file loads");
 	is_str(s.name, "db one", "a quoted string");
 	is_int(s.color, 2, "an enum becomes its index");
@@ -91,7 +91,8 @@ static const struct {
     {"name: a\nbogus: 1\n", "t.yaml:2:1: unknown key \"bogus\"", "an unknown key"},
     {"look:\n  colour: red\n", "t.yaml:2:3: unknown key \"look.colour\"",
      "an unknown key in a section"},
-    {"look:\n  color: purple\n", "t.yaml:2:10: look.color: \"purple\" is not one of red, green, blue",
+    {"look:\n  color: purple\n",
+     "t.yaml:2:10: look.color: \"purple\" is not one of red, green, blue",
      "a value outside an enum"},
     {"look:\n  enabled: maybe\n", "t.yaml:2:12: look.enabled: \"maybe\" is not true or false",
      "a bad boolean"},
@@ -102,22 +103,25 @@ static const struct {
     {"limits:\n  timeout: 5 seconds\n",
      "t.yaml:2:12: limits.timeout: \"5 seconds\" is not a duration such as 500ms, 5s or 1m",
      "a malformed duration"},
-    {"limits:\n  timeout: 10ms\n", "t.yaml:2:12: limits.timeout: 10ms is outside [100ms, 3600000ms]",
-     "a duration out of range"},
+    {"limits:\n  timeout: 10ms\n",
+     "t.yaml:2:12: limits.timeout: 10ms is outside [100ms, 3600000ms]", "a duration out of range"},
     {"listen: localhost:80\n",
      "t.yaml:1:9: listen: \"localhost\" is not an IP address (names are not resolved here)",
      "a host name where an address is needed"},
-    {"listen: 1.2.3.4:99999\n", "t.yaml:1:9: listen: \"1.2.3.4:99999\": port must be a number from 0 to 65535",
+    {"listen: 1.2.3.4:99999\n",
+     "t.yaml:1:9: listen: \"1.2.3.4:99999\": port must be a number from 0 to 65535",
      "a port out of range"},
-    {"name: [a, b]\n", "t.yaml:1:7: name: expected a single value, not a list", "a list for a value"},
+    {"name: [a, b]\n", "t.yaml:1:7: name: expected a single value, not a list",
+     "a list for a value"},
     {"look: red\n", "t.yaml:1:7: look: expected a mapping of settings", "a value for a section"},
     {"name: a\nname: b\n", "t.yaml:2:1: duplicate key \"name\"", "a duplicate key"},
-    {"- a\n- b\n", "t.yaml:1:1: the configuration must be a mapping of settings", "a list at the top"},
+    {"- a\n- b\n", "t.yaml:1:1: the configuration must be a mapping of settings",
+     "a list at the top"},
     {"name: a\n---\nname: b\n", "t.yaml:3:1: only one YAML document is allowed", "two documents"},
-    {"name: \"unterminated\n", "t.yaml:2:1: found unexpected end of stream while scanning a quoted scalar",
-     "a syntax error"},
-    {"look:\n  color: red\n bad: x\n", "t.yaml:3:2: did not find expected key while parsing a block mapping",
-     "bad indentation"},
+    {"name: \"unterminated\n",
+     "t.yaml:2:1: found unexpected end of stream while scanning a quoted scalar", "a syntax error"},
+    {"look:\n  color: red\n bad: x\n",
+     "t.yaml:3:2: did not find expected key while parsing a block mapping", "bad indentation"},
     {"? [a]\n: b\n", "t.yaml:1:3: keys must be plain names", "a complex key"},
 };
 
@@ -128,7 +132,8 @@ test_invalid(void)
 		struct sample s;
 		int rc = load(invalid[i].text, &s);
 		ok(rc == -1, "rejected: %s", invalid[i].what);
-		is_str(err, invalid[i].error, "error names file, line and column: %s", invalid[i].what);
+		is_str(err, invalid[i].error, "error names file, line and column: %s",
+		       invalid[i].what);
 		release(&s);
 	}
 }
