@@ -97,6 +97,17 @@ kube_recorder_free(struct kube_recorder *r)
 	rec_destroy(r);
 }
 
+size_t
+kube_recorder_pending(const struct kube_recorder *r)
+{
+	const struct ev_write *w;
+	size_t n = 0;
+
+	LIST_FOREACH(w, &r->writes, link)
+	n++;
+	return n;
+}
+
 static void
 write_free(struct ev_write *w)
 {
