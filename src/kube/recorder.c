@@ -140,6 +140,7 @@ write_done(struct kube_result *res, void *arg)
 	w->call = NULL;
 	if (res->err == KUBE_ERR_OK) {
 		count(r, w->creating ? "created" : "aggregated");
+		w->creating = 0; /* repeats from now on are patches */
 	} else if (!w->creating && res->err == KUBE_ERR_NOT_FOUND && w->create_body != NULL) {
 		/* The Event expired on the server: make it again with the current count. */
 		w->creating = 1;
