@@ -202,6 +202,11 @@ class Ktool:
         ls = self.lines(word)
         return ls[count - 1] if got and len(ls) >= count else None
 
+    def wall(self, line):
+        """The wall-clock time (epoch seconds) of an output line."""
+        start = self.lines("START")
+        return float(start[0][2]) + float(line[0]) / 1000.0 if start else None
+
     def signal(self, sig):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -414,6 +414,12 @@ main(int argc, char **argv)
 
 	kt.t0 = kube_now();
 	log_setup(2, LOG_INFO, LOG_FMT_LOGFMT);
+	{
+		/* Lets scripts turn the relative times of the lines into wall-clock time. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		printf("0.0 START %.6f\n", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	}
 	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'k':

@@ -255,10 +255,10 @@ kt_elect(int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind + 3 != argc)
+	if (optind + 2 != argc)
 		return -1;
-	o.ns = argv[optind + 1];
-	o.name = argv[optind + 2];
+	o.ns = argv[optind];
+	o.name = argv[optind + 1];
 	o.started = el_started;
 	o.stopped = el_stopped;
 	o.new_leader = el_new_leader;
