@@ -72,7 +72,7 @@ def python_writer(rng):
                 errors.append("python: %s %s" % (e.status, e.reason))
         except Exception:
             time.sleep(0.2)  # the server is restarting
-        time.sleep(rng.random() * 0.05)
+        time.sleep(0.02 + rng.random() * 0.06)
 
 
 def kubectl_writer(rng):
@@ -88,6 +88,7 @@ def kubectl_writer(rng):
             args = ["delete", "configmap", name, "-n", NS, "--wait=false"]
         cl.kubectl(*args, check=False)
         ops["kubectl"] += 1
+        time.sleep(0.1 + rng.random() * 0.3)  # kubectl itself is heavy: leave the CPUs some air
 
 
 def server_state():
@@ -111,11 +112,11 @@ def drop():
 
 
 def expire():
-    # Keep the informer from watching while writes go on, then forget the history: its
-    # next watch starts from a resourceVersion the server no longer has (410).
-    cl.fault("inject", "--code", "500", "--count", "2", "--path", "watch=1.*" + OURS)
+    # Keep the informer from watching for a few seconds (four failed attempts with
+    # backoff) and forget the history meanwhile: its next watch starts from a
+    # resourceVersion the server no longer has (410).
+    cl.fault("inject", "--code", "500", "--count", "4", "--path", "watch=1.*" + OURS)
     cl.fault("drop-watches")
-    time.sleep(0.3)
     cl.fault("expire-history")
 
 
@@ -150,7 +151,7 @@ for t in threads:
     t.join(60)
 tap.diag("faults: %s" % ", ".join(applied),
          "writes: %d by the python client, %d by kubectl" % (ops["python"], ops["kubectl"]))
-tap.ok(ops["python"] > 50 and ops["kubectl"] > 5, "both clients wrote throughout")
+tap.ok(ops["python"] > 50 and ops["kubectl"] > 10, "both clients wrote throughout")
 tap.is_(errors, [], "the writers met only the expected errors")
 cl.fault("clear")
 
@@ -215,8 +216,8 @@ share, n, hist = lag(metrics)
 cshare, cn, chist = lag(control.metrics())
 tap.diag("loop lag histogram: " + hist, "idle control process beside it: " + chist)
 # A loop that blocks shows lag an idle process on the same machine does not; a machine
-# too busy to run timers on time shows it in both.
-tap.ok(n > 100 and (share >= 0.99 or share >= cshare - 0.005),
+# too busy to run timers on time shows it in both (a busy process a little more).
+tap.ok(n > 100 and (share >= 0.99 or share >= cshare - 0.01),
        "the loop never blocks: loop lag p99 under 10 ms (%.2f%% of %d samples; %.2f%% for an idle process)"
        % (100 * share, n, 100 * cshare))
 _, stats = watcher.dump_state()
