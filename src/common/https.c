@@ -547,6 +547,10 @@ explain_failure(struct https_request *r)
 	struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
 	int dns_err = bev ? bufferevent_socket_get_dns_error(bev) : 0;
 	unsigned long ssl_err = (bev && r->ssl) ? bufferevent_get_openssl_error(bev) : 0;
+	/* libevent also queues bare SSL_get_error() codes (lib 0), e.g. for a refused
+	 * connection: those are not TLS problems. */
+	if (ERR_GET_LIB(ssl_err) == 0)
+		ssl_err = 0;
 	long verify = r->ssl ? SSL_get_verify_result(r->ssl) : X509_V_OK;
 	int handshaken = r->ssl ? SSL_is_init_finished(r->ssl) : 1;
 
@@ -571,12 +575,14 @@ explain_failure(struct https_request *r)
 	} else if (r->head_seen) {
 		fail(r, HTTPS_ERR_EOF, "%s closed the connection in the middle of the response",
 		     r->c->authority);
-	} else if (r->ssl && !handshaken) {
-		fail(r, HTTPS_ERR_CONNECT, "cannot connect to %s%s%s", r->c->authority,
-		     r->sock_errno ? ": " : "", r->sock_errno ? strerror(r->sock_errno) : "");
-	} else if (r->evhttp_error == -1 || r->sock_errno == ECONNREFUSED) {
-		fail(r, HTTPS_ERR_CONNECT, "cannot connect to %s%s%s", r->c->authority,
-		     r->sock_errno ? ": " : "", r->sock_errno ? strerror(r->sock_errno) : "");
+	} else if ((r->ssl && !handshaken) || r->evhttp_error == -1) {
+		/* evhttp closes the socket before telling us, so errno is gone; name it only
+		 * when it still says something about connecting. */
+		int e = r->sock_errno;
+		int telling = e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
+		              e == ETIMEDOUT || e == ECONNRESET;
+		fail(r, HTTPS_ERR_CONNECT, "cannot connect to %s: %s", r->c->authority,
+		     telling ? strerror(e) : "refused, unreachable or closed");
 	} else {
 		fail(r, HTTPS_ERR_EOF, "%s closed the connection before responding",
 		     r->c->authority);

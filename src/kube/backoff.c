@@ -74,7 +74,7 @@ kube_ratelimit_take(struct kube_ratelimit *rl, double now)
 			rl->tokens = rl->burst;
 		rl->last = now;
 	}
-	if (rl->tokens >= 1) {
+	if (rl->tokens >= 1 - 1e-9) { /* no token lost to rounding */
 		rl->tokens -= 1;
 		return 0;
 	}

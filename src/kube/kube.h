@@ -258,6 +258,8 @@ struct kube_recorder_opts {
 
 struct kube_recorder *kube_recorder_new(struct kube_client *c, const struct kube_recorder_opts *o);
 void kube_recorder_free(struct kube_recorder *r);
+/* Event writes under way (to wait for them before stopping). */
+size_t kube_recorder_pending(const struct kube_recorder *r);
 /*
  * Records an Event about obj (which must have kind, apiVersion and metadata.name): type
  * "Normal" or "Warning", a CamelCase reason, a message. A repeat of the same event within
