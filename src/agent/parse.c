@@ -269,7 +269,10 @@ parse_repschemes(const char *out)
 		char *t = trim(line);
 		if (strncmp(t, "Replication Scheme", 18) == 0)
 			header = 1;
-		if (sscanf(t, "%d replication scheme", &count) == 1 && strstr(t, "found"))
+		int end = 0;
+		/* %n: the words after the number matched too ("1 row found." does not). */
+		if (sscanf(t, "%d replication scheme%n", &count, &end) == 1 && end > 0 &&
+		    strstr(t, "found"))
 			return count;
 		if (strcmp(t, "No replication schemes found.") == 0)
 			return 0;

@@ -342,7 +342,8 @@ probe_next(struct probe *p)
 			break;
 		}
 		free(sql);
-		const char *argv[] = {"ttIsql", "-v1", "-f", pod, "-connStr", connstr, NULL};
+		/* Verbosity 2: "N replication schemes found." is a summary line. */
+		const char *argv[] = {"ttIsql", "-v2", "-f", pod, "-connStr", connstr, NULL};
 		probe_run(p, "ttIsql", argv);
 		return;
 	}

@@ -185,6 +185,8 @@ test_others(void)
 	is_int(parse_repschemes(repschemes), 1, "repschemes: one scheme");
 	is_int(parse_repschemes("0 replication schemes found.\n"), 0, "repschemes: none");
 	is_int(parse_repschemes("Command> \n"), -1, "repschemes: not said");
+	is_int(parse_repschemes("< IDLE >\n1 row found.\n0 replication schemes found.\n"), 0,
+	       "repschemes: other summaries are not the count");
 	ok(parse_repstatus(repstatus, buf, sizeof(buf)) == 0 && strcmp(buf, "failed") == 0,
 	   "ttReplicationStatus: the peer failed");
 	ok(parse_repstatus(isql_session, buf, sizeof(buf)) < 0,
