@@ -17,7 +17,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import HOME, TOP_SRCDIR, Agent, make_certs, poll, run  # noqa: E402
+from agentlib import (HOME, TOP_SRCDIR, Agent, make_certs, poll, run,  # noqa: E402
+                      stop_ttsim_server)
 
 TTSIM = os.environ.get("TTSIM_HOME") or os.path.join(TOP_SRCDIR, "t", "sim", "ttsim")
 IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
@@ -90,19 +91,6 @@ def write_hosts(pods):
             f.write("\n".join(lines) + "\n")
 
 
-def ttsim_server_pids(name):
-    pids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % d, "rb") as f:
-                    if name.encode() in f.read():
-                        pids.append(int(d))
-            except OSError:
-                pass
-    return pids
-
-
 def step(t, pod, op, body=None, want=200, **kw):
     st, r = pod.c.post(op, body, **kw)
     good = t.is_(st, want, "%s: %s answers %d" % (pod.name, op, want))
@@ -119,13 +107,7 @@ def body(t, work, cleanups):
     env = {"CONTAINER_IMAGE": IMAGE, "TTSIM_SERVER_NAME": server, "TTSIM_IDLE_EXIT": "2",
            "TMPDIR": work, "PYTHONDONTWRITEBYTECODE": "1"}
 
-    def stop_server():
-        for pid in ttsim_server_pids(server):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    cleanups.append(stop_server)
+    cleanups.append(lambda: stop_ttsim_server(server))
     certs = os.path.join(work, "certs")
     pods = []
     for i in range(2):
