@@ -226,6 +226,15 @@ def body(t, work, cleanups):
         t.diag(out)
     for p in pods:
         t.ok("adminpw" not in p.agent.log_text(), "%s: no password in the log" % p.name)
+    # A clean stop after all this (in a sanitizer build: nothing leaked).
+    p1.agent.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = p1.agent.proc.wait(20)
+    except Exception:
+        rc = None
+    t.is_(rc, 0, "sample-1: the agent stops on SIGTERM with status 0")
+    if rc != 0:
+        t.diag(p1.agent.log_text()[-3000:])
 
 
 run(body)
