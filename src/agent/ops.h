@@ -1,0 +1,91 @@
+/*
+ * Operations inside the agent: how one is described (a table row), how it runs (a step
+ * function called again after each utility ends) and the helpers its steps use.
+ */
+#ifndef AGENT_OPS_H
+#define AGENT_OPS_H
+
+#include "agent.h"
+#include "ttc/json.h"
+
+struct op;
+
+/* Called first with last == NULL, then after each utility with its result (freed by the
+ * caller afterwards). Each call either starts one utility or ends the operation. */
+typedef void (*op_step_fn)(struct op *op, const struct child_result *last);
+
+/* What an operation needs before it starts. */
+#define OP_NEEDS_INSTANCE 1u /* $TIMESTEN_HOME/conf/timesten.conf exists */
+#define OP_NEEDS_DSN 2u      /* sys.odbc.ini names the pod's database */
+#define OP_ASYNC 4u          /* answers 202 at once; progress through /v1/async/ID */
+
+struct op_def {
+	const char *name;
+	unsigned flags;
+	const char *const *fields; /* request body fields it accepts, NULL-terminated */
+	op_step_fn step;
+	const char *summary; /* for GET /v1/ops */
+};
+
+struct op_step_rec {
+	char *command;
+	int exit_code, timed_out, truncated;
+	double seconds;
+	char *output;
+};
+
+struct op {
+	struct agent *a;
+	const struct op_def *def;
+	char id[40];
+	struct hold *hold; /* the waiting request of a synchronous operation */
+	int stage;         /* where the step function is */
+	struct child *child;
+	struct op_step_rec *steps;
+	size_t nsteps;
+	long long timeout_ms;
+
+	/* Parameters, from the request body and the pod. */
+	char dsn[64];
+	char datastore[1024];
+	char release[32];
+	char *statement;
+	char state[16];
+	char peer[256], host[256], from[64], local_ip[64], remote_ip[64];
+	int force, daemon_port, server_port;
+	yajl_val attributes; /* createDatabase: extra DSN attributes (owned) */
+	char *user, *password;
+	char sqlfile[512]; /* host path of this operation's SQL file, "" when none */
+
+	/* Outcome. */
+	int finished, http_code, changed, tt_errno;
+	char reason[32];
+	char message[512];
+	time_t started, updated, ended;
+};
+
+/* Runs utility (looked up in the instance, or exe when not NULL) with argv; the step
+ * function is called again with its result. secrets are redacted everywhere. */
+void op_run(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
+            long long timeout_ms);
+/* Writes sql to the operation's private file and runs ttIsql -v1 -f on it against the
+ * DSN. secrets are redacted from what is shown. */
+void op_isql(struct op *op, const char *sql, const char *const *secrets);
+/* Ends the operation. */
+void op_succeed(struct op *op, int changed, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void op_fail(struct op *op, int http_code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Whether the utility's result is a success; if not, fails op with its error and
+ * returns 0. isql: also look for "The command failed.". */
+int op_check(struct op *op, const struct child_result *r, int isql);
+
+/* Pod facts for steps. */
+int op_pod_exists(struct op *op, const char *pod_path);
+int op_db_files_exist(struct op *op);
+/* Reads a /ttconfig file; NULL with *missing set when absent, or NULL after failing op. */
+char *op_read_config(struct op *op, const char *name, int *missing);
+
+extern const struct op_def ops_table[];
+
+#endif

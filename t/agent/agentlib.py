@@ -1,0 +1,232 @@
+"""Shared pieces of the agent tests: TAP output, certificates, starting a ttagent in a
+simulated pod directory, and an HTTPS client with client certificates."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
+AGENT = os.path.join(TOP_BUILDDIR, "src", "agent", "ttagent")
+CERTS = os.path.join(TOP_BUILDDIR, "t", "agent", "agent-certs")
+SQL_DIR = os.path.join(TOP_SRCDIR, "ttimage")
+HOME = "/tt/home/timesten/instances/instance1"
+
+
+class TAP:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.n, desc), flush=True)
+        return bool(cond)
+
+    def is_(self, got, want, desc):
+        good = got == want
+        self.ok(good, desc)
+        if not good:
+            self.diag("got:  %r\nwant: %r" % (got, want))
+        return good
+
+    def like(self, text, needle, desc):
+        good = needle in (text or "")
+        self.ok(good, desc)
+        if not good:
+            self.diag("lacks: %r\n%s" % (needle, (text or "")[-2000:]))
+        return good
+
+    def diag(self, text):
+        for line in str(text).splitlines() or [""]:
+            print("# " + line, flush=True)
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+def poll(fn, timeout=30.0, interval=0.1):
+    """Calls fn until it returns something true or the deadline passes."""
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(interval)
+
+
+def free_port(ip):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((ip, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop_ttsim_server(name):
+    """Stops the private simulator server of a test, found by its unique name (by pid)."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if name.encode() not in f.read().split(b"\0"):
+                    continue
+            os.kill(int(d), signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def make_certs(directory, *names):
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run([CERTS, directory] + list(names), check=True)
+
+
+class Agent:
+    """A ttagent serving a pod directory (POD_ROOT) on ip:port, in its own process group
+    as a container's processes are."""
+
+    def __init__(self, root, ip, hostname, certs, extra_env=None, args=()):
+        self.root = root
+        self.ip = ip
+        self.certs = certs
+        self.port = free_port(ip)
+        self.log = os.path.join(os.path.dirname(root), hostname + ".agent.log")
+        for d in ("ttagent", "ttconfig", "tmp", "etc"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        self.install_certs(certs)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("POD_ROOT", "POD_IP", "HOSTNAME", "TIMESTEN_HOME")}
+        env.update({"POD_ROOT": root, "POD_IP": ip, "HOSTNAME": hostname,
+                    "TIMESTEN_HOME": HOME})
+        env.update(extra_env or {})
+        self.env = env
+        self.args = list(args)
+        self.proc = None
+        self.start()
+
+    def install_certs(self, certs):
+        for f in ("ca.crt", "tls.crt", "tls.key"):
+            with open(os.path.join(certs, f)) as src:
+                data = src.read()
+            tmp = os.path.join(self.root, "ttagent", f + ".new")
+            with open(tmp, "w") as dst:
+                dst.write(data)
+            os.replace(tmp, os.path.join(self.root, "ttagent", f))
+
+    def start(self):
+        with open(self.log, "a") as logf:
+            self.proc = subprocess.Popen(
+                [AGENT, "--listen", "%s:%d" % (self.ip, self.port), "--sql-dir", SQL_DIR]
+                + self.args, env=self.env, stdin=subprocess.DEVNULL, stdout=logf,
+                stderr=logf, start_new_session=True)
+        poll(lambda: "msg=started" in self.log_text() or self.proc.poll() is not None, 20)
+
+    def log_text(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Deletes the pod: its whole process group is killed."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.proc = None
+
+    def client(self, cert="client", ca="ca.crt", certs=None):
+        return Client(self.ip, self.port, certs or self.certs, cert, ca)
+
+
+class Client:
+    """HTTPS with the operator's client certificate (or another, or none)."""
+
+    def __init__(self, ip, port, certs, cert="client", ca="ca.crt"):
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
+                                         cafile=os.path.join(certs, ca))
+        if cert:
+            ctx.load_cert_chain(os.path.join(certs, cert + ".crt"),
+                                os.path.join(certs, cert + ".key"))
+        self.ctx = ctx
+        self.ip = ip
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, body=None, raw=None, timeout=60):
+        """(status, parsed JSON or text); a TLS or connection failure raises."""
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection(self.ip, self.port, context=self.ctx,
+                                                    timeout=timeout)
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            resp = self.conn.getresponse()
+            text = resp.read().decode()
+        except Exception:
+            self.close()
+            raise
+        try:
+            return resp.status, json.loads(text)
+        except ValueError:
+            return resp.status, text
+
+    def get(self, path="/v1/state"):
+        return self.request("GET", path)
+
+    def post(self, op, body=None, **kw):
+        return self.request("POST", "/v1/ops/" + op, body, **kw)
+
+    def refused(self):
+        """Whether the agent refuses this client (at or right after the handshake)."""
+        try:
+            self.get()
+        except (ssl.SSLError, ConnectionError, http.client.HTTPException, OSError):
+            return True
+        return False
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def run(body):
+    """Runs body(tap, workdir) and always cleans up; exits with the TAP status."""
+    tap = TAP()
+    work = tempfile.mkdtemp(prefix="ttagent-test-")
+    cleanups = []
+    code = 1
+    try:
+        body(tap, work, cleanups)
+        code = tap.done()
+    except Exception as e:  # report, then still clean up
+        import traceback
+        tap.ok(False, "test raised %s: %s" % (type(e).__name__, e))
+        tap.diag(traceback.format_exc())
+        code = tap.done()
+    finally:
+        for fn in reversed(cleanups):
+            try:
+                fn()
+            except Exception as e:
+                print("# cleanup: %s" % e, flush=True)
+        subprocess.run(["rm", "-rf", work])
+    sys.exit(code)

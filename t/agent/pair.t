@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""A whole active standby pair driven through two agents over mutual TLS, on the TimesTen
+simulator: two simulated pods on two loopback addresses; instance, daemon, database from
+db.ini, adminUser, schema.sql, replication scheme, ACTIVE, duplicate to the peer, STANDBY;
+commits with RETURN TWOSAFE on the active all found on the standby; the active's daemon
+killed, the standby made ACTIVE keeps every acknowledged row.
+
+The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
+
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import (HOME, TOP_SRCDIR, Agent, make_certs, poll, run,  # noqa: E402
+                      stop_ttsim_server)
+
+TTSIM = os.environ.get("TTSIM_HOME") or os.path.join(TOP_SRCDIR, "t", "sim", "ttsim")
+IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+ROWS = 20
+
+
+def free_ip():
+    """A loopback address where the daemon port is free, chosen at random so that tests
+    running in parallel do not collide."""
+    for _ in range(200):
+        ip = "127.%d.%d.%d" % (random.randint(64, 250), random.randint(0, 255),
+                               random.randint(2, 250))
+        s = socket.socket()
+        try:
+            s.bind((ip, 6624))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return ip
+    raise RuntimeError("no free loopback address")
+
+
+class Pod:
+    def __init__(self, work, name, certs, env):
+        self.name = name
+        self.fqdn = "%s.sample.default.svc.cluster.local" % name
+        self.root = os.path.join(work, name)
+        self.ip = free_ip()
+        self.certs = certs
+        self.env = env
+        inst = os.path.join(self.root, "tt/home/timesten")
+        os.makedirs(inst)
+        # What the image's init container does in the simulated cluster: the installation.
+        os.symlink(TTSIM, os.path.join(inst, "installation"))
+        os.makedirs(os.path.join(self.root, "ttconfig"))
+        files = {"db.ini": "PermSize=200\nDatabaseCharacterSet=AL32UTF8\n",
+                 "adminUser": "adm/adminpw\n",
+                 "schema.sql": "create table adm.orders (id number not null primary key,\n"
+                               "  item varchar2(40));\n",
+                 "epilog.sql": "select count(*) from adm.orders;\n"}
+        for f, text in files.items():
+            with open(os.path.join(self.root, "ttconfig", f), "w") as fh:
+                fh.write(text)
+        self.agent = None
+
+    def start(self):
+        self.agent = Agent(self.root, self.ip, self.name, self.certs, extra_env=self.env)
+        self.c = self.agent.client()
+
+    def utility(self, *args):
+        """Runs a simulated utility in the pod, as an application in the tt container."""
+        import subprocess
+        env = dict(self.agent.env)
+        p = subprocess.run([os.path.join(TTSIM, "bin", args[0])] + list(args[1:]), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout
+
+    def state(self):
+        st, s = self.c.get()
+        return s if st == 200 else {}
+
+
+def write_hosts(pods):
+    lines = ["127.0.0.1 localhost"] + ["%s %s %s" % (p.ip, p.fqdn, p.name) for p in pods]
+    for p in pods:
+        os.makedirs(os.path.join(p.root, "etc"), exist_ok=True)
+        with open(os.path.join(p.root, "etc", "hosts"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def step(t, pod, op, body=None, want=200, **kw):
+    st, r = pod.c.post(op, body, **kw)
+    good = t.is_(st, want, "%s: %s answers %d" % (pod.name, op, want))
+    if not good:
+        t.diag(str(r)[:3000])
+    return r
+
+
+def body(t, work, cleanups):
+    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
+        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
+        sys.exit(0)
+    server = "ttagent-pair-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
+    env = {"CONTAINER_IMAGE": IMAGE, "TTSIM_SERVER_NAME": server, "TTSIM_IDLE_EXIT": "2",
+           "TMPDIR": work, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    cleanups.append(lambda: stop_ttsim_server(server))
+    certs = os.path.join(work, "certs")
+    pods = []
+    for i in range(2):
+        pods.append(Pod(work, "sample-%d" % i, certs, env))
+    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
+    write_hosts(pods)
+    for p in pods:
+        p.start()
+        cleanups.append(p.agent.stop)
+    p0, p1 = pods
+
+    s = p0.state()
+    t.is_((s.get("instance"), s.get("daemon"), s.get("database")), ("None", "Down", "None"),
+          "a new pod has no instance, no daemon, no database")
+
+    # The active: everything the operator does on a new pod.
+    for op in ("createInstance", "startDaemon", "createDatabase", "createAdminUser",
+               "runSchema"):
+        step(t, p0, op)
+    s = p0.state()
+    t.is_((s.get("instance"), s.get("daemon"), s.get("database"), s.get("updatable"),
+           s.get("repScheme")), ("Exists", "Up", "Loaded", "Yes", "None"),
+          "sample-0: instance, daemon up, database loaded and updatable, no scheme")
+    if s.get("error"):
+        t.diag("state error: " + s["error"])
+    t.is_(s.get("release"), "22.1.1.31.0", "sample-0: the release of the image")
+    t.is_(s.get("configFiles"), ["db.ini", "adminUser", "schema.sql", "epilog.sql"],
+          "sample-0: the /ttconfig files")
+    rc, out = p0.utility("ttIsql", "-v1", "-e", "tables; exit", "sample")
+    t.like(out, "ADM.ORDERS", "schema.sql made its table")
+
+    scheme = ('CREATE ACTIVE STANDBY PAIR sample ON "{0}", sample ON "{1}" RETURN TWOSAFE '
+              'STORE sample ON "{0}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999 '
+              'STORE sample ON "{1}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999'
+              ).format(p0.fqdn, p1.fqdn)
+    step(t, p0, "createRepScheme", {"statement": scheme})
+    step(t, p0, "setRepState", {"state": "ACTIVE"})
+    step(t, p0, "startRepAgent")
+    step(t, p0, "runEpilog")
+    step(t, p0, "setActive")
+    s = poll(lambda: (lambda s: s if s.get("repAgent") == "Running" else None)(p0.state()), 30)
+    s = s or p0.state()
+    t.is_((s.get("repScheme"), s.get("repState"), s.get("repAgent"), s.get("updatable"),
+           s.get("active")), ("Exists", "ACTIVE", "Running", "Yes", True),
+          "sample-0 is the updatable ACTIVE with its rep agent running")
+
+    # The standby: duplicated from the active, asynchronously.
+    for op in ("createInstance", "startDaemon"):
+        step(t, p1, op)
+    r = step(t, p1, "duplicate", {"host": p0.fqdn}, want=202)
+    dup_id = r.get("id", "")
+    t.ok(r.get("status") == "Running" and dup_id, "duplicate returns an id at once")
+    st, r = p1.c.post("startRepAgent")
+    t.is_(st, 409, "another order during the duplicate: 409")
+
+    def dup_done():
+        st, r = p1.c.get("/v1/async/" + dup_id)
+        return r if st == 200 and r.get("complete") else None
+    r = poll(dup_done, 120, 0.25) or {}
+    t.is_((r.get("status"), r.get("errno")), ("Succeeded", 0), "the duplicate succeeds")
+    if r.get("status") != "Succeeded":
+        t.diag(str(r)[:3000])
+    t.ok("adminpw" not in str(r) and "-PWD [redacted]" in str(r),
+         "its command line shows no password")
+    t.is_((p1.state().get("async") or {}).get("id"), dup_id, "the state shows the duplicate")
+    step(t, p1, "startRepAgent")
+    s = poll(lambda: (lambda s: s if s.get("repState") == "STANDBY" else None)(p1.state()),
+             60, 0.25) or p1.state()
+    t.is_((s.get("database"), s.get("repState"), s.get("repAgent"), s.get("updatable")),
+          ("Loaded", "STANDBY", "Running", "No"), "sample-1 becomes the STANDBY")
+
+    # Commits with RETURN TWOSAFE on the active are all on the standby.
+    # TWOSAFE needs AutoCommit off (TT8099): each COMMIT waits for the standby.
+    sql = "autocommit 0; " + "; ".join(
+        "insert into adm.orders values (%d, 'item %d'); commit" % (i, i)
+        for i in range(1, ROWS + 1))
+    rc, out = p0.utility("ttIsql", "-v1", "-e", sql + "; exit", "sample")
+    t.ok(rc == 0 and "failed" not in out, "%d commits on the active" % ROWS)
+    if rc != 0 or "failed" in out:
+        t.diag(out)
+    rc, out = p1.utility("ttIsql", "-v1", "-e", "select count(*) from adm.orders; exit",
+                         "sample")
+    t.like(out, "< %d >" % ROWS, "all %d are found on the standby" % ROWS)
+    rc, out = p1.utility("ttIsql", "-v1", "-e",
+                         "insert into adm.orders values (999, 'no'); exit", "sample")
+    t.like(out, "16265", "the standby refuses writes")
+
+    # The active's daemon dies; the standby is made ACTIVE and keeps every row.
+    try:
+        pid = int(open(p0.root + HOME + "/info/timestend.pid").read())
+        os.kill(pid, signal.SIGKILL)
+        killed = True
+    except (OSError, ValueError):
+        killed = False
+    t.ok(killed, "the active's daemon is killed")
+    s = poll(lambda: (lambda s: s if s.get("daemon") == "Down" else None)(p0.state()), 30,
+             0.25) or p0.state()
+    t.is_((s.get("daemon"), s.get("updatable")), ("Down", "No"),
+          "sample-0 reports its daemon down")
+    step(t, p1, "setRepState", {"state": "ACTIVE"})
+    # The new active stops waiting for its lost peer (RETURN TWOSAFE would time out).
+    step(t, p1, "setPeerFailed", {"peer": "sample", "host": p0.fqdn})
+    step(t, p1, "setActive")
+    s = p1.state()
+    t.is_((s.get("repState"), s.get("updatable"), s.get("active")), ("ACTIVE", "Yes", True),
+          "sample-1 is the updatable ACTIVE")
+    rc, out = p1.utility("ttIsql", "-v1", "-e", "select count(*) from adm.orders; exit",
+                         "sample")
+    t.like(out, "< %d >" % ROWS, "it has every acknowledged row")
+    rc, out = p1.utility("ttIsql", "-v1", "-e",
+                         "autocommit 0; insert into adm.orders values (%d, 'after'); "
+                         "commit; exit" % (ROWS + 1),
+                         "sample")
+    t.ok(rc == 0 and "failed" not in out, "and takes writes")
+    if rc != 0 or "failed" in out:
+        t.diag(out)
+    for p in pods:
+        t.ok("adminpw" not in p.agent.log_text(), "%s: no password in the log" % p.name)
+    # A clean stop after all this (in a sanitizer build: nothing leaked).
+    p1.agent.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = p1.agent.proc.wait(20)
+    except Exception:
+        rc = None
+    t.is_(rc, 0, "sample-1: the agent stops on SIGTERM with status 0")
+    if rc != 0:
+        t.diag(p1.agent.log_text()[-3000:])
+
+
+run(body)

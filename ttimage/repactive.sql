@@ -1,0 +1,3 @@
+-- Makes this database the ACTIVE of the pair (ttagent setRepState ACTIVE).
+whenever sqlerror exit failure;
+call ttRepStateSet('ACTIVE');
