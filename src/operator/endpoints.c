@@ -1,6 +1,7 @@
 /*
  * The operator's HTTP endpoints: /metrics for Prometheus, /healthz (the loop answers)
- * and /readyz (set up, not stopping, and, when leading, its caches complete).
+ * and /readyz (set up, not stopping, connected to Kubernetes and, when leading, its caches
+ * complete).
  */
 #include "config.h"
 
@@ -14,7 +15,7 @@
 static void
 serve_metrics(evhtp_request_t *req, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 	struct evbuffer *out = evbuffer_new();
 
 	if (out == NULL || metrics_write(op->metrics, out) < 0) {
@@ -36,16 +37,18 @@ serve_healthz(evhtp_request_t *req, void *arg)
 static void
 serve_readyz(evhtp_request_t *req, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
-	if (op->ready &&
-	    (op->kube == NULL || op->controller == NULL || controller_synced(op->controller)))
+	/* Ready: connected to Kubernetes and, when leading, with complete caches. */
+	if (op->ready && op->kube != NULL &&
+	    (op->controller == NULL || controller_synced(op->controller)))
 		httpd_reply(req, 200, "text/plain; charset=utf-8", "ok\n");
 	else
 		httpd_reply(req, 503, "text/plain; charset=utf-8", "not ready\n");
 }
 
-int endpoints_register(struct operator* op)
+int
+endpoints_register(struct ttc_operator *op)
 {
 	if (httpd_route(op->httpd, "/metrics", HTTPD_GET, serve_metrics, op) < 0 ||
 	    httpd_route(op->httpd, "/healthz", HTTPD_GET, serve_healthz, op) < 0 ||

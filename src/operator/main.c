@@ -71,7 +71,7 @@ static const struct option options[] = {
 int
 main(int argc, char **argv)
 {
-	struct operator op = {0};
+	struct ttc_operator op = {0};
 	char err[512];
 	int c;
 

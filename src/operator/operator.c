@@ -31,7 +31,7 @@
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
 	(void)what;
 	if (sig == SIGHUP)
@@ -40,7 +40,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		operator_stop(op, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static int register_metrics(struct operator* op)
+static int
+register_metrics(struct ttc_operator *op)
 {
 	const char *P = OPERATOR_METRICS_PREFIX;
 	char name[128];
@@ -85,7 +86,8 @@ static int register_metrics(struct operator* op)
 	return op->lag ? 0 : -1;
 }
 
-int operator_init(struct operator* op)
+int
+operator_init(struct ttc_operator *op)
 {
 	char err[512];
 
@@ -122,7 +124,7 @@ int operator_init(struct operator* op)
 static void
 leading(struct kube_elector *e, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
 	(void)e;
 	log_info("operator", "leading: managing TimesTenClassic objects", "namespace",
@@ -135,7 +137,7 @@ leading(struct kube_elector *e, void *arg)
 static void
 not_leading(struct kube_elector *e, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
 	(void)e;
 	log_warn("operator", "not leading any more: hands off", NULL);
@@ -151,7 +153,8 @@ new_leader(struct kube_elector *e, const char *identity, void *arg)
 	log_info("operator", "leader", "identity", identity, NULL);
 }
 
-static int kube_start(struct operator* op)
+static int
+kube_start(struct ttc_operator *op)
 {
 	struct kube_config *kc;
 	char err[512], identity[256];
@@ -204,7 +207,8 @@ kube_retry(evutil_socket_t fd, short what, void *arg)
 	operator_kube_start(arg);
 }
 
-void operator_kube_start(struct operator* op)
+void
+operator_kube_start(struct ttc_operator *op)
 {
 	struct timeval later = {KUBE_RETRY_S, 0};
 
@@ -218,7 +222,8 @@ void operator_kube_start(struct operator* op)
 	log_info("operator", "will try again", "seconds", LOG_I(KUBE_RETRY_S), NULL);
 }
 
-void operator_kube_stop(struct operator* op)
+void
+operator_kube_stop(struct ttc_operator *op)
 {
 	controller_stop(op->controller);
 	op->controller = NULL;
@@ -232,7 +237,8 @@ void operator_kube_stop(struct operator* op)
 	op->namespace = NULL;
 }
 
-void operator_run(struct operator* op)
+void
+operator_run(struct ttc_operator *op)
 {
 	log_info("operator", "started", "version", PACKAGE_VERSION, "config",
 	         op->config_path ? op->config_path : "", "namespace", op->config->namespace,
@@ -243,14 +249,15 @@ void operator_run(struct operator* op)
 }
 
 static void
-reload_failed(struct operator* op, const char *err)
+reload_failed(struct ttc_operator *op, const char *err)
 {
 	log_error("config", "reload rejected; the running configuration stays", "error", err, NULL);
 	metric_add(op->reloads_failed, 1);
 	metric_set(op->last_reload_ok, 0);
 }
 
-void operator_reload(struct operator* op)
+void
+operator_reload(struct ttc_operator *op)
 {
 	struct operator_config *next;
 	char err[512];
@@ -292,7 +299,7 @@ void operator_reload(struct operator* op)
 static void
 released(void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
 	event_base_loopexit(op->base, NULL);
 }
@@ -300,7 +307,7 @@ released(void *arg)
 static void
 stop_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	struct operator* op = arg;
+	struct ttc_operator *op = arg;
 
 	(void)fd;
 	(void)what;
@@ -309,7 +316,7 @@ stop_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-operator_stop(struct operator* op, const char *why)
+operator_stop(struct ttc_operator *op, const char *why)
 {
 	struct timeval deadline = {STOP_DEADLINE_S, 0};
 
@@ -332,7 +339,8 @@ operator_stop(struct operator* op, const char *why)
 	kube_elector_release(op->elector, released, op);
 }
 
-void operator_cleanup(struct operator* op)
+void
+operator_cleanup(struct ttc_operator *op)
 {
 	if (op->sig_term)
 		event_free(op->sig_term);

@@ -38,8 +38,7 @@ struct config_overrides {
 	const char *kubeconfig;
 };
 
-struct operator
-{
+struct ttc_operator {
 	struct event_base *base;
 	const char *config_path; /* NULL: no file, defaults and flags only */
 	struct config_overrides overrides;
@@ -71,18 +70,18 @@ void config_free(struct operator_config *c);
 int config_log_changes(const struct operator_config *old, const struct operator_config *new);
 
 /* operator.c */
-int operator_init(struct operator* op);
+int operator_init(struct ttc_operator *op);
 /* Connects to Kubernetes and campaigns for leadership; on failure (logged) tries again
  * every few seconds. */
-void operator_kube_start(struct operator* op);
+void operator_kube_start(struct ttc_operator *op);
 /* Drops the controller, the election and the client. */
-void operator_kube_stop(struct operator* op);
-void operator_run(struct operator* op);
-void operator_reload(struct operator* op);
-void operator_stop(struct operator* op, const char *why);
-void operator_cleanup(struct operator* op);
+void operator_kube_stop(struct ttc_operator *op);
+void operator_run(struct ttc_operator *op);
+void operator_reload(struct ttc_operator *op);
+void operator_stop(struct ttc_operator *op, const char *why);
+void operator_cleanup(struct ttc_operator *op);
 
 /* endpoints.c */
-int endpoints_register(struct operator* op);
+int endpoints_register(struct ttc_operator *op);
 
 #endif

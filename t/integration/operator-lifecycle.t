@@ -70,7 +70,9 @@ else
 	skip "promtool is not installed"
 fi
 like "$(fetch "http://$addr1/healthz")" "^200" "/healthz answers 200"
-like "$(fetch "http://$addr1/readyz")" "^200" "/readyz answers 200"
+like "$(fetch "http://$addr1/readyz")" "^503" "/readyz answers 503 while Kubernetes cannot be reached"
+like "$(cat "$work/log")" 'msg="cannot configure the Kubernetes client"' "the log says why"
+like "$(cat "$work/log")" 'msg="will try again" seconds=10' "and that it will try again"
 like "$(fetch "http://$addr1/nowhere")" "^404" "an unknown path answers 404"
 res=$(fetch -D "$work/headers" -X POST "http://$addr1/metrics")
 like "$res" "^405" "POST /metrics answers 405"

@@ -101,7 +101,7 @@ test_build(void)
 }
 
 static double
-reloads(struct operator* op, int ok_series)
+reloads(struct ttc_operator *op, int ok_series)
 {
 	return metric_value(ok_series ? op->reloads_ok : op->reloads_failed);
 }
@@ -109,7 +109,7 @@ reloads(struct operator* op, int ok_series)
 static void
 test_reload(void)
 {
-	struct operator op = {0};
+	struct ttc_operator op = {0};
 	int logfd = open("/dev/null", O_WRONLY);
 
 	log_setup(logfd, LOG_ERROR, LOG_FMT_LOGFMT);
