@@ -31,6 +31,7 @@ struct managed {
 
 	/* Provisioning. */
 	size_t checked;                /* ConfigMaps found usable so far */
+	int admin_user;                /* one of them holds adminUser */
 	struct kube_call *check;       /* a ConfigMap read under way */
 	char check_problem[512];       /* the last problem reported, to report it once */
 	struct kube_call *creating[3]; /* Secret, Service, StatefulSet creations under way */

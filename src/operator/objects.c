@@ -345,10 +345,7 @@ daemonlog_container(struct jw *w, const struct ttc_spec *spec)
 	jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
 	jw_key(w, "command");
 	jw_arr(w);
-	jw_str(w, "sh");
-	jw_str(w, "-c");
-	jw_str(w, "while [ 1 ] ; do tail --follow=name " TT_INSTANCE_HOME
-	          "/diag/ttmesg.log --max-unchanged-stats=5; sleep 1; done");
+	jw_str(w, TT_IMAGE_DAEMONLOG);
 	jw_arr_end(w);
 	resources(w, spec->daemon_log_cpu_request, spec->daemon_log_memory_request, 0);
 	jw_key(w, "env");

@@ -20,7 +20,8 @@ struct ttc_spec;
 #define OBJECT_LABEL "timesten.oracle.com/object"
 
 /* Where TimesTen lives in the image and in the pod. */
-#define TT_IMAGE_ENTRYPOINT "/timesten/bin/starthost"
+#define TT_IMAGE_ENTRYPOINT "/home/timesten/starthost"
+#define TT_IMAGE_DAEMONLOG "/home/timesten/ttdaemonlog"
 #define TT_INSTANCE_HOME "/tt/home/timesten/instances/instance1"
 #define TT_AGENT_PORT 8443
 #define TT_DAEMON_PORT 6624

@@ -159,12 +159,30 @@ body_idle(const struct ttc_object *o, int i)
 	return body_one("state", "IDLE");
 }
 
+/* The DSN attributes the operator sets on both databases of a pair. */
+static void
+dsn_attributes(struct jw *w)
+{
+	jw_key(w, "attributes");
+	jw_obj(w);
+	jw_kint(w, "DDLReplicationLevel", 3);
+	jw_obj_end(w);
+}
+
 /* The database's DSN is the object's name. */
 static char *
 body_dsn(const struct ttc_object *o, int i)
 {
+	struct jw w;
+
 	(void)i;
-	return body_one("dsn", o->name);
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "dsn", o->name);
+	dsn_attributes(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
 }
 
 static char *
@@ -189,6 +207,7 @@ body_duplicate(const struct ttc_object *o, int i)
 	jw_kstr(&w, "from", o->name);
 	jw_kstr(&w, "host", host);
 	jw_kstr(&w, "dsn", o->name);
+	dsn_attributes(&w);
 	if (*o->pods[from].ip)
 		jw_kstr(&w, "remoteIP", o->pods[from].ip);
 	jw_obj_end(&w);

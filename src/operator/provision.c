@@ -138,6 +138,8 @@ configmap_read(struct kube_result *r, void *arg)
 		ctl_wake(m, time(NULL) + RETRY_SECONDS);
 		return;
 	}
+	if (json_get(r->object, "data", "adminUser", NULL) != NULL)
+		m->admin_user = 1;
 	if (check_configmap(r->object, bad, sizeof(bad)) != NULL) {
 		snprintf(why, sizeof(why), "spec.ttspec.dbConfigMap: ConfigMap %s: %s", name, bad);
 		problem(m, 1, why);
@@ -155,8 +157,16 @@ provision_check(struct managed *m)
 
 	if (m->checked == (size_t)-1)
 		return -1;
-	if (m->checked >= spec->n_db_config_maps)
+	if (m->checked >= spec->n_db_config_maps) {
+		/* The standby is duplicated as the admin user: a pair cannot do without one. */
+		if (spec->topology == TOPO_PAIR && !m->admin_user && spec->n_db_secrets == 0) {
+			problem(m, 1, "spec.ttspec.dbConfigMap: no adminUser; an active standby pair "
+				      "needs one (the standby is duplicated as that user)");
+			m->checked = (size_t)-1;
+			return -1;
+		}
 		return 1;
+	}
 	if (m->check == NULL)
 		m->check = kube_get(m->ctl->kube, &kube_res_configmaps, m->o.ns,
 		                    spec->db_config_maps[m->checked], configmap_read, m);
