@@ -96,6 +96,12 @@ class Database:
                 for op in rec["ops"]:
                     db.catalog.apply(op)
                 db._advance(Record(rec["lsn"], rec["digest"], rec["ops"]))
+        # every database comes up IDLE; the role it had is remembered for
+        # ttRepStateSet's eligibility rules
+        if db.rep["state"] != "IDLE":
+            db.rep["role_before"] = db.rep["state"] if db.rep["state"] in (
+                "ACTIVE", "STANDBY") else db.rep.get("role_before")
+            db.rep["state"] = "IDLE"
         db.checkpoint(new_log=True)
         return db
 

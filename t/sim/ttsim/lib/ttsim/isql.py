@@ -421,6 +421,9 @@ def parse_args(argv):
     positional = []
     while i < len(argv):
         a = argv[i]
+        if len(a) == 3 and a.startswith("-v") and a[2].isdigit():
+            argv = argv[:i] + ["-v", a[2]] + argv[i + 1:]
+            a = "-v"
         if a in ("-f", "-v", "-e", "-connStr", "-N"):
             if i + 1 >= len(argv):
                 raise client.UsageError("%s requires a value\n%s" % (a, USAGE))

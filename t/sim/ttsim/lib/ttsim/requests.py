@@ -307,6 +307,8 @@ class Requests:
         name = str(msg.get("from", "")).lower()
         db = next((d for d in self.dbs.values() if d.name.lower() == name), None)
         if db is None:
+            if any(os.path.basename(p).lower() == name for p in self.known):
+                raise TTError(8093)
             raise TTError(833, msg.get("from", ""))
         if db.repagent is None:
             raise TTError(8093)
