@@ -3,6 +3,7 @@ and row locks, sequences - and their serialisation for checkpoints and
 for duplicating a database to a peer."""
 
 import hashlib
+import zlib
 
 from .errors import TTError
 from . import sqleval
@@ -140,7 +141,8 @@ class Table:
             # another session holds this key: TimesTen would wait for the lock
             raise TTError(6003)
         if exists:
-            raise TTError(907, "%s.%s" % (self.owner, self.name), "%016x" % abs(hash(key)))
+            rowid = zlib.crc32(repr(key).encode()) * 0x10000 + len(self.rows)
+            raise TTError(907, "%s.%s" % (self.owner, self.name), "%016x" % rowid)
 
 
 class Sequence:

@@ -251,12 +251,9 @@ class Requests:
         path = os.path.normpath(msg.get("path", ""))
         db = self.dbs.get(path)
         if db is not None:
-            if db.user_sessions() or db.repagent is not None:
-                raise TTError(8007, "%d connections%s" % (
-                    len(db.user_sessions()),
-                    ", replication agent running" if db.repagent else ""))
-            db.close(clean=False)
-            self.dbs.pop(path, None)
+            raise TTError(8007, "loaded, %d connections%s" % (
+                len(db.user_sessions()),
+                ", replication agent running" if db.repagent else ""))
         host_ds = self.host(path)
         files = storage.files_of(host_ds)
         if not files and path not in self.known:

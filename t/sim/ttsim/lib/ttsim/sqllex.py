@@ -1,5 +1,7 @@
 """Tokenizer for the SQL subset and for ttIsql command lines."""
 
+import re
+
 from .errors import TTError
 
 PUNCT2 = ("<=", ">=", "<>", "!=", "||")
@@ -102,9 +104,21 @@ def tokenize(text):
     return toks
 
 
+_TOKEN = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|[A-Za-z0-9_$#.]+|\S")
+
+
 def syntax_error(text, pos):
-    word = text[pos:].split(None, 1)[0] if text[pos:].strip() else ""
-    return TTError(1001, word, pos + 1)
+    """1001 with the offending token, then the statement and carets under it,
+    as ttIsql shows it."""
+    m = _TOKEN.match(text, pos) if pos < len(text) else None
+    word = m.group(0) if m else ""
+    line = " ".join(text.split("\n")).rstrip()
+    if not line.endswith(";"):
+        line += ";"
+    marks = " " * pos + "^" * max(1, len(word))
+    err = TTError(1001, word, pos + 1)
+    err.text += "\n" + line + "\n" + marks
+    return err
 
 
 def split_statements(text):
