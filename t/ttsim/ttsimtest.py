@@ -114,7 +114,8 @@ class Pod:
     def start_group(self):
         """The pod's process group: a leader process every command joins."""
         self.leader = subprocess.Popen(["sleep", "infinity"], process_group=0,
-                                       stdin=subprocess.DEVNULL)
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
 
     def env(self):
         e = dict(self.world.base_env)
@@ -270,6 +271,11 @@ def run_test(body):
     tap = TAP()
     world = World()
     code = 1
+
+    def terminated(signum, frame):
+        raise SystemExit("terminated by signal %d" % signum)
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGHUP, terminated)
     try:
         body(tap, world)
         code = tap.done()

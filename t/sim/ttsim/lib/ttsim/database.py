@@ -96,9 +96,11 @@ class Database:
                 for op in rec["ops"]:
                     db.catalog.apply(op)
                 db._advance(Record(rec["lsn"], rec["digest"], rec["ops"]))
-        # every database comes up IDLE; the role it had is remembered for
-        # ttRepStateSet's eligibility rules
-        if db.rep["state"] != "IDLE":
+        # a database recovered after a crash comes up IDLE; the role it had
+        # is remembered for ttRepStateSet's eligibility rules.  A clean
+        # unload (checkpoint, empty log) keeps the state.
+        crashed = not ckpt.get("clean_shutdown") or any(r.get("t") == "txn" for r in records)
+        if crashed and db.rep["state"] != "IDLE":
             db.rep["role_before"] = db.rep["state"] if db.rep["state"] in (
                 "ACTIVE", "STANDBY") else db.rep.get("role_before")
             db.rep["state"] = "IDLE"
@@ -149,11 +151,12 @@ class Database:
                 "tail": [[r.lsn, r.digest, r.ops] for r in self.tail],
                 "created": self.created, "release": self.release, "attrs": self.attrs}
 
-    def checkpoint(self, new_log=True):
+    def checkpoint(self, new_log=True, clean_shutdown=False):
         """Write the committed state and start a new log file."""
         self.ckpt_seq += 1
         data = self.snapshot()
         data["ckpt_seq"] = self.ckpt_seq
+        data["clean_shutdown"] = clean_shutdown
         next_log = (self.log.number + 1) if self.log else \
             (max(storage.log_numbers(self.host_ds) or [-1]) + 1)
         data["log_file"] = next_log
@@ -168,7 +171,7 @@ class Database:
         (the log already holds every commit)."""
         if clean and not self.invalid:
             try:
-                self.checkpoint()
+                self.checkpoint(clean_shutdown=True)
             except OSError as e:
                 self.daemon.logmsg("Err", "checkpoint of %s failed: %s" % (self.path, e))
         if self.log:
