@@ -1,0 +1,448 @@
+"""One pod's TimesTen daemon, living inside the shared server: it listens on
+the pod's address (daemon port, server port), knows the instance's data
+stores, loads and unloads them, runs their replication agents, and lives
+exactly as long as the pod's anchor process (the PID ttStatus shows).  When
+the anchor is stopped (SIGSTOP) the daemon stops answering; when it dies the
+daemon dies with it: databases unloaded without checkpoint, agents gone."""
+
+import asyncio
+import errno
+import json
+import os
+import signal
+import time
+
+from . import env
+from . import proto
+from . import storage
+from .database import Database
+from .errors import TTError
+from .replication import RepAgent
+from .requests import Requests
+
+SUBDAEMONS = [("Manager", 2047), ("Rollback", 2046), ("Checkpoint", 2042),
+              ("Log Marker", 2041), ("Deadlock Detector", 2040), ("Flusher", 2039),
+              ("Aging", 2038), ("HistGC", 2037), ("IndexGC", 2036), ("Monitor", 2035),
+              ("Garbage Collector", 2034), ("AsyncMV", 2033), ("XactId Rollback", 2032)]
+DEFAULT_POLICIES = {"ram_policy": "inUse", "ram_grace": 0, "rep_policy": "manual",
+                    "cache_policy": "manual", "rep_manual": False, "cache_manual": False}
+RAM_POLICIES = {"always": "always", "manual": "manual", "inuse": "inUse",
+                "enduring": "enduring"}
+
+
+class Daemon(Requests):
+    def __init__(self, server, reg):
+        self.server = server
+        self.root = reg["pod_root"]
+        self.home = reg["home"]
+        self.pod_ip = reg["pod_ip"]
+        self.daemon_port = int(reg["daemon_port"])
+        self.server_port = int(reg["server_port"])
+        self.instance = reg["instance"]
+        self.admin = reg["admin"]
+        self.group = reg["group"]
+        self.hostname = reg.get("hostname") or ""
+        self.release = reg.get("release") or env.DEFAULT_RELEASE
+        self.pid = int(reg["anchor_pid"])
+        self.key = (self.root, self.home)
+        self.pidfd = None
+        self.listeners = {}
+        self.conns = set()
+        self.dbs = {}                  # in-pod path -> loaded Database
+        self.known = {}                # in-pod path -> policies
+        self.unload_timers = {}
+        self.dead = False
+        self.started = time.time()
+        self._frozen_at = 0.0
+        self._frozen = False
+        self.catalog_file = self.host(self.home + "/info/ttsim.datastores")
+
+    # -- paths, names, logging --------------------------------------------
+    def host(self, path):
+        return env.host_path(path, self.root)
+
+    def logmsg(self, level, text):
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S") + ".%03d" % (int(time.time() * 1000) % 1000)
+        line = "%s %s: : %d: %s\n" % (stamp, level, self.pid, text)
+        for name in ("ttmesg.log",) + (("tterrors.log",) if level in ("Err", "Warn") else ()):
+            try:
+                with open(self.host(self.home + "/diag/" + name), "a") as f:
+                    f.write(line)
+            except OSError:
+                pass
+
+    def is_local_host(self, host):
+        h = host.lower().rstrip(".")
+        if h in ("localhost", "self") or h == self.hostname.lower():
+            return True
+        addr = env.resolve(h, self.root, use_system=False)
+        if addr is not None:
+            return addr == self.pod_ip
+        return bool(self.hostname) and h.split(".", 1)[0] == self.hostname.lower()
+
+    async def resolve(self, host):
+        addr = env.resolve(host, self.root, use_system=False)
+        if addr is None:
+            loop = asyncio.get_running_loop()
+            addr = await loop.run_in_executor(None, env.resolve, host, self.root, True)
+        return addr
+
+    # -- anchor process: alive, frozen, dead --------------------------------
+    def frozen(self):
+        now = time.monotonic()
+        if now - self._frozen_at < 0.05:
+            return self._frozen
+        self._frozen_at = now
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                stat = f.read()
+            self._frozen = stat[stat.rindex(")") + 2] in "Tt"
+        except (OSError, ValueError):
+            self._frozen = False
+        return self._frozen
+
+    async def wait_thawed(self):
+        while not self.dead and self.frozen():
+            await asyncio.sleep(0.1)
+        if self.dead:
+            raise ConnectionError("daemon is dead")
+
+    def watch_anchor(self):
+        self.pidfd = os.pidfd_open(self.pid)
+        asyncio.get_running_loop().add_reader(self.pidfd, self.anchor_exited)
+
+    def anchor_exited(self):
+        self.shutdown(crash=True, why="daemon process %d exited" % self.pid)
+
+    # -- start and stop ----------------------------------------------------
+    async def start(self):
+        self.load_catalog()
+        try:
+            for port, kind in ((self.daemon_port, "daemon"), (self.server_port, "server")):
+                await self.listen(port, kind)
+        except OSError:
+            self.close_listeners()
+            raise
+        self.watch_anchor()
+        info = self.host(self.home + "/info")
+        try:
+            os.makedirs(info, exist_ok=True)
+            with open(info + "/timestend.pid", "w") as f:
+                f.write("%d\n" % self.pid)
+        except OSError:
+            pass
+        self.logmsg("Info", "TimesTen Daemon (PID: %d, port: %d) startup OK, release %s"
+                    % (self.pid, self.daemon_port, self.release))
+        for path, pol in list(self.known.items()):
+            try:
+                if pol["ram_policy"] == "always" or pol["rep_policy"] == "always":
+                    self.load(path)
+                if pol["rep_policy"] == "always":
+                    self.rep_start(self.dbs[path], manual=False)
+            except (TTError, OSError) as e:
+                self.logmsg("Err", "Could not load %s at startup: %s" % (path, e))
+
+    async def listen(self, port, kind):
+        srv = await asyncio.start_server(
+            lambda r, w: self.handle_conn(r, w, kind), host=self.pod_ip, port=port,
+            limit=proto.MAX_LINE, reuse_address=True)
+        self.listeners[kind] = srv
+
+    def close_listeners(self):
+        for srv in self.listeners.values():
+            srv.close()
+        self.listeners = {}
+
+    def shutdown(self, crash, why=""):
+        if self.dead:
+            return
+        self.dead = True
+        if self.pidfd is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self.pidfd)
+                os.close(self.pidfd)
+            except (OSError, RuntimeError):
+                pass
+            self.pidfd = None
+        self.close_listeners()
+        for t in self.unload_timers.values():
+            t.cancel()
+        for db in list(self.dbs.values()):
+            if db.repagent is not None:
+                db.repagent.stop()
+                db.repagent = None
+            for s in list(db.sessions.values()):
+                s.terminated = True
+            db.sessions.clear()
+            db.close(clean=not crash)
+        self.dbs = {}
+        for w in list(self.conns):
+            try:
+                w.close()
+            except Exception:
+                pass
+        self.conns.clear()
+        if not crash:
+            self.save_catalog()
+            self.logmsg("Info", "TimesTen Daemon (PID: %d, port: %d) stopped"
+                        % (self.pid, self.daemon_port))
+        self.server.daemon_gone(self, why)
+
+    def stop_anchor(self):
+        try:
+            fd = os.pidfd_open(self.pid)
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGTERM)
+                signal.pidfd_send_signal(fd, signal.SIGCONT)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    # -- the daemon's catalog of data stores --------------------------------
+    def load_catalog(self):
+        try:
+            with open(self.catalog_file) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            data = {}
+        for path, pol in data.items():
+            p = dict(DEFAULT_POLICIES)
+            p.update(pol)
+            if storage.exists(self.host(path)):
+                self.known[path] = p
+
+    def save_catalog(self):
+        try:
+            tmp = self.catalog_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.known, f)
+            os.replace(tmp, self.catalog_file)
+        except OSError as e:
+            self.logmsg("Err", "cannot write %s: %s" % (self.catalog_file, e))
+
+    def policies(self, path):
+        return self.known.get(path, dict(DEFAULT_POLICIES))
+
+    def set_policy(self, path, what, value, grace=None):
+        pol = self.known.setdefault(path, dict(DEFAULT_POLICIES))
+        if what == "ram_policy":
+            v = RAM_POLICIES.get(value.lower())
+            if v is None:
+                raise TTError(8045, text="Invalid RAM policy: %s" % value)
+            pol["ram_policy"] = v
+            if grace is not None:
+                pol["ram_grace"] = int(grace)
+            if v == "always" and path not in self.dbs:
+                self.load(path)
+        elif what == "rep_policy":
+            if value not in ("always", "manual", "norestart"):
+                raise TTError(8045, text="Invalid replication policy: %s" % value)
+            pol["rep_policy"] = value
+            if value == "always" and path in self.dbs and self.dbs[path].scheme:
+                self.rep_start(self.dbs[path], manual=False)
+        elif what == "cache_policy":
+            pol["cache_policy"] = value
+        self.save_catalog()
+
+    # -- loading ----------------------------------------------------------
+    def load(self, path, create_attrs=None, creator_is_admin=False):
+        """Return the loaded database, loading or creating it as needed."""
+        db = self.dbs.get(path)
+        if db is not None:
+            t = self.unload_timers.pop(path, None)
+            if t:
+                t.cancel()
+            return db
+        host_ds = self.host(path)
+        if storage.exists(host_ds):
+            db = Database.load(self, path)
+            if db is None:
+                raise TTError(8045, text="Data store %s is damaged" % path)
+            self.logmsg("Info", "Data store %s loaded" % path)
+        else:
+            if create_attrs is None or create_attrs.get("AutoCreate", "1") == "0":
+                raise TTError(833, path)
+            if not creator_is_admin:
+                raise TTError(15100, "current user", "to create a database "
+                              "(only the instance administrator may)")
+            if not create_attrs.get("DatabaseCharacterSet"):
+                raise TTError(12701)
+            if not os.path.isdir(os.path.dirname(host_ds)):
+                raise TTError(830, "No such file or directory")
+            keep = {k: v for k, v in create_attrs.items()
+                    if k.lower() not in ("dsn", "uid", "pwd", "pwdcrypt", "autocreate",
+                                         "oraclepwd", "connectioncharacterset")}
+            try:
+                db = Database.create(self, path, keep, self.admin.upper())
+            except OSError as e:
+                raise TTError(830, e.strerror or str(e))
+            self.logmsg("Info", "Data store %s created" % path)
+        if db.scheme is not None:
+            db.locate_self()
+        self.dbs[path] = db
+        if path not in self.known:
+            self.known[path] = dict(DEFAULT_POLICIES)
+            self.save_catalog()
+        return db
+
+    def unload(self, db, force=False):
+        if db.user_sessions() and not force:
+            raise TTError(8007, "%d connections" % len(db.user_sessions()))
+        if db.repagent is not None:
+            if not force:
+                raise TTError(8007, "replication agent running")
+            db.repagent.stop()
+            db.repagent = None
+        for s in list(db.sessions.values()):
+            s.terminate()
+        db.close(clean=True)
+        self.dbs.pop(db.path, None)
+        self.logmsg("Info", "Data store %s unloaded" % db.path)
+
+    def maybe_unload(self, db):
+        """RAM policy inUse: unload after the last connection (and grace)."""
+        if self.dead or db.path not in self.dbs:
+            return
+        pol = self.policies(db.path)
+        if pol["ram_policy"] != "inUse" or db.sessions or db.repagent is not None:
+            return
+        grace = pol.get("ram_grace") or 0
+
+        def fire():
+            self.unload_timers.pop(db.path, None)
+            if db.path in self.dbs and not db.sessions and db.repagent is None:
+                self.unload(db)
+        if grace:
+            self.unload_timers[db.path] = asyncio.get_running_loop().call_later(grace, fire)
+        else:
+            fire()
+
+    # -- replication agent --------------------------------------------------
+    def rep_start(self, db, manual=True):
+        if db.scheme is None:
+            raise TTError(8191, db.name, self.hostname)
+        if db.self_store() is None:
+            db.locate_self()
+            if db.self_store() is None:
+                raise TTError(8191, db.name, self.hostname)
+        if db.repagent is not None:
+            return
+        agent = RepAgent(db)
+        db.repagent = agent
+        task = asyncio.get_running_loop().create_task(agent.start())
+        task.add_done_callback(lambda t: self._agent_started(db, agent, t))
+        if manual:
+            self.known.setdefault(db.path, dict(DEFAULT_POLICIES))["rep_manual"] = True
+            self.save_catalog()
+
+    def _agent_started(self, db, agent, task):
+        if task.cancelled() or task.exception() is None:
+            self.logmsg("Info", "Replication agent for %s started on port %s"
+                        % (db.path, agent.port))
+            return
+        e = task.exception()
+        self.logmsg("Err", "Replication agent for %s could not listen: %s" % (db.path, e))
+        if db.repagent is agent:
+            db.repagent = None
+        agent.stop()
+
+    def rep_stop(self, db, manual=True):
+        if db.repagent is None:
+            return
+        db.repagent.stop()
+        db.repagent = None
+        self.logmsg("Info", "Replication agent for %s stopped" % db.path)
+        if manual:
+            self.known.setdefault(db.path, dict(DEFAULT_POLICIES))["rep_manual"] = False
+            self.save_catalog()
+        self.maybe_unload(db)
+
+    # -- what ttStatus shows --------------------------------------------------
+    def connection_rows(self, db):
+        rows = []
+        for s in sorted(db.user_sessions(), key=lambda s: s.connid):
+            rows.append((s.kind, s.pid, s.context, s.name, s.connid))
+        if db.repagent is not None:
+            base = 2 + len(rows)
+            for i, name in enumerate(db.repagent.link_names()):
+                rows.append(("Replication", self.pid, "0x%016x" % (0x7f5b00001000 + i * 0x5bb8),
+                             name, base + i))
+        for i, (name, connid) in enumerate(SUBDAEMONS):
+            rows.append(("Subdaemon", self.pid, "0x%016x" % (0x7f5bdc000b60 + i * 0x2f40),
+                         name, connid))
+        return rows
+
+    def status(self):
+        dbs = []
+        for path in sorted(set(self.known) | set(self.dbs)):
+            pol = self.policies(path)
+            db = self.dbs.get(path)
+            ent = {"path": path, "loaded": db is not None, "ram_policy": pol["ram_policy"],
+                   "rep_policy": pol["rep_policy"], "cache_policy": pol["cache_policy"],
+                   "rep_running": bool(db and db.repagent), "cache_running": False}
+            if db is not None:
+                ent.update({"rows": [list(r) for r in self.connection_rows(db)],
+                            "shm_key": db.shm_key, "shm_id": db.shm_id,
+                            "open": db.open_for_connections})
+            dbs.append(ent)
+        return {"daemon_pid": self.pid, "daemon_port": self.daemon_port,
+                "instance": self.instance, "group": self.group,
+                "server_pid": self.pid if "server" in self.listeners else None,
+                "server_port": self.server_port, "dbs": dbs}
+
+    # -- connections ----------------------------------------------------------
+    async def handle_conn(self, reader, writer, kind):
+        self.conns.add(writer)
+        state = {"session": None, "kind": kind}
+        try:
+            while not self.dead:
+                try:
+                    msg = await proto.read_msg(reader)
+                except ValueError:
+                    proto.write_msg(writer, proto.error_reply(
+                        [TTError(8045, text="malformed request")]))
+                    await writer.drain()
+                    break
+                if msg is None:
+                    break
+                await self.wait_thawed()
+                try:
+                    reply = await self.dispatch(msg, state)
+                except TTError as e:
+                    reply = proto.error_reply(getattr(e, "errors", None) or [e])
+                if self.dead:
+                    break
+                proto.write_msg(writer, reply)
+                await writer.drain()
+                after = state.pop("after", None)
+                if after:
+                    after()
+        except (ConnectionError, OSError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError):
+            pass
+        finally:
+            s = state.get("session")
+            if s is not None and not self.dead:
+                self.close_session(s)
+            self.conns.discard(writer)
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    def close_session(self, s):
+        db = s.db
+        if not s.terminated:
+            s.rollback()
+            s.terminated = True
+        db.sessions.pop(s.sid, None)
+        self.maybe_unload(db)
+
+
+def bind_error_text(e):
+    if e.errno == errno.EADDRINUSE:
+        return "port already in use"
+    if e.errno == errno.EADDRNOTAVAIL:
+        return "address not available"
+    return e.strerror or str(e)
