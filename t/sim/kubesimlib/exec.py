@@ -1,0 +1,2 @@
+class ExecServer:
+    def __init__(self, srv): self.srv = srv
