@@ -507,6 +507,9 @@ class PodRunner:
                 self.changed.clear()
                 await self.changed.wait()
         self.fs.remove()
+        if self.uid in self.kubelet.srv.faults.cut:
+            self.kubelet.srv.faults.cut.pop(self.uid)
+            self.kubelet.srv.faults._route("del", self.ip)
         if self.ip_n is not None:
             self.kubelet.release_ip(self.ip_n)
         self.kubelet.forget(self)

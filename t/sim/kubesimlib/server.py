@@ -86,6 +86,8 @@ class Server:
         await self.http.start()
 
     async def shutdown(self):
+        if self.faults:
+            self.faults.restore_all()
         if self.kubelet:
             await self.kubelet.stop_all()
         if self.http:
