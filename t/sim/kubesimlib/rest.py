@@ -86,6 +86,9 @@ def present(rt, version):
 
 def parse_body(req):
     ctype = req.header("content-type").split(";")[0].strip().lower()
+    if ctype == "application/vnd.kubernetes.protobuf":
+        from .protobuf import decode_object
+        return decode_object(req.body)
     if ctype not in ("application/json", "", "application/yaml", "*/*"):
         raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
                        "application/json, application/yaml, application/vnd.kubernetes.protobuf",
