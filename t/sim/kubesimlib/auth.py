@@ -34,9 +34,10 @@ class Authenticator:
                 del self.tokens[tok]
 
     def authenticate(self, header):
-        if not header.startswith("Bearer "):
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer":  # auth schemes are case-insensitive (python's in-cluster config says "bearer")
             return None
-        token = header[7:].strip()
+        token = token.strip()
         if token == self.admin_token:
             return User(*ADMIN_USER)
         return self.tokens.get(token)

@@ -52,7 +52,7 @@ class Faults:
     async def before(self, req, verb, path):
         user = self.srv.authn.authenticate(req.header("authorization"))
         if user is not None and user.sa is not None and self.cut:
-            tok = req.header("authorization")[7:].strip()
+            tok = req.header("authorization").strip().partition(" ")[2].strip()
             uids = [u for u, t in self.srv.kubelet.tokens.items() if t == tok]
             if any(u in self.cut for u in uids):
                 req.writer.transport.abort()
