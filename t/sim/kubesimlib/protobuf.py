@@ -88,7 +88,8 @@ def decode(buf, schema):
             continue
         name, typ = spec[0], spec[1]
         if typ == "string":
-            out[name] = val.decode("utf-8")
+            if val:  # empty strings are omitted, as in the JSON form
+                out[name] = val.decode("utf-8")
         elif typ == "raw":
             out[name] = val
         elif typ == "bool":

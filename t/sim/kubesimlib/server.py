@@ -41,6 +41,8 @@ class Server:
             self.authn = Authenticator(f.read().strip())
         self.authz = Authorizer(self.store)
         self.rest = Rest(self)
+        from .events import Recorder
+        self.recorder = Recorder(self)
         self.watch_count = 0
         self.http = None
         self.controllers = []
