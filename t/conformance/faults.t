@@ -43,7 +43,10 @@ def reachable():
 
 t.ok(reachable(), "the pod's address answers")
 code, out = c.fault("netcut", "web")
-t.ok(code == 0 and not reachable(), "netcut: the pod's address no longer answers", out)
+if "API access only" in out:
+    t.skip("netcut: the pod's address no longer answers", "no route control here (ip, CAP_NET_ADMIN)")
+else:
+    t.ok(code == 0 and not reachable(), "netcut: the pod's address no longer answers", out)
 t.ok(wait_for(lambda: k("get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].ready}")[1] == "false", 30),
      "...and its readiness probe fails")
 code, out = c.fault("netrestore", "web")

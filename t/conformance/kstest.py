@@ -32,6 +32,10 @@ class Tap:
                     print("#   " + line, flush=True)
         return cond
 
+    def skip(self, what, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, what, why), flush=True)
+
     def diag(self, text):
         for line in str(text).splitlines():
             print("# " + line, flush=True)
@@ -45,6 +49,11 @@ class Cluster:
     """A kubesim of our own, stopped and removed at exit."""
 
     def __init__(self, images=None):
+        import shutil
+        for tool in ("kubectl", "openssl"):
+            if shutil.which(tool) is None:
+                print("1..0 # SKIP %s is not installed" % tool, flush=True)
+                sys.exit(0)
         self.tmp = tempfile.mkdtemp(prefix="kubesim-test.")
         self.dir = os.path.join(self.tmp, "cluster")
         self.env = dict(os.environ)

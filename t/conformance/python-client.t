@@ -169,4 +169,11 @@ t.ok('spec: 403 testclusters.example.com "p1" is forbidden: User "system:service
      'resource "testclusters" in API group "example.com" in the namespace "default"' in log and
      co.get_namespaced_custom_object(G, V, "default", P, "p1")["status"]["phase"] == "FromPod",
      "subresource and resourceNames rules", log)
+rc, out, err = c.kubectl("auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:reader")
+rc2, out2, err2 = c.kubectl("auth", "can-i", "delete", "pods", "--as=system:serviceaccount:default:reader")
+t.ok(rc == 0 and out.strip() == "yes" and rc2 != 0 and out2.strip() == "no",
+     "kubectl auth can-i --as a service account", out + err + out2 + err2)
+rc, out, err = c.kubectl("get", "secrets", "--as=system:serviceaccount:default:reader")
+t.ok(rc != 0 and 'User "system:serviceaccount:default:reader" cannot list resource "secrets"' in err,
+     "impersonation by the admin is authorised as the impersonated account", err)
 t.done()

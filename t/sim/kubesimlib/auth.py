@@ -33,6 +33,23 @@ class Authenticator:
             if u.sa == (namespace, sa_name):
                 del self.tokens[tok]
 
+    def impersonate(self, user, headers):
+        """Impersonate-User/-Group headers, honoured for administrators (as the impersonate verb allows)."""
+        name = headers.get("impersonate-user")
+        if not name:
+            return user
+        if "system:masters" not in user.groups:
+            raise ApiError(403, 'users "%s" is forbidden: User "%s" cannot impersonate resource "users" in API '
+                           'group "" at the cluster scope' % (name, user.name), "Forbidden",
+                           {"name": name, "kind": "users"})
+        groups = [g.strip() for g in headers.get("impersonate-group", "").split(",") if g.strip()]
+        sa = None
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            ns, sa_name = name.split(":")[2:]
+            sa = (ns, sa_name)
+            groups += ["system:serviceaccounts", "system:serviceaccounts:" + ns]
+        return User(name, groups + ["system:authenticated"], sa)
+
     def authenticate(self, header):
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer":  # auth schemes are case-insensitive (python's in-cluster config says "bearer")
@@ -117,6 +134,21 @@ class Authorizer:
             return
         raise forbidden(t.rt, t.name if verb not in ("list", "watch", "deletecollection") else None,
                         user.name, verb, t.sub, t.namespace, t.rt.group)
+
+    def review(self, user, spec):
+        """The status of a (Self)SubjectAccessReview."""
+        ra = spec.get("resourceAttributes")
+        if ra:
+            ok = self.allowed(user, ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""),
+                              ra.get("subresource") or None, ra.get("namespace") or None, ra.get("name") or None)
+        else:
+            na = spec.get("nonResourceAttributes") or {}
+            ok = "system:masters" in user.groups or (na.get("verb") == "get" and any(
+                na.get("path", "") == p or na.get("path", "").startswith(p + "/") for p in PUBLIC_PATHS))
+        st = {"allowed": ok}
+        if ok and "system:masters" not in user.groups:
+            st["reason"] = 'RBAC: allowed by a binding of user "%s"' % user.name
+        return st
 
     def check_path(self, user, path, method):
         if "system:masters" in user.groups:

@@ -44,9 +44,16 @@ def bootstrap(srv):
                                                   "/openapi", "/openapi/*", "/readyz", "/version", "/version/"],
                               "verbs": ["get"]}],
     }
+    roles["system:basic-user"] = [{"apiGroups": ["authorization.k8s.io"],
+                                   "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                                   "verbs": ["create"]}]
     for name, rules in roles.items():
         md = {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}
         _create(srv, "rbac.authorization.k8s.io", "clusterroles", "", {"metadata": md, "rules": rules})
+    _create(srv, "rbac.authorization.k8s.io", "clusterrolebindings", "", {
+        "metadata": {"name": "system:basic-user"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:basic-user"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]})
     _create(srv, "rbac.authorization.k8s.io", "clusterrolebindings", "", {
         "metadata": {"name": "system:discovery"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:discovery"},

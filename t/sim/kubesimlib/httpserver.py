@@ -30,6 +30,7 @@ class Request:
         self.reader = reader
         self.writer = writer
         self.streamed = False      # set when the handler wrote the response itself
+        self.user = None
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
 

@@ -40,6 +40,13 @@ SCHEMAS = {
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): BINDING,
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): BINDING,
 }
+RESOURCE_ATTRS = {1: ("namespace", "string"), 2: ("verb", "string"), 3: ("group", "string"),
+                  4: ("version", "string"), 5: ("resource", "string"), 6: ("subresource", "string"),
+                  7: ("name", "string")}
+SCHEMAS[("authorization.k8s.io/v1", "SelfSubjectAccessReview")] = {
+    1: ("metadata", "msg", OBJECT_META),
+    2: ("spec", "msg", {1: ("resourceAttributes", "msg", RESOURCE_ATTRS),
+                        2: ("nonResourceAttributes", "msg", {1: ("path", "string"), 2: ("verb", "string")})})}
 UNKNOWN = {1: ("typeMeta", "msg", {1: ("apiVersion", "string"), 2: ("kind", "string")}), 2: ("raw", "raw"),
            3: ("contentEncoding", "string"), 4: ("contentType", "string")}
 

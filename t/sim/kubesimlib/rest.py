@@ -328,6 +328,8 @@ class Rest:
         rt = t.rt
         if verb not in rt.verbs and verb not in ("get",) and not t.sub:
             raise method_not_allowed()
+        if rt.group == "authorization.k8s.io":
+            return self.access_review(req, t, verb)
         if t.sub == "scale":
             return self.do_scale(req, t)
         if t.sub == "log":
@@ -381,6 +383,23 @@ class Rest:
                                        "metadata": {"resourceVersion": str(self.store.rv)},
                                        "items": [pres(o) for o in deleted]})
         raise method_not_allowed()
+
+    def access_review(self, req, t, verb):
+        if verb != "create":
+            raise method_not_allowed()
+        body = parse_body(req)
+        if not isinstance(body, dict) or not isinstance(body.get("spec"), dict):
+            raise bad_request("a %s needs a spec" % t.rt.kind)
+        user = req.user
+        spec = body["spec"]
+        if t.rt.plural == "subjectaccessreviews":
+            from .auth import User
+            name = spec.get("user", "")
+            sa = tuple(name.split(":")[2:]) if name.startswith("system:serviceaccount:") and name.count(":") == 3 else None
+            user = User(name, list(spec.get("groups") or []), sa)
+        out = {"kind": t.rt.kind, "apiVersion": t.rt.api_version(t.version), "metadata": {"creationTimestamp": None},
+               "spec": spec, "status": self.server.authz.review(user, spec)}
+        return json_response(201, out)
 
     def _delete_options(self, req):
         opts = {}

@@ -130,6 +130,8 @@ class Server:
         user = self.authn.authenticate(req.header("authorization"))
         if user is None:
             raise unauthorized()
+        user = self.authn.impersonate(user, req.headers)
+        req.user = user
         if path.startswith("/kubesim/"):
             if "system:masters" not in user.groups:
                 raise ApiError(403, 'forbidden: User "%s" cannot %s path "%s"' % (user.name, req.method.lower(), path),
