@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kstest import Cluster, Tap, read, wait_for  # noqa: E402
 

@@ -8,6 +8,7 @@ import re
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kstest import CRD, Cluster, Tap, wait_for  # noqa: E402
 

@@ -33,6 +33,16 @@ def _pod_spec_defaults(spec):
         for p in c.get("ports") or []:
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
+        for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+            probe = c.get(kind)
+            if isinstance(probe, dict):
+                probe.setdefault("timeoutSeconds", 1)
+                probe.setdefault("periodSeconds", 10)
+                probe.setdefault("successThreshold", 1)
+                probe.setdefault("failureThreshold", 3)
+                if isinstance(probe.get("httpGet"), dict):
+                    probe["httpGet"].setdefault("path", "/")
+                    probe["httpGet"].setdefault("scheme", "HTTP")
 
 
 def _add_token_volume(spec):
