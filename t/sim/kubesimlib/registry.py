@@ -6,7 +6,7 @@ import copy
 import json
 import uuid
 
-from . import defaults
+from . import defaults, shapes
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, unsupported_patch
 from .patch import json_patch, merge_patch, strategic_merge
 from .util import micro_time, now, random_suffix, rfc3339
@@ -49,13 +49,13 @@ class Registry:
         av, kind = body.get("apiVersion"), body.get("kind")
         if av is None and kind is None:
             body["apiVersion"], body["kind"] = want, rt.kind
-            return
-        if av != want:
+        elif av != want:
             raise bad_request("the API version in the data (%s) does not match the expected API version (%s)"
                               % (av, want))
-        if kind != rt.kind:
+        elif kind != rt.kind:
             raise bad_request("%s in version \"%s\" cannot be handled as a %s: the kind in the data (%s) does "
                               "not match the expected kind (%s)" % (kind, version, rt.kind, kind, rt.kind))
+        shapes.check(rt, body, version)
 
     def _validate(self, rt, obj, version, strict, old=None):
         causes = []
