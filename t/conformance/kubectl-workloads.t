@@ -173,6 +173,25 @@ rc, out, err = k("rollout", "status", "deployment/web", "--timeout=60s")
 rs = k("get", "rs", "-o", "jsonpath={range .items[*]}{.spec.replicas}{\" \"}{end}")[1].split()
 t.ok(rc == 0 and sorted(rs) == ["0", "2"], "rollout restart replaces the pods through a new ReplicaSet", out + err + str(rs))
 
+STUBBORN = """apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "trap '' TERM; echo $$ > $POD_ROOT/tmp/pid; while true; do sleep 0.1; done"]
+"""
+k("apply", "-f", c.manifest("stubborn.yaml", STUBBORN))
+k("wait", "--for=condition=Ready", "pod/stubborn", "--timeout=60s")
+pid = wait_for(lambda: k("exec", "stubborn", "--", "cat", "/tmp/pid")[1].strip(), 20)
+t0 = time.monotonic()
+rc, out, err = k("delete", "pod", "stubborn", timeout=60)
+took = time.monotonic() - t0
+t.ok(rc == 0 and 1.5 <= took and not os.path.exists("/proc/%s" % pid),
+     "a process ignoring SIGTERM is killed after the grace period (%.1fs)" % took, out + err)
+
 LEASE = """apiVersion: coordination.k8s.io/v1
 kind: Lease
 metadata: {name: ttclassic-leader}

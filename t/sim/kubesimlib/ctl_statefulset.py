@@ -2,11 +2,10 @@
 controller-revision-hash labels, OrderedReady/Parallel, RollingUpdate (with partition) and OnDelete."""
 
 import copy
-import json
 
 from . import events
 from .controllers import Controller
-from .ctl_workloads import controlled_by, owner_ref, pod_active, pod_ready
+from .ctl_workloads import controlled_by, owner_ref, pod_ready
 from .util import template_hash
 
 COMPONENT = "statefulset-controller"

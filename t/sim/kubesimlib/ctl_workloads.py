@@ -5,7 +5,6 @@ import json
 
 from . import events
 from .controllers import Controller
-from .selectors import selector_from_label_selector
 from .util import random_suffix, template_hash, rfc3339
 
 

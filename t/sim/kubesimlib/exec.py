@@ -13,7 +13,7 @@ import pty
 import struct
 import termios
 
-from .errors import ApiError, bad_request, not_found
+from .errors import bad_request, not_found
 from .httpserver import head_bytes
 from .images import map_args, resolve_program
 

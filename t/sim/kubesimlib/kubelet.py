@@ -7,11 +7,9 @@ import fcntl
 import logging
 import os
 import random
-import socket
 
 from . import events
 from .images import ImageTable
-from .podfs import PodFS
 from .podrun import PodRunner
 
 log = logging.getLogger("kubesim.kubelet")

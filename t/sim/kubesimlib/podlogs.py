@@ -3,7 +3,7 @@
 import asyncio
 import os
 
-from .errors import ApiError, bad_request
+from .errors import bad_request
 from .httpserver import ChunkedWriter, Response
 
 

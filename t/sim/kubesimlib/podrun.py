@@ -2,7 +2,6 @@
 with back-off, probes, status reports, and graceful termination."""
 
 import asyncio
-import datetime
 import logging
 import os
 import signal
@@ -313,7 +312,6 @@ class PodRunner:
 
     # -- the pod's life -----------------------------------------------------------------------------
     async def run(self):
-        srv = self.kubelet.srv
         try:
             while True:
                 pod = self.current()
@@ -340,8 +338,6 @@ class PodRunner:
             raise
         except Exception:
             log.exception("pod %s/%s runtime failed", self.namespace, self.name)
-        finally:
-            pass
 
     def setup(self, pod):
         try:

@@ -2,7 +2,6 @@
 `create namespace`, `create secret`, RBAC objects...): the k8s envelope and the few message schemas needed."""
 
 import base64
-import datetime
 import struct
 
 from .errors import ApiError

@@ -9,7 +9,7 @@ import uuid
 from . import defaults, shapes
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, unsupported_patch
 from .patch import json_patch, merge_patch, strategic_merge
-from .util import micro_time, now, random_suffix, rfc3339
+from .util import now, random_suffix, rfc3339
 from .validation import check_crd, check_metadata, raise_if, validate_custom
 
 import datetime

@@ -9,9 +9,9 @@ import logging
 import random
 import time
 
-from . import discovery, tables
+from . import tables
 from .errors import ApiError, bad_request, method_not_allowed, not_found, path_not_found
-from .httpserver import ChunkedWriter, Response, json_response
+from .httpserver import ChunkedWriter, json_response
 from .selectors import FieldSelector, LabelSelector
 
 log = logging.getLogger("kubesim.rest")
@@ -281,7 +281,6 @@ class Rest:
 
     # -- scale subresource --------------------------------------------------------------------------
     def _scale_of(self, t, obj):
-        from .selectors import selector_from_label_selector
         sel = (obj.get("spec") or {}).get("selector") or {}
         text = ",".join("%s=%s" % kv for kv in sorted((sel.get("matchLabels") or {}).items()))
         md = obj["metadata"]

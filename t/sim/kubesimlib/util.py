@@ -5,7 +5,6 @@ import datetime
 import json
 import random
 import re
-import string
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's "safe" alphabet: no vowels, no confusables
 
