@@ -480,8 +480,11 @@ class PodRunner:
 
     async def terminate(self, pod):
         if pod is not None:
-            dt = parse_time(pod["metadata"].get("deletionTimestamp"))
-            grace = max((dt - now()).total_seconds(), 0) if dt else 0
+            # the kubelet counts the grace period from when it sees the deletion, as the real one does
+            grace = pod["metadata"].get("deletionGracePeriodSeconds")
+            if grace is None:
+                dt = parse_time(pod["metadata"].get("deletionTimestamp"))
+                grace = max((dt - now()).total_seconds(), 0) if dt else 0
             for c in self.containers + self.inits:
                 if c.running:
                     events.record(self.kubelet.srv, pod, "Normal", "Killing", "Stopping container %s" % c.name,
