@@ -159,6 +159,7 @@ def prepare(reg, rt, obj, old):
         _workload_defaults(obj, rt.plural)
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         spec = obj.get("spec") or {}
+        spec.setdefault("conversion", {"strategy": "None"})
         if old is None:
             names = dict(spec.get("names") or {})
             names.setdefault("singular", (names.get("kind") or "").lower())
@@ -173,10 +174,6 @@ def prepare(reg, rt, obj, old):
                      "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}],
                 "storedVersions": [v.get("name") for v in spec.get("versions") or []
                                    if isinstance(v, dict) and v.get("storage")]}
-            if isinstance(spec.get("names"), dict):
-                spec["names"].setdefault("singular", names["singular"])
-                spec["names"].setdefault("listKind", names["listKind"])
-            spec.setdefault("conversion", {"strategy": "None"})
     elif key == ("", "events"):
         obj.setdefault("count", 1) if obj.get("firstTimestamp") else None
         src = obj.get("source")

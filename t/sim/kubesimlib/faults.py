@@ -7,6 +7,7 @@ pod's own 127.x.y.z/32 is touched) and refuse the API requests made with the pod
 import asyncio
 import json
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -150,6 +151,13 @@ class Faults:
         return "%s %s" % ("froze" if action == "freeze" else "thawed", ", ".join(c.name for c in cs))
 
     def _route(self, op, ip):
+        # remembered in the state directory so that `kubesim stop` can undo it even after a crash
+        mark = os.path.join(self.srv.state_dir, "netcut", ip)
+        if op == "add":
+            os.makedirs(os.path.dirname(mark), exist_ok=True)
+            open(mark, "w").close()
+        elif os.path.exists(mark):
+            os.unlink(mark)
         try:
             r = subprocess.run(["ip", "route", op, "unreachable", ip + "/32", "table", "local"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=10)
