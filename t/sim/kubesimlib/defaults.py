@@ -1,0 +1,266 @@
+"""Per-kind defaulting, validation and admission that a real API server applies on write."""
+
+import json
+import random
+
+from .errors import ApiError
+from .util import rfc3339, random_suffix
+
+SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _pod_spec_defaults(spec):
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec["serviceAccount"]
+    spec.setdefault("serviceAccountName", "default")
+    spec["serviceAccount"] = spec["serviceAccountName"]
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if not isinstance(c, dict):
+            continue
+        image = c.get("image") or ""
+        tagged = ":" in image.rsplit("/", 1)[-1] or "@" in image
+        c.setdefault("imagePullPolicy", "Always" if (not tagged or image.endswith(":latest")) else "IfNotPresent")
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        c.setdefault("resources", {})
+        for p in c.get("ports") or []:
+            if isinstance(p, dict):
+                p.setdefault("protocol", "TCP")
+        for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+            probe = c.get(kind)
+            if isinstance(probe, dict):
+                probe.setdefault("timeoutSeconds", 1)
+                probe.setdefault("periodSeconds", 10)
+                probe.setdefault("successThreshold", 1)
+                probe.setdefault("failureThreshold", 3)
+                if isinstance(probe.get("httpGet"), dict):
+                    probe["httpGet"].setdefault("path", "/")
+                    probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _add_token_volume(spec):
+    if spec.get("automountServiceAccountToken") is False:
+        return
+    vols = spec.setdefault("volumes", [])
+    if any(isinstance(v, dict) and (v.get("name") or "").startswith("kube-api-access-") for v in vols):
+        return
+    name = "kube-api-access-" + random_suffix(5)
+    vols.append({"name": name, "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                       "fieldPath": "metadata.namespace"}}]}}]}})
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if isinstance(c, dict) and not any(isinstance(m, dict) and m.get("mountPath") == SA_MOUNT
+                                           for m in c.get("volumeMounts") or []):
+            c.setdefault("volumeMounts", []).append({"name": name, "readOnly": True, "mountPath": SA_MOUNT})
+
+
+def _workload_defaults(obj, plural):
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    tmpl = spec.get("template")
+    if isinstance(tmpl, dict):
+        tmpl.setdefault("metadata", {})
+        if isinstance(tmpl.get("metadata"), dict):
+            tmpl["metadata"].setdefault("creationTimestamp", None)
+        _pod_spec_defaults(tmpl.get("spec"))
+    if plural == "statefulsets":
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+        if isinstance(us, dict) and us.get("type", "RollingUpdate") == "RollingUpdate":
+            us.setdefault("type", "RollingUpdate")
+            us.setdefault("rollingUpdate", {"partition": 0})
+        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        for t in spec.get("volumeClaimTemplates") or []:
+            if isinstance(t, dict):
+                t.setdefault("apiVersion", "v1")
+                t.setdefault("kind", "PersistentVolumeClaim")
+                t.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+                t.setdefault("status", {"phase": "Pending"})
+    if plural == "deployments":
+        spec.setdefault("strategy", {"type": "RollingUpdate",
+                                     "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+        spec.setdefault("progressDeadlineSeconds", 600)
+
+
+def prepare(reg, rt, obj, old):
+    key = rt.key
+    md = obj["metadata"]
+    if key == ("", "namespaces"):
+        spec = obj.setdefault("spec", {})
+        if old is None:
+            spec.setdefault("finalizers", ["kubernetes"])
+            obj["status"] = {"phase": "Active"}
+        md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
+    elif key == ("", "pods"):
+        spec = obj.get("spec")
+        if old is None and isinstance(spec, dict):
+            _pod_spec_defaults(spec)
+            sa = spec.get("serviceAccountName")
+            satype = reg.store.types[("", "serviceaccounts")]
+            if reg.store.get(satype, md.get("namespace"), sa) is None:
+                raise ApiError(403, 'pods "%s" is forbidden: error looking up service account %s/%s: '
+                               'serviceaccount "%s" not found' % (md["name"], md.get("namespace"), sa, sa),
+                               "Forbidden", {"name": md["name"], "kind": "pods"})
+            _add_token_volume(spec)
+            spec.setdefault("enableServiceLinks", True)
+            spec.setdefault("priority", 0)
+            obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    elif key == ("", "services"):
+        spec = obj.setdefault("spec", {})
+        if isinstance(spec, dict):
+            spec.setdefault("type", "ClusterIP")
+            spec.setdefault("sessionAffinity", "None")
+            if old is not None:
+                spec["clusterIP"] = (old.get("spec") or {}).get("clusterIP")
+                spec["clusterIPs"] = (old.get("spec") or {}).get("clusterIPs")
+            elif spec.get("clusterIP") != "None":
+                ip = spec.get("clusterIP") or "10.96.%d.%d" % (random.randint(1, 254), random.randint(1, 254))
+                spec["clusterIP"] = ip
+                spec["clusterIPs"] = [ip]
+            else:
+                spec["clusterIPs"] = ["None"]
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+            for p in spec.get("ports") or []:
+                if isinstance(p, dict):
+                    p.setdefault("protocol", "TCP")
+                    if "port" in p:
+                        p.setdefault("targetPort", p["port"])
+            if old is None:
+                obj["status"] = {"loadBalancer": {}}
+    elif key == ("", "secrets"):
+        obj.setdefault("type", "Opaque")
+        sd = obj.pop("stringData", None)
+        if isinstance(sd, dict):
+            import base64
+            data = obj.setdefault("data", {})
+            for k, v in sd.items():
+                data[k] = base64.b64encode(str(v).encode()).decode()
+    elif key == ("", "persistentvolumeclaims"):
+        spec = obj.setdefault("spec", {})
+        if isinstance(spec, dict):
+            spec.setdefault("volumeMode", "Filesystem")
+        if old is None:
+            obj["status"] = {"phase": "Pending"}
+    elif key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
+        _workload_defaults(obj, rt.plural)
+    elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
+        spec = obj.get("spec") or {}
+        spec.setdefault("conversion", {"strategy": "None"})
+        if old is None:
+            names = dict(spec.get("names") or {})
+            names.setdefault("singular", (names.get("kind") or "").lower())
+            names.setdefault("listKind", (names.get("kind") or "") + "List")
+            t = rfc3339()
+            obj["status"] = {
+                "acceptedNames": names,
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t,
+                     "reason": "NoConflicts", "message": "no conflicts found"},
+                    {"type": "Established", "status": "True", "lastTransitionTime": t,
+                     "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}],
+                "storedVersions": [v.get("name") for v in spec.get("versions") or []
+                                   if isinstance(v, dict) and v.get("storage")]}
+    elif key == ("", "events"):
+        obj.setdefault("count", 1) if obj.get("firstTimestamp") else None
+        src = obj.get("source")
+        if src is None:
+            obj["source"] = {}
+
+
+def validate(rt, obj, old):
+    """Kind-specific checks; returns a list of (field, message, reason)."""
+    causes = []
+    key = rt.key
+    spec = obj.get("spec")
+    if key == ("", "pods"):
+        if not isinstance(spec, dict) or not spec.get("containers"):
+            causes.append(("spec.containers", "Required value", "FieldValueRequired"))
+        else:
+            for group in ("initContainers", "containers"):
+                for i, c in enumerate(spec.get(group) or []):
+                    if not isinstance(c, dict) or not c.get("name"):
+                        causes.append(("spec.%s[%d].name" % (group, i), "Required value", "FieldValueRequired"))
+                    elif not isinstance(c.get("image"), str) or not c.get("image"):
+                        causes.append(("spec.%s[%d].image" % (group, i), "Required value", "FieldValueRequired"))
+            if old is not None:
+                def frozen(s):
+                    s = json.loads(json.dumps(s or {}))
+                    s.pop("nodeName", None)
+                    s.pop("activeDeadlineSeconds", None)
+                    s.pop("tolerations", None)
+                    for c in (s.get("containers") or []) + (s.get("initContainers") or []):
+                        c.pop("image", None)
+                    return s
+                if frozen(spec) != frozen(old.get("spec")):
+                    causes.append(("spec", "Forbidden: pod updates may not change fields other than "
+                                   "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                   "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+                                   "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+                                   "it was previously negative)", "FieldValueForbidden"))
+    elif key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
+        if not isinstance(spec, dict):
+            causes.append(("spec", "Required value", "FieldValueRequired"))
+            return causes
+        sel = spec.get("selector")
+        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+            causes.append(("spec.selector", "Required value", "FieldValueRequired"))
+        else:
+            from .selectors import selector_from_label_selector
+            if not selector_from_label_selector(sel).matches(tmpl_labels):
+                causes.append(("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match "
+                               "template `labels`" % json.dumps(tmpl_labels), "FieldValueInvalid"))
+        if not isinstance(spec.get("template"), dict) or not ((spec.get("template") or {}).get("spec") or {}).get("containers"):
+            causes.append(("spec.template.spec.containers", "Required value", "FieldValueRequired"))
+        if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
+            causes.append(("spec.replicas", "Invalid value: %d: must be greater than or equal to 0" % spec["replicas"],
+                           "FieldValueInvalid"))
+        if key == ("apps", "statefulsets") and old is not None:
+            def frozen(s):
+                s = dict(s or {})
+                for f in ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+                          "minReadySeconds", "revisionHistoryLimit"):
+                    s.pop(f, None)
+                return s
+            if frozen(spec) != frozen(old.get("spec")):
+                causes.append(("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+                               "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
+                               "and 'minReadySeconds' are forbidden", "FieldValueForbidden"))
+    elif key == ("", "services"):
+        if isinstance(spec, dict) and spec.get("clusterIP") != "None" and not spec.get("ports") \
+                and spec.get("type") != "ExternalName":
+            causes.append(("spec.ports", "Required value", "FieldValueRequired"))
+    elif key in (("", "configmaps"), ("", "secrets")):
+        data = obj.get("data")
+        if data is not None and (not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values())):
+            causes.append(("data", "Invalid value: values must be strings", "FieldValueInvalid"))
+    return causes
+
+
+def after_create(reg, rt, obj):
+    if rt.key == ("", "namespaces"):
+        satype = reg.store.types[("", "serviceaccounts")]
+        name = obj["metadata"]["name"]
+        if reg.store.get(satype, name, "default") is None:
+            reg.create(satype, name, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                      "metadata": {"name": "default", "namespace": name}})
+        cmtype = reg.store.types[("", "configmaps")]
+        ca = getattr(reg, "ca_pem", None)
+        if ca and reg.store.get(cmtype, name, "kube-root-ca.crt") is None:
+            reg.create(cmtype, name, {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "kube-root-ca.crt", "namespace": name},
+                                      "data": {"ca.crt": ca}})

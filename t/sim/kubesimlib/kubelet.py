@@ -1,0 +1,219 @@
+"""The pod runtime ("kubelet"): schedules pods onto the one node, gives each a loopback address and a root
+directory, runs init containers then containers as local processes (or idle placeholders), probes them,
+restarts dead ones, reports status, and deletes pods gracefully."""
+
+import asyncio
+import fcntl
+import logging
+import os
+import random
+
+from . import events
+from .images import ImageTable
+from .podrun import PodRunner
+
+log = logging.getLogger("kubesim.kubelet")
+
+NODE = "kubesim-node"
+
+
+def pick_subnet(state_dir):
+    """A /16 of 127/8 no other kubesim on this machine uses (held by a lock file for our lifetime)."""
+    lockdir = os.path.join("/tmp", "kubesim-subnets")
+    os.makedirs(lockdir, exist_ok=True)
+    try:
+        os.chmod(lockdir, 0o1777)
+    except OSError:
+        pass
+    used = set()
+    try:
+        for fn in ("/proc/net/tcp", "/proc/net/udp"):
+            with open(fn) as f:
+                for line in list(f)[1:]:
+                    addr = line.split()[1].split(":")[0]
+                    b = bytes.fromhex(addr)[::-1]
+                    if b[0] == 127:
+                        used.add(b[1])
+    except OSError:
+        pass
+    candidates = [a for a in range(16, 255) if a not in used]
+    random.shuffle(candidates)
+    for a in candidates:
+        fd = os.open(os.path.join(lockdir, "127.%d" % a), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return a, fd
+    raise RuntimeError("no free 127.x.0.0/16 for pod addresses")
+
+
+class Kubelet:
+    def __init__(self, srv):
+        self.srv = srv
+        self.store = srv.store
+        self.registry = srv.registry
+        self.state_dir = srv.state_dir
+        self.hosts_path = os.path.join(self.state_dir, "hosts")
+        self.subnet, self._lockfd = pick_subnet(self.state_dir)
+        srv.subnet = "127.%d.0.0/16" % self.subnet
+        self.next_ip = 1
+        self.free_ips = []
+        self.runners = {}           # pod uid -> PodRunner
+        self.tokens = {}            # pod uid -> token
+        subst = {"top_srcdir": srv.top_srcdir or "", "top_builddir": srv.top_builddir or "",
+                 "kubesim_dir": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+        self.images = ImageTable(srv.images_path, subst)
+        self.backoff_base = float(os.environ.get("KUBESIM_RESTART_BACKOFF", "10"))
+        self.hosts_dirty = False
+        os.makedirs(os.path.join(self.state_dir, "pgids"), exist_ok=True)
+        self.write_hosts()
+
+    def start(self):
+        self.store.listeners.append(self.on_event)
+        for pod in self.store.list(self.store.types[("", "pods")]):
+            self.on_pod(pod)
+
+    # -- addresses and names ------------------------------------------------------------------------
+    def alloc_ip(self):
+        if self.free_ips:
+            n = self.free_ips.pop(0)
+        else:
+            n = self.next_ip
+            self.next_ip += 1
+            while (n & 255) in (0, 255):
+                n = self.next_ip
+                self.next_ip += 1
+        if n >= 65535:
+            raise RuntimeError("pod address space exhausted")
+        return n, "127.%d.%d.%d" % (self.subnet, n >> 8, n & 255)
+
+    def release_ip(self, n):
+        self.free_ips.append(n)
+
+    def schedule_hosts(self):
+        if not self.hosts_dirty:
+            self.hosts_dirty = True
+            asyncio.get_running_loop().call_later(0.05, self.write_hosts)
+
+    def write_hosts(self):
+        """One hosts file for the whole cluster; every pod's etc/hosts links to it."""
+        self.hosts_dirty = False
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+                 "127.0.0.1\tkubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local"]
+        svct = self.store.types[("", "services")]
+        headless = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list(svct)
+                    if (s.get("spec") or {}).get("clusterIP") == "None"}
+        for pod in sorted(self.store.list(self.store.types[("", "pods")]),
+                          key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):
+            ip = (pod.get("status") or {}).get("podIP")
+            if not ip:
+                continue
+            md, spec = pod["metadata"], pod.get("spec") or {}
+            ns = md["namespace"]
+            host = spec.get("hostname") or md["name"]
+            names = []
+            sub = spec.get("subdomain")
+            if sub and (ns, sub) in headless:
+                fq = "%s.%s.%s" % (host, sub, ns)
+                names += [fq + ".svc.cluster.local", fq + ".svc", fq, "%s.%s" % (host, sub)]
+            names.append("%s.%s.pod.cluster.local" % (ip.replace(".", "-"), ns))
+            lines.append("%s\t%s" % (ip, " ".join(names)))
+        tmp = self.hosts_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, self.hosts_path)
+
+    def token_for(self, pod):
+        uid = pod["metadata"]["uid"]
+        if uid not in self.tokens:
+            self.tokens[uid] = self.srv.authn.issue(pod["metadata"]["namespace"],
+                                                    (pod.get("spec") or {}).get("serviceAccountName", "default"))
+        return self.tokens[uid]
+
+    # -- events from the store ----------------------------------------------------------------------
+    def on_event(self, rt, ev):
+        if rt.key == ("", "pods"):
+            if ev.type == "DELETED":
+                r = self.runners.get(ev.obj["metadata"]["uid"])
+                if r:
+                    r.poke()
+            else:
+                self.on_pod(ev.obj)
+            if ev.type == "DELETED" or (ev.old or {}).get("status", {}).get("podIP") != \
+                    (ev.obj.get("status") or {}).get("podIP"):
+                self.schedule_hosts()
+        elif rt.key == ("", "services") and ev.type in ("ADDED", "DELETED"):
+            self.schedule_hosts()
+        elif rt.key in (("", "configmaps"), ("", "secrets")) and ev.type != "ADDED":
+            ns = ev.obj["metadata"].get("namespace")
+            for r in list(self.runners.values()):
+                if r.namespace == ns:
+                    r.refresh_volumes = True
+                    r.poke()
+
+    def on_pod(self, pod):
+        uid = pod["metadata"]["uid"]
+        spec = pod.get("spec") or {}
+        if not spec.get("nodeName"):
+            if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
+                return
+            asyncio.get_running_loop().call_soon(self.bind, pod)
+            return
+        if spec.get("nodeName") != NODE:
+            return
+        r = self.runners.get(uid)
+        if r is None:
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and \
+                    not pod["metadata"].get("deletionTimestamp"):
+                return
+            r = PodRunner(self, pod)
+            self.runners[uid] = r
+            r.start()
+        else:
+            r.pod = pod
+            r.poke()
+
+    def bind(self, pod):
+        """The scheduler: put the pod on our node."""
+        rt = self.store.types[("", "pods")]
+        cur = self.store.get(rt, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if cur is None or cur["metadata"]["uid"] != pod["metadata"]["uid"] or (cur.get("spec") or {}).get("nodeName"):
+            return
+        new = dict(cur)
+        new["spec"] = dict(cur["spec"])
+        new["spec"]["nodeName"] = NODE
+        new["metadata"] = dict(cur["metadata"])
+        status = dict(cur.get("status") or {})
+        status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                                 "lastTransitionTime": _now()}]
+        new["status"] = status
+        self.store.put(rt, new, cur)
+        events.record(self.srv, new, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (
+            cur["metadata"]["namespace"], cur["metadata"]["name"], NODE), "default-scheduler")
+
+    def forget(self, runner):
+        self.runners.pop(runner.uid, None)
+        tok = self.tokens.pop(runner.uid, None)
+        if tok:
+            self.srv.authn.tokens.pop(tok, None)
+
+    # -- lookups for exec, logs, faults -------------------------------------------------------------
+    def runner_for(self, namespace, name):
+        for r in self.runners.values():
+            if r.namespace == namespace and r.name == name:
+                return r
+        return None
+
+    async def serve_log(self, req, t):
+        from .podlogs import serve_log
+        return await serve_log(self, req, t)
+
+    async def stop_all(self):
+        await asyncio.gather(*(r.kill_all(grace=2) for r in list(self.runners.values())), return_exceptions=True)
+
+
+def _now():
+    from .util import rfc3339
+    return rfc3339()
