@@ -257,14 +257,13 @@ async_reply(struct https_request *r, const struct https_response *resp, void *ar
 		int complete = json_bool(v, "complete", NULL) == 1;
 		const char *status = json_str(v, "status", NULL);
 		const char *errmsg = json_str(v, "errmsg", NULL);
+		int succeeded = status != NULL && strcmp(status, "Succeeded") == 0;
+
 		snprintf(why, sizeof(why), "%s", errmsg && *errmsg ? errmsg : "failed");
 		json_free(v);
 		free(text);
 		if (complete) {
-			if (status && strcmp(status, "Succeeded") == 0)
-				order_end(p, ORDER_OK, NULL);
-			else
-				order_end(p, ORDER_FAILED, why);
+			order_end(p, succeeded ? ORDER_OK : ORDER_FAILED, succeeded ? NULL : why);
 			return;
 		}
 	} else if (resp->status == 404) {

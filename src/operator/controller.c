@@ -536,7 +536,8 @@ controller_start(struct event_base *base, struct kube_client *kube,
                  const struct controller_metrics *metrics, const char *ns)
 {
 	struct controller *c = calloc(1, sizeof(*c));
-	struct kube_recorder_opts ro = {"ttclassic", NULL, 0, 0};
+	/* Every change is an Event, as the guide shows them: a generous burst. */
+	struct kube_recorder_opts ro = {"ttclassic", NULL, 1000, 1};
 
 	if (c == NULL)
 		return NULL;

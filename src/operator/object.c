@@ -150,10 +150,3 @@ object_report_invalid_spec(struct ttc_object *o)
 	if (o->fx && o->fx->event)
 		o->fx->event(o, 1, "InvalidSpec", o->message);
 }
-
-void
-object_report_failure(struct ttc_object *o)
-{
-	if (o->fx && o->fx->event)
-		o->fx->event(o, 1, "Failed", o->message);
-}

@@ -112,6 +112,5 @@ int object_other_candidate(const struct ttc_object *o);
 int object_usable_database(const struct ttc_object *o);
 void object_cancel_work(struct ttc_object *o);
 void object_report_invalid_spec(struct ttc_object *o);
-void object_report_failure(struct ttc_object *o);
 
 #endif

@@ -156,12 +156,27 @@ observe_poll(struct managed *m)
 		read_one(m, i);
 }
 
+/* Watching closely: the pair is changing and its next step waits on what the pods say. */
+#define POLL_CLOSELY_MS 500
+
+static int
+settled(int state)
+{
+	return state == TTC_ST_NORMAL || state == TTC_ST_STANDBY_DOWN || state == TTC_ST_MANUAL ||
+	       state == TTC_ST_FAILED || state == TTC_ST_WAITING_FOR_ACTIVE;
+}
+
 static void
 poll_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct managed *m = arg;
 	long long every = m->o.spec ? m->o.spec->polling_interval : 5;
 	struct timeval tv = {every, 0};
+
+	if (!settled(m->o.state)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = POLL_CLOSELY_MS * 1000;
+	}
 
 	(void)fd;
 	(void)what;

@@ -63,13 +63,6 @@ report_invalid_spec(void *ctx)
 	return 0;
 }
 
-static int
-report_failure(void *ctx)
-{
-	object_report_failure(ctx);
-	return 0;
-}
-
 /* The standby becomes the intended active; the old active is to be fenced. */
 static int
 fail_over(void *ctx)
@@ -140,7 +133,7 @@ static const struct fsm_row pair_rows[] = {
 
     /* Procedure "initialize": pod -0 made active, pod -1 duplicated from it as standby. */
     ROW(INITIALIZING, PROC_DONE, NO, NO, NORMAL),
-    ROW(INITIALIZING, PROC_FAILED, NO, A(report_failure), FAILED),
+    ROW(INITIALIZING, PROC_FAILED, NO, NO, FAILED),
 
     ROW(NORMAL, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
     ROW(NORMAL, STANDBY_LOST, NO, NO, ACTIVE_TAKEOVER),

@@ -364,6 +364,17 @@ proc_advance(struct ttc_object *o, time_t now)
 		proc_reset(o);
 		r->proc = p;
 	}
+	/* A pod replaced under the run: start over, skipping what the new one already has. */
+	for (int k = 0; k < 2; k++) {
+		if (*o->pods[k].uid && *r->uid[k] && strcmp(o->pods[k].uid, r->uid[k]) != 0 &&
+		    !r->inflight && !r->reported) {
+			r->next = 0;
+			r->attempts = 0;
+			r->deleting = 0;
+		}
+		if (*o->pods[k].uid)
+			snprintf(r->uid[k], sizeof(r->uid[k]), "%s", o->pods[k].uid);
+	}
 	if (r->reported)
 		return PROC_IDLE; /* ended; the machine moves on */
 	if (r->failure[0] != '\0') {
@@ -398,7 +409,11 @@ proc_advance(struct ttc_object *o, time_t now)
 				r->deleting = 1;
 			return PROC_WAITING;
 		}
-		if (!pv->exists || pv->terminating) {
+		if (!pv->exists)
+			return PROC_WAITING; /* its StatefulSet makes it */
+		if (pv->terminating) {
+			if (o->state == TTC_ST_INITIALIZING)
+				return PROC_WAITING; /* a new pod will do */
 			fail_run(o, s, "its pod is gone");
 			r->reported = 1;
 			return PROC_FAILED;

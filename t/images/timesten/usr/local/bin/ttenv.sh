@@ -1,0 +1,1 @@
+../../../../../../t/sim/ttsim/bin/ttenv.sh
