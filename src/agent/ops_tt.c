@@ -374,9 +374,20 @@ step_destroy(struct op *op, const struct child_result *last)
 		ttadmin(op, "-repStop", NULL);
 		return;
 	case 1:
-		ttadmin(op, "-ramUnload", NULL); /* it may not be loaded */
+		/* Applications may hold connections too: no new ones, then force the rest
+		 * off (the DSN has ForceDisconnectEnabled); the database is being thrown
+		 * away. Both may fail when it is not loaded. */
+		ttadmin(op, "-close", NULL);
 		return;
 	case 2: {
+		const char *argv[] = {"ttAdmin", "-disconnect", "-immediate", "-unload", op->dsn, NULL};
+		op_run(op, NULL, argv, NULL, 0);
+		return;
+	}
+	case 3:
+		ttadmin(op, "-ramUnload", NULL); /* it may not be loaded */
+		return;
+	case 4: {
 		const char *argv[] = {"ttDestroy", op->dsn, NULL};
 		op_run(op, NULL, argv, NULL, 0);
 		return;

@@ -262,6 +262,9 @@ ctl_step(struct managed *m)
 		if (event < 0 || !fire(m, event))
 			break;
 	}
+	if (o->wake_at > time(NULL))
+		ctl_wake(m, o->wake_at);
+	o->wake_at = 0;
 	write_status(m);
 }
 

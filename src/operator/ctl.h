@@ -44,6 +44,9 @@ struct managed {
 	struct agentc *agent[PAIR_PODS];
 	int reading[PAIR_PODS];  /* a state GET is out */
 	int observed[PAIR_PODS]; /* a state GET ended since the operator started */
+	int want_fresh[PAIR_PODS]; /* an order ended: the next read must start after it */
+	int read_fresh[PAIR_PODS]; /* the read out started after the last order ended */
+	int reread[PAIR_PODS];	   /* read again as soon as the read out ends */
 	struct ctl_read {
 		struct managed *m;
 		int i;

@@ -94,6 +94,9 @@ struct ttc_object {
 	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
 	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
 	unsigned work;      /* bumped to drop the procedure under way */
+	int rebuild_failures; /* standby rebuilds failed in a row */
+	time_t rebuild_at;    /* no new standby rebuild before this */
+	time_t wake_at;       /* actions ask to be looked at again then (0: no need) */
 	struct proc_run run;
 
 	struct pod_view pods[PAIR_PODS];

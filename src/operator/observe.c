@@ -26,6 +26,11 @@ drop_agent(struct managed *m, int i)
 	agentc_free(m->agent[i]);
 	m->agent[i] = NULL;
 	m->reading[i] = 0;
+	m->reread[i] = 0;
+	if (m->want_fresh[i]) { /* no read will come from this client */
+		m->want_fresh[i] = 0;
+		m->o.run.need_fresh = 0;
+	}
 	if (m->order.out && m->order.i == i) {
 		m->order.out = 0;
 		proc_order_done(&m->o, m->order.work, ORDER_TRANSIENT, "the pod's agent changed",
@@ -108,6 +113,7 @@ read_one(struct managed *m, int i)
 	if (agentc_get_state(m->agent[i], t > 0 ? (int)(t * 1000) : 3600000, state_read, rd) < 0)
 		return;
 	m->reading[i] = 1;
+	m->read_fresh[i] = m->want_fresh[i];
 }
 
 static void
@@ -122,6 +128,10 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 
 	m->reading[i] = 0;
 	m->observed[i] = 1;
+	if (m->read_fresh[i]) {
+		m->want_fresh[i] = 0;
+		m->o.run.need_fresh = 0;
+	}
 	snprintf(name, sizeof(name), "%s-%d", m->o.name, i);
 	if (!ok) {
 		log_debug("agent", "state read failed", "pod", name, "error", error, NULL);
@@ -144,6 +154,10 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 	/* When unreachableTimeout will have passed, look again. */
 	if (!ok && m->o.spec)
 		ctl_wake(m, p->unreachable_since + m->o.spec->unreachable_timeout);
+	if (m->reread[i]) {
+		m->reread[i] = 0;
+		read_one(m, i);
+	}
 	ctl_step(m);
 }
 
@@ -229,7 +243,12 @@ order_done(void *arg, enum order_result r, const char *message)
 		         message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);
 	od->out = 0;
 	proc_order_done(&m->o, od->work, r, message, time(NULL));
-	read_one(m, od->i); /* see what it did before the next step */
+	/* See what it did before the next step: a read that starts now. */
+	m->want_fresh[od->i] = 1;
+	if (m->reading[od->i])
+		m->reread[od->i] = 1;
+	else
+		read_one(m, od->i);
 	ctl_step(m);
 }
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "fsm.h"
 #include "object.h"
@@ -38,6 +39,19 @@ static int
 other_candidate(void *ctx)
 {
 	return object_other_candidate(ctx) >= 0;
+}
+
+/* StandbyDown: a rebuild may start (not too soon after a failed one). */
+static int
+may_rebuild(void *ctx)
+{
+	struct ttc_object *o = ctx;
+	time_t now = time(NULL);
+
+	if (now >= o->rebuild_at)
+		return 1;
+	o->wake_at = o->rebuild_at;
+	return 0;
 }
 
 /* Reexamine: a pod holds a database usable as the active one. */
@@ -73,6 +87,29 @@ fail_over(void *ctx)
 	o->fence = old;
 	snprintf(o->fence_uid, sizeof(o->fence_uid), "%s", old >= 0 ? o->pods[old].uid : "");
 	object_set_roles(o, old == 0 ? 1 : 0);
+	return 0;
+}
+
+/* A rebuild failed: the next one waits 2, 4, 8 ... up to 60 seconds. */
+static int
+note_rebuild_failure(void *ctx)
+{
+	struct ttc_object *o = ctx;
+	int n = o->rebuild_failures < 5 ? o->rebuild_failures : 5;
+
+	o->rebuild_failures++;
+	o->rebuild_at = time(NULL) + (2 << n > 60 ? 60 : 2 << n);
+	return 0;
+}
+
+/* The pair is whole again. */
+static int
+note_pair_healthy(void *ctx)
+{
+	struct ttc_object *o = ctx;
+
+	o->rebuild_failures = 0;
+	o->rebuild_at = 0;
 	return 0;
 }
 
@@ -148,17 +185,17 @@ static const struct fsm_row pair_rows[] = {
     ROW(ACTIVE_TAKEOVER, PROC_DONE, NO, NO, STANDBY_DOWN),
     ROW(ACTIVE_TAKEOVER, PROC_FAILED, NO, NO, BOTH_DOWN),
 
-    ROW(STANDBY_DOWN, STANDBY_PRESENT, NO, NO, STANDBY_STARTING),
+    ROW(STANDBY_DOWN, STANDBY_PRESENT, G(may_rebuild), NO, STANDBY_STARTING),
     ROW(STANDBY_DOWN, PAIR_HEALTHY, NO, NO, NORMAL),
     ROW(STANDBY_DOWN, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
     ROW(STANDBY_DOWN, BOTH_LOST, NO, NO, BOTH_DOWN),
 
     /* Procedure "build standby": clear the pod, duplicate the active, start replication. */
     ROW(STANDBY_STARTING, PROC_DONE, NO, NO, STANDBY_CATCHUP),
-    ROW(STANDBY_STARTING, PROC_FAILED, NO, NO, STANDBY_DOWN),
+    ROW(STANDBY_STARTING, PROC_FAILED, NO, A(note_rebuild_failure), STANDBY_DOWN),
     ROW(STANDBY_STARTING, BOTH_LOST, NO, A(cancel_work), BOTH_DOWN),
 
-    ROW(STANDBY_CATCHUP, PAIR_HEALTHY, NO, NO, NORMAL),
+    ROW(STANDBY_CATCHUP, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(STANDBY_CATCHUP, STANDBY_LOST, NO, NO, STANDBY_DOWN),
     ROW(STANDBY_CATCHUP, BOTH_LOST, NO, NO, BOTH_DOWN),
     ROW(STANDBY_CATCHUP, TIMEOUT, NO, NO, STANDBY_DOWN),

@@ -166,6 +166,7 @@ dsn_attributes(struct jw *w)
 	jw_key(w, "attributes");
 	jw_obj(w);
 	jw_kint(w, "DDLReplicationLevel", 3);
+	jw_kint(w, "ForceDisconnectEnabled", 1); /* a standby rebuilt forces its users off */
 	jw_obj_end(w);
 }
 
@@ -385,7 +386,8 @@ proc_advance(struct ttc_object *o, time_t now)
 		const struct proc_step *s = &p->steps[r->next];
 		int i = target_pod(o, s->target);
 
-		if (r->inflight)
+		/* "Done" tests read the observation: not before it shows the last order. */
+		if (r->inflight || r->need_fresh)
 			return PROC_WAITING;
 		if (i < 0) {
 			fail_run(o, s, "no pod has that role");
@@ -450,6 +452,7 @@ proc_order_done(struct ttc_object *o, unsigned work, enum order_result res, cons
 	case ORDER_OK:
 		if (s->after != NULL)
 			s->after(o, target_pod(o, s->target));
+		r->need_fresh = 1;
 		r->next++;
 		r->attempts = 0;
 		r->deleting = 0;

@@ -61,6 +61,7 @@ struct proc_run {
 	time_t retry_at;   /* no new order before this */
 	int deleting;      /* a fencing deletion was sent for the current step */
 	int reported;      /* the end was reported (PROC_DONE or PROC_FAILED) */
+	int need_fresh;    /* an order just succeeded: wait for a state read made after it */
 	char uid[2][64]; /* the pods the run started with: a new pod starts it over */
 	char failure[512]; /* why the procedure failed, "" while it has not */
 };

@@ -98,6 +98,7 @@ run(struct ttc_object *o, int max)
 		if (next_result == ORDER_OK)
 			apply(o, queue.pod, queue.op, queue.body);
 		proc_order_done(o, queue.work, next_result, "TT8191: bad", clock_now);
+		o->run.need_fresh = 0; /* the state read after the order */
 	}
 	return out;
 }
@@ -253,9 +254,35 @@ test_failures(void)
 	is_int(o.run.next, 0, "an order that ends after the state moved on is ignored");
 }
 
+static void
+test_fresh(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_STANDBY_STARTING);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	strcpy(o.pods[1].st.instance, "Exists");
+	strcpy(o.pods[1].st.daemon, "Up");
+	strcpy(o.pods[1].st.db, "Loaded");
+	strcpy(o.pods[1].st.rep_scheme, "Exists");
+	proc_advance(&o, clock_now);
+	is_str(queue.op, "destroyDatabase", "the standby's old database is destroyed first");
+	queue.pending = 0;
+	proc_order_done(&o, queue.work, ORDER_OK, NULL, clock_now);
+	is_int(proc_advance(&o, clock_now), PROC_WAITING,
+	       "after an order, nothing is decided on what was seen before it");
+	ok(!queue.pending, "no order goes out meanwhile");
+	strcpy(o.pods[1].st.db, "None");
+	strcpy(o.pods[1].st.rep_scheme, "None");
+	o.run.need_fresh = 0;
+	proc_advance(&o, clock_now);
+	is_str(queue.op, "duplicate", "the fresh state shows no database: duplicate");
+}
+
 int
 main(void)
 {
+	test_fresh();
 	test_initialize();
 	test_fail_over();
 	test_failures();

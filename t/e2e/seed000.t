@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""The guide's walkthrough (seed 000), step by step on the simulated cluster: the operator
+from k8s/, the sample ConfigMap and object, Initializing then Normal, kubectl describe with
+its per-pod status and Events, the schema in the database, the active pod deleted and the
+pair healed, then the object deleted: what it owned goes, its PVCs stay. All along, both
+databases are sampled: two updatable at once fails the test."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+
+tap = e2e.Tap()
+cluster = e2e.Cluster(tap)
+checker = None
+try:
+    tap.ok(cluster.install_operator(), "the operator runs from k8s/ (CRD, RBAC, Deployment)")
+
+    out = cluster.kubectl("create", "-f", os.path.join(e2e.TOP_SRCDIR, "k8s/samples/sample.yaml"))
+    tap.like(out.stdout, "configmap/sample created\ntimestenclassic.timesten.oracle.com/sample created",
+             "kubectl create -f sample.yaml creates the ConfigMap and the object")
+
+    tap.ok(cluster.wait_state("sample", "Initializing", 30), "the object is Initializing")
+    out = cluster.kubectl("get", "ttc", "sample").stdout
+    tap.like(out, "NAME     STATE", "kubectl get ttc shows the STATE column")
+
+    checker = e2e.TwoActiveChecker(cluster, "sample", "sample", "scott", "tiger")
+    checker.start()
+
+    tap.ok(cluster.wait_state("sample", "Normal", 180, active="sample-0"),
+           "it becomes Normal with sample-0 active", cluster.operator_log())
+    out = cluster.kubectl("get", "ttc", "sample").stdout.splitlines()
+    tap.ok(len(out) == 2 and out[1].split()[:3] == ["sample", "Normal", "sample-0"],
+           "kubectl get ttc sample: sample  Normal  sample-0", "\n".join(out))
+
+    uid = cluster.ttc("sample")["metadata"]["uid"]
+    describe = cluster.kubectl("describe", "ttc", "sample").stdout
+    tap.like(describe, "High Level State:  Normal", "describe: High Level State Normal")
+    tap.like(describe, "Active Pods:", "describe: Active Pods")
+    tap.like(describe, "Intended State:    Active", "describe: per-pod intended states")
+    tap.like(describe, "Rep State:                    ACTIVE", "describe: sample-0 Rep State ACTIVE")
+    tap.like(describe, "Rep State:                    STANDBY", "describe: sample-1 Rep State STANDBY")
+    tap.like(describe, 'create active standby pair "sample" on "sample-0.sample.default.svc.cluster.local"',
+             "describe: the replication scheme in use")
+    events = "\n".join(cluster.events("sample"))
+    for msg in ["Secret tt%s created" % uid, "Service sample created", "StatefulSet sample created",
+                "Pod sample-0 Agent Up", "Pod sample-0 Daemon Up", "Pod sample-0 Database Loaded",
+                "Pod sample-0 Database Updatable", "Pod sample-0 RepState ACTIVE",
+                "Pod sample-1 Database Not Updatable", "Pod sample-1 RepState STANDBY",
+                "TimesTenClassic was Initializing, now Normal"]:
+        tap.like(events, msg, "Event: " + msg)
+    order = [events.find("Secret tt"), events.find("Service sample created"),
+             events.find("StatefulSet sample created")]
+    tap.ok(order == sorted(order) and order[0] >= 0, "Secret, Service, StatefulSet made in that order")
+
+    out = cluster.kubectl("get", "statefulset", "sample").stdout
+    tap.like(out, "sample", "kubectl get statefulset sample")
+    sts = cluster.get_json("statefulset", "sample")
+    tap.ok(sts["spec"]["replicas"] == 2 and sts["spec"]["updateStrategy"]["type"] == "OnDelete",
+           "the StatefulSet has 2 replicas and updates OnDelete")
+    out = cluster.kubectl("get", "service", "sample").stdout
+    tap.like(out, "None", "kubectl get service sample: headless")
+    tap.like(out, "6625/TCP", "on port 6625")
+    out = cluster.kubectl("get", "pvc").stdout
+    tap.like(out, "tt-persistent-sample-0   Bound", "PVC tt-persistent-sample-0 is Bound")
+    tap.like(out, "tt-persistent-sample-1   Bound", "PVC tt-persistent-sample-1 is Bound")
+
+    out = cluster.kubectl("exec", "sample-0", "-c", "tt", "--", "ttIsql", "-e",
+                          'connect adding "uid=scott;pwd=tiger" as scott; tables; quit', "sample")
+    tap.like(out.stdout, "SCOTT.EMP", "ttIsql in sample-0: scott sees SCOTT.EMP (schema.sql ran)")
+    tap.like(out.stdout, "1 table found.", "one table found")
+
+    # Fail the active over: delete its pod, as the guide does.
+    out = cluster.kubectl("delete", "pod", "sample-0", "--wait=false")
+    tap.like(out.stdout, 'pod "sample-0" deleted', "kubectl delete pod sample-0")
+    tap.ok(cluster.wait_state("sample", "Normal", 180, active="sample-1"),
+           "the pair heals: Normal with sample-1 active", cluster.operator_log())
+    events = "\n".join(cluster.events("sample"))
+    for msg in ["TimesTenClassic was Normal, now ActiveDown",
+                "TimesTenClassic was ActiveDown, now ActiveTakeover",
+                "TimesTenClassic was ActiveTakeover, now StandbyDown",
+                "Pod sample-1 RepState ACTIVE", "Pod sample-1 Database Updatable"]:
+        tap.like(events, msg, "Event: " + msg)
+    describe = cluster.kubectl("describe", "ttc", "sample").stdout
+    tap.like(describe, "Prev High Level State:", "describe: the previous state is kept")
+    out = cluster.kubectl("exec", "sample-0", "-c", "tt", "--", "ttIsql", "-e",
+                          'connect adding "uid=scott;pwd=tiger" as scott; tables; quit', "sample")
+    tap.like(out.stdout, "SCOTT.EMP", "the rebuilt standby sample-0 holds SCOTT.EMP (duplicated)")
+
+    checker.stop()
+    tap.ok(checker.samples > 20, "the databases were sampled all along (%d rounds)" % checker.samples)
+    tap.ok(not checker.violations, "never two updatable databases", checker.violations)
+    checker = None
+
+    # Delete the object as the guide does: the ConfigMap first, then the object.
+    cluster.kubectl("delete", "configmap", "sample")
+    out = cluster.kubectl("delete", "ttc", "sample")
+    tap.like(out.stdout, 'timestenclassic.timesten.oracle.com "sample" deleted', "kubectl delete ttc sample")
+    tap.ok(e2e.wait_until(lambda: not cluster.pod_ips("sample") and
+                          not cluster.get_json("pods", "-l", "app=sample")["items"], 90),
+           "its pods go")
+    tap.ok(e2e.wait_until(lambda: cluster.kubectl("get", "statefulset", "sample").returncode != 0 and
+                          cluster.kubectl("get", "service", "sample").returncode != 0 and
+                          cluster.kubectl("get", "secret", "tt" + uid).returncode != 0, 60),
+           "the StatefulSet, Service and Secret go with it")
+    out = cluster.kubectl("get", "pvc").stdout
+    tap.like(out, "tt-persistent-sample-0", "the PVCs stay, to be deleted by hand")
+finally:
+    if checker is not None:
+        checker.stop()
+    if tap.failed:
+        tap.diag(cluster.operator_log())
+    cluster.stop()
+sys.exit(tap.done())
