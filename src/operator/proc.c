@@ -193,6 +193,23 @@ body_scheme(const struct ttc_object *o, int i)
 	return body_one("statement", o->rep_statement);
 }
 
+/* The standby, as the replication scheme names it, recorded FAILED on the active. */
+static char *
+body_peer_failed(const struct ttc_object *o, int i)
+{
+	struct jw w;
+	char host[300];
+
+	repscheme_host(host, sizeof(host), o->name, i == 0 ? 1 : 0, o->ns);
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "peer", o->name);
+	jw_kstr(&w, "host", host);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
 /* Duplicate from the active, named as the replication scheme names it. */
 static char *
 body_duplicate(const struct ttc_object *o, int i)
@@ -265,8 +282,11 @@ static const struct proc_step fail_over[] = {
     STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
 };
 
-/* ActiveTakeover: the new active is the one the Service leads to. */
+/* ActiveTakeover: the active serves alone. Its peer is recorded FAILED so that it keeps
+ * no logs for it and commits stop waiting for it (RETURN TWOSAFE), and it is the one the
+ * Service leads to. */
 static const struct proc_step take_over[] = {
+    STEP("record the standby failed", ACTIVE, 0, NULL, "setPeerFailed", body_peer_failed, NULL),
     STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
 };
 

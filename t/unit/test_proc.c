@@ -70,6 +70,8 @@ apply(struct ttc_object *o, int i, const char *op, const char *body)
 			strcpy(s->rep_state, "STANDBY"); /* a duplicate catches up */
 	} else if (!strcmp(op, "setActive"))
 		s->active_marker = 1;
+	else if (!strcmp(op, "setPeerFailed"))
+		strcpy(s->rep_peer, "failed");
 	else if (!strcmp(op, "clearActive"))
 		s->active_marker = 0;
 	else if (!strcmp(op, "duplicate")) {
