@@ -101,6 +101,14 @@ class Daemon(Requests):
             self._frozen = False
         return self._frozen
 
+    def anchor_alive(self):
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                stat = f.read()
+            return stat[stat.rindex(")") + 2] not in "ZX"
+        except (OSError, ValueError):
+            return False
+
     async def wait_thawed(self):
         while not self.dead and self.frozen():
             await asyncio.sleep(0.1)

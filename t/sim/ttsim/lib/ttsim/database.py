@@ -13,7 +13,7 @@ import uuid
 
 from . import storage
 from . import repscheme
-from .catalog import Catalog, User, hash_password
+from .catalog import Catalog, User
 from .errors import TTError
 
 CHECKPOINT_EVERY = 2000      # log records between automatic checkpoints

@@ -5,7 +5,6 @@ Daemon; every handler returns a reply dict or raises TTError."""
 
 import asyncio
 import os
-import time
 
 from . import proto
 from . import repscheme
@@ -14,6 +13,7 @@ from .catalog import hash_password, SYSTEM_OWNERS
 from .database import Database
 from .errors import TTError
 from .executor import Executor
+from .odbcini import lookup_dsn_in
 from .session import Session
 from .sqleval import type_text
 
@@ -43,6 +43,11 @@ class Requests:
         if not path:
             raise TTError(833, "(no DataStore attribute)")
         return os.path.normpath(path)
+
+    def datastore_of(self, msg):
+        """The DataStore path of a request carrying connection attributes."""
+        attrs = {k.lower(): v for k, v in msg.get("attrs", [])}
+        return self.attrs_path({"DataStore": attrs.get("datastore")})
 
     def authenticate(self, db, uid, pwd):
         user = (uid or self.admin).upper()
@@ -91,14 +96,8 @@ class Requests:
         return {"ok": True, "uid": user, "path": path}
 
     def server_dsn(self, dsn):
-        from .odbcini import lookup_dsn
-
-        class _Inst:
-            pass
-        inst = _Inst()
-        inst.odbc_ini = self.home + "/conf/sys.odbc.ini"
-        inst.host = self.host
-        found = lookup_dsn(inst, dsn or "")
+        """A client/server connection names a DSN of the server's instance."""
+        found = lookup_dsn_in([self.host(self.home + "/conf/sys.odbc.ini")], dsn or "")
         if found is None:
             raise TTError(6220, text="Data source name not found on the server (DSN=%s)"
                           % dsn)
@@ -180,9 +179,7 @@ class Requests:
 
     # -- ttAdmin ------------------------------------------------------------
     def op_admin(self, msg, state):
-        attrs = {k: v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": {k.lower(): v for k, v in attrs.items()}
-                                .get("datastore")})
+        path = self.datastore_of(msg)
         if not storage.exists(self.host(path)) and path not in self.dbs:
             raise TTError(833, path)
         actions = msg.get("actions", [])
@@ -336,8 +333,7 @@ class Requests:
         action = msg.get("action")
         if action == "duplicate":
             return await self.duplicate_from(msg)
-        attrs = {k.lower(): v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": attrs.get("datastore")})
+        path = self.datastore_of(msg)
         db = self.dbs.get(path)
         if db is None:
             if not storage.exists(self.host(path)):
@@ -389,8 +385,7 @@ class Requests:
 
     async def duplicate_from(self, msg):
         attrs = {k: v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": {k.lower(): v for k, v in attrs.items()}
-                                .get("datastore")})
+        path = self.datastore_of(msg)
         if path in self.dbs or storage.exists(self.host(path)):
             raise TTError(8144, "the destination database %s already exists; "
                           "destroy it first" % path)

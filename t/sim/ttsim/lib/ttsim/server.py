@@ -121,6 +121,9 @@ class Server:
     async def register(self, msg):
         key = (msg["pod_root"], msg["home"])
         old = self.daemons.get(key)
+        if old is not None and not old.dead and not old.anchor_alive():
+            # its death is noticed here before the pidfd event is handled
+            old.shutdown(crash=True, why="daemon process %d exited" % old.pid)
         if old is not None and not old.dead:
             raise TTError(8045, text="TimesTen Daemon (PID: %d, port: %d) is already running"
                           % (old.pid, old.daemon_port))
