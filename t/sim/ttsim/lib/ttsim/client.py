@@ -88,6 +88,11 @@ def run(main, prog):
         code = 130
     except BrokenPipeError:
         code = 1
+    except Exception as e:              # never a traceback to the caller
+        if os.environ.get("TTSIM_DEBUG"):
+            raise
+        print_err(prog, "internal error of the simulator: %s: %s" % (type(e).__name__, e))
+        code = 1
     try:
         sys.stdout.flush()
     except BrokenPipeError:

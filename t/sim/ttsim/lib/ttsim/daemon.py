@@ -419,6 +419,13 @@ class Daemon(Requests):
                     reply = await self.dispatch(msg, state)
                 except TTError as e:
                     reply = proto.error_reply(getattr(e, "errors", None) or [e])
+                except (ConnectionError, asyncio.CancelledError):
+                    raise
+                except Exception as e:        # a simulator bug: say so, keep serving
+                    self.server.log_exception("request %r" % msg.get("op"))
+                    reply = proto.error_reply([TTError(
+                        8045, text="internal error of the simulator: %s: %s"
+                        % (type(e).__name__, e))])
                 if self.dead:
                     break
                 proto.write_msg(writer, reply)
