@@ -295,8 +295,8 @@ class RepAgent:
         if not hello or hello.get("op") != "rep_hello" or self.stopping:
             return
         peer = db.peer_store()
-        if peer is None or hello.get("store", "").lower() != peer["name"].lower() or \
-                hello.get("host", "").lower() != peer["host"].lower():
+        if peer is None or str(hello.get("store")).lower() != peer["name"].lower() or \
+                str(hello.get("host")).lower() != peer["host"].lower():
             proto.write_msg(writer, {"ok": False, "reason": "not a peer of this store"})
             return
         if hello.get("lineage") != db.lineage:

@@ -20,6 +20,16 @@ from .sqleval import type_text
 OK = {"ok": True}
 
 
+def attr_pairs(msg):
+    """The connection attributes of a request, validated: [[key, value], ...]."""
+    raw = msg.get("attrs", [])
+    if not isinstance(raw, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            for p in raw):
+        raise TTError(8045, text="malformed connection attributes")
+    return raw
+
+
 class Requests:
     async def dispatch(self, msg, state):
         op = msg.get("op")
@@ -46,7 +56,7 @@ class Requests:
 
     def datastore_of(self, msg):
         """The DataStore path of a request carrying connection attributes."""
-        attrs = {k.lower(): v for k, v in msg.get("attrs", [])}
+        attrs = {k.lower(): v for k, v in attr_pairs(msg)}
         return self.attrs_path({"DataStore": attrs.get("datastore")})
 
     def authenticate(self, db, uid, pwd):
@@ -66,7 +76,7 @@ class Requests:
     def op_connect(self, msg, state):
         if state.get("session") is not None:
             raise TTError(8045, text="already connected")
-        attrs = {k: v for k, v in msg.get("attrs", [])}
+        attrs = {k: v for k, v in attr_pairs(msg)}
         lower = {k.lower(): v for k, v in attrs.items()}
         if state["kind"] == "server":
             # client/server: the server DSN names a DSN of this instance
@@ -384,7 +394,7 @@ class Requests:
         return info
 
     async def duplicate_from(self, msg):
-        attrs = {k: v for k, v in msg.get("attrs", [])}
+        attrs = {k: v for k, v in attr_pairs(msg)}
         path = self.datastore_of(msg)
         if path in self.dbs or storage.exists(self.host(path)):
             raise TTError(8144, "the destination database %s already exists; "
