@@ -247,8 +247,11 @@ class Daemon(Requests):
             if value not in ("always", "manual", "norestart"):
                 raise TTError(8045, text="Invalid replication policy: %s" % value)
             pol["rep_policy"] = value
-            if value == "always" and path in self.dbs and self.dbs[path].scheme:
-                self.rep_start(self.dbs[path], manual=False)
+            if value == "always":
+                # policy always: the agent runs now and whenever the daemon starts
+                db = self.dbs.get(path) or self.load(path)
+                if db.scheme is not None:
+                    self.rep_start(db, manual=False)
         elif what == "cache_policy":
             pol["cache_policy"] = value
         self.save_catalog()
