@@ -638,8 +638,4 @@ def sort_rows(rows, order, colidx, seq_fn):
 
 
 def expr_name(e):
-    if e[0] == "col":
-        return e[2]
-    if e[0] == "agg":
-        return "EXP"
-    return "EXP"
+    return e[2] if e[0] == "col" else "EXP"
