@@ -373,7 +373,9 @@ class Daemon(Requests):
     def connection_rows(self, db):
         rows = []
         for s in sorted(db.user_sessions(), key=lambda s: s.connid):
-            rows.append((s.kind, s.pid, s.context, s.name, s.connid))
+            # client/server connections are served by the server process
+            pid = self.pid if s.kind == "Server" else s.pid
+            rows.append((s.kind, pid, s.context, s.name, s.connid))
         if db.repagent is not None:
             base = 2 + len(rows)
             for i, name in enumerate(db.repagent.link_names()):
