@@ -116,6 +116,19 @@ def body(t, w):
          "and commit at once even with the standby frozen")
     d.signal(signal.SIGCONT)
     t.is_(poll(lambda: count(d) == 2, 20), True, "the standby receives them after SIGCONT")
+    rc, out, err = c.sql("create table scott.later (k number not null primary key); "
+                         "insert into scott.later values (7)")
+    t.is_(poll(lambda: count(d, "scott.later") == 1, 20), True,
+          "a table created on the active after the pair exists is replicated")
+    for pod in (c, d):
+        pod.run("ttAdmin", "-repPolicy", "always", "sample")
+        pod.run("ttDaemonAdmin", "-stop")
+        pod.run("ttDaemonAdmin", "-start")
+    rc, out, err = d.run("ttStatus")
+    t.like(out, r"^Replication policy  : Always\nReplication agent is running\.$",
+           "with policy always the agent restarts with the daemon")
+    t.is_((rep_state(c), rep_state(d)), ("ACTIVE", "STANDBY"),
+          "a clean daemon stop and start keeps the roles")
 
 
 run_test(body)

@@ -195,8 +195,9 @@ class World:
         self.server = "ttsim-test-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
         self.base_env = {k: v for k, v in os.environ.items()
                          if k not in ("POD_ROOT", "POD_IP", "TIMESTEN_HOME", "HOSTNAME")}
+        # TMPDIR: the private server's log goes into the test's directory
         self.base_env.update({"TTSIM_SERVER_NAME": self.server, "TTSIM_IDLE_EXIT": "5",
-                              "PYTHONDONTWRITEBYTECODE": "1"})
+                              "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": self.dir})
         self.pods = []
 
     def pod(self, name):

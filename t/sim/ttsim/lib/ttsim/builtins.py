@@ -2,7 +2,6 @@
 agent control, return-service settings, policies, status and checkpoints."""
 
 import asyncio
-import time
 
 from . import repscheme
 from .errors import TTError

@@ -88,6 +88,11 @@ def run(main, prog):
         code = 130
     except BrokenPipeError:
         code = 1
+    except Exception as e:              # never a traceback to the caller
+        if os.environ.get("TTSIM_DEBUG"):
+            raise
+        print_err(prog, "internal error of the simulator: %s: %s" % (type(e).__name__, e))
+        code = 1
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -102,7 +107,7 @@ def odbc_error(e, release=None):
             "*** ODBC Error = S1000, TimesTen Error = %d" % (rel, e.code, e.text, e.code))
 
 
-def version_line(prog):
+def version_line():
     return "TimesTen Release %s" % env.release_from_image()
 
 
@@ -113,5 +118,5 @@ def common_flags(argv, prog, usage):
             sys.stdout.write(usage)
             sys.exit(0)
         if a in ("-V", "-version"):
-            sys.stdout.write(version_line(prog) + "\n")
+            sys.stdout.write(version_line() + "\n")
             sys.exit(0)

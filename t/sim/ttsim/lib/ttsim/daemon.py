@@ -101,6 +101,14 @@ class Daemon(Requests):
             self._frozen = False
         return self._frozen
 
+    def anchor_alive(self):
+        try:
+            with open("/proc/%d/stat" % self.pid) as f:
+                stat = f.read()
+            return stat[stat.rindex(")") + 2] not in "ZX"
+        except (OSError, ValueError):
+            return False
+
     async def wait_thawed(self):
         while not self.dead and self.frozen():
             await asyncio.sleep(0.1)
@@ -239,8 +247,11 @@ class Daemon(Requests):
             if value not in ("always", "manual", "norestart"):
                 raise TTError(8045, text="Invalid replication policy: %s" % value)
             pol["rep_policy"] = value
-            if value == "always" and path in self.dbs and self.dbs[path].scheme:
-                self.rep_start(self.dbs[path], manual=False)
+            if value == "always":
+                # policy always: the agent runs now and whenever the daemon starts
+                db = self.dbs.get(path) or self.load(path)
+                if db.scheme is not None:
+                    self.rep_start(db, manual=False)
         elif what == "cache_policy":
             pol["cache_policy"] = value
         self.save_catalog()
@@ -362,7 +373,9 @@ class Daemon(Requests):
     def connection_rows(self, db):
         rows = []
         for s in sorted(db.user_sessions(), key=lambda s: s.connid):
-            rows.append((s.kind, s.pid, s.context, s.name, s.connid))
+            # client/server connections are served by the server process
+            pid = self.pid if s.kind == "Server" else s.pid
+            rows.append((s.kind, pid, s.context, s.name, s.connid))
         if db.repagent is not None:
             base = 2 + len(rows)
             for i, name in enumerate(db.repagent.link_names()):
@@ -411,6 +424,13 @@ class Daemon(Requests):
                     reply = await self.dispatch(msg, state)
                 except TTError as e:
                     reply = proto.error_reply(getattr(e, "errors", None) or [e])
+                except (ConnectionError, asyncio.CancelledError):
+                    raise
+                except Exception as e:        # a simulator bug: say so, keep serving
+                    self.server.log_exception("request %r" % msg.get("op"))
+                    reply = proto.error_reply([TTError(
+                        8045, text="internal error of the simulator: %s: %s"
+                        % (type(e).__name__, e))])
                 if self.dead:
                     break
                 proto.write_msg(writer, reply)

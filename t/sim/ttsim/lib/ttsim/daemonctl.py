@@ -38,9 +38,43 @@ def start_time(pid):
     return int(stat[stat.rindex(")") + 2:].split()[19])
 
 
+def orphan_anchor(inst):
+    """The anchor of a daemon whose server died: alive, named timestend."""
+    try:
+        with open(inst.host(inst.home + "/info/timestend.pid")) as f:
+            pid = int(f.read())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if not f.read().startswith(b"timestend\0"):
+                return None
+        # the pid may have been reused by another pod's daemon: same pod root?
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            environ = f.read().split(b"\0")
+        if ("POD_ROOT=" + inst.root).encode() not in environ and inst.root:
+            return None
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def register(reg):
+    """Register with the shared server, starting it (again) if needed."""
+    for attempt in range(3):
+        client.ensure_server()
+        try:
+            return client.control(reg)
+        except proto.ConnectFailed:
+            time.sleep(0.2)
+        except TTError as e:
+            if "exiting" not in e.text or attempt == 2:
+                raise
+            time.sleep(0.5)
+    raise TTError(799, text="cannot reach the ttsim server")
+
+
 def start():
     inst = env.current_instance()
     client.ensure_server()
+    old = orphan_anchor(inst)
     pid = spawn_anchor()
     reg = {"op": "register", "pod_root": inst.root, "home": inst.home,
            "pod_ip": env.pod_ip(), "daemon_port": inst.daemon_port,
@@ -50,7 +84,7 @@ def start():
            "release": env.release_from_image(), "anchor_pid": pid}
     try:
         reg["anchor_start"] = start_time(pid)
-        client.control(reg)
+        register(reg)
     except (TTError, OSError, proto.ConnectFailed) as e:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -63,6 +97,12 @@ def start():
         else:
             print("TimesTen Daemon startup failed: %s" % text)
         return 1
+    if old is not None and old != pid:
+        # left behind by a server that died: this daemon replaces it
+        try:
+            os.kill(old, signal.SIGKILL)
+        except OSError:
+            pass
     print("TimesTen Daemon (PID: %d, port: %d) startup OK." % (pid, inst.daemon_port))
     return 0
 

@@ -13,13 +13,12 @@ import uuid
 
 from . import storage
 from . import repscheme
-from .catalog import Catalog, User, hash_password
+from .catalog import Catalog, User
 from .errors import TTError
 
 CHECKPOINT_EVERY = 2000      # log records between automatic checkpoints
 TAIL_KEEP = 20000            # records kept for peers that catch up
 DML_OPS = ("put", "del", "truncate")
-STATES = ("IDLE", "ACTIVE", "STANDBY", "FAILED", "RECOVERING")
 
 
 def chain(prev_digest, ops):
@@ -276,8 +275,6 @@ class Database:
                 return rec.digest
             if rec.lsn < lsn:
                 break
-        if self.tail and self.tail[0].lsn == lsn + 1:
-            return None
         return None
 
     def return_service(self, session):

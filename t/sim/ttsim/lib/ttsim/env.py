@@ -87,13 +87,21 @@ def os_group():
 def server_name():
     """Abstract unix socket name of the shared ttsim server.
 
-    One server per installation directory and user, so that two source
-    trees (e.g. a distcheck copy) never talk to each other's server."""
+    One server per installation directory, version of its code, and user:
+    two source trees (e.g. a distcheck copy) never talk to each other's
+    server, and after the code changed new daemons go to a new server while
+    the old one serves its daemons until they are gone (daemons are reached
+    by their pod address, not by this name)."""
     override = os.environ.get("TTSIM_SERVER_NAME")
     if override:
         return override
-    digest = hashlib.sha1(os.path.realpath(install_dir()).encode()).hexdigest()[:12]
-    return "ttsim-%d-%s" % (os.getuid(), digest)
+    h = hashlib.sha1(os.path.realpath(install_dir()).encode())
+    lib = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(lib)):
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(lib, name))
+            h.update(("%s:%d:%d;" % (name, st.st_size, st.st_mtime_ns)).encode())
+    return "ttsim-%d-%s" % (os.getuid(), h.hexdigest()[:12])
 
 
 def read_conf(path):

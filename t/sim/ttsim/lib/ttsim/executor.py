@@ -71,6 +71,7 @@ class Executor:
         if handler is None:
             raise TTError(8045, kind)
         if kind in DDL_KINDS:
+            self.check_ddl_allowed(st)
             warnings = await self.implicit_commit()
             result = handler(st)
             warnings += await self.commit_now()
@@ -89,6 +90,19 @@ class Executor:
         elif kind == "select" and self.s.autocommit and self.s.ops:
             warnings = await self.db.commit(self.s)       # sequence values
         return result, warnings
+
+    def check_ddl_allowed(self, st):
+        """Schema changes of a pair member are made on the ACTIVE only."""
+        db = self.db
+        if db.scheme is None or db.state == "ACTIVE" or st["kind"] in ("create_pair",
+                                                                        "drop_pair"):
+            return
+        name = st.get("name") or st.get("table") or st.get("object") or ("", "")
+        if isinstance(name, str):
+            owner, obj = "SYS", name
+        else:
+            owner, obj = self.qualify(name)
+        db.check_writable(owner, obj)
 
     async def implicit_commit(self):
         if self.s.ops or self.s.undo:
@@ -624,8 +638,4 @@ def sort_rows(rows, order, colidx, seq_fn):
 
 
 def expr_name(e):
-    if e[0] == "col":
-        return e[2]
-    if e[0] == "agg":
-        return "EXP"
-    return "EXP"
+    return e[2] if e[0] == "col" else "EXP"

@@ -137,7 +137,7 @@ class Isql:
         else:
             old = self.current
             if old is not None:
-                self.disconnect(old, quiet=True)
+                self.disconnect(old)
             name = old or "con1"
         conn = Connection(name, link, attrs, uid, odbcini.echo_attrs(attrs, uid))
         self.conns[name] = conn
@@ -146,7 +146,7 @@ class Isql:
         self.out("(Default setting AutoCommit=1)")
         return conn
 
-    def disconnect(self, name, quiet=False):
+    def disconnect(self, name):
         conn = self.conns.pop(name, None)
         if conn is None:
             return

@@ -95,8 +95,12 @@ def ini_files(instance):
 
 
 def lookup_dsn(instance, dsn):
-    """Return the DSN's attribute pairs, or None when no file defines it."""
-    for path in ini_files(instance):
+    """Return (name, attribute pairs) of a DSN, or None when no file defines it."""
+    return lookup_dsn_in(ini_files(instance), dsn)
+
+
+def lookup_dsn_in(paths, dsn):
+    for path in paths:
         try:
             with open(path) as f:
                 sections = parse_ini(f.read())

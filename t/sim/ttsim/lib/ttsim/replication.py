@@ -130,6 +130,9 @@ class RepAgent:
             except (OSError, ConnectionError, asyncio.IncompleteReadError,
                     asyncio.TimeoutError, ValueError) as e:
                 self.status = "link error: %s" % (e,)
+            except Exception as e:          # a simulator bug: log it, keep the agent alive
+                self.status = "internal error: %s" % (e,)
+                self.daemon.server.log_exception("transmitter of %s" % self.db.path)
             finally:
                 if self.tx_writer is not None:
                     try:
@@ -276,6 +279,8 @@ class RepAgent:
         except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError,
                 asyncio.LimitOverrunError):
             pass
+        except Exception:
+            self.daemon.server.log_exception("receiver of %s" % self.db.path)
         finally:
             self.rx_writers.discard(writer)
             try:
@@ -290,8 +295,8 @@ class RepAgent:
         if not hello or hello.get("op") != "rep_hello" or self.stopping:
             return
         peer = db.peer_store()
-        if peer is None or hello.get("store", "").lower() != peer["name"].lower() or \
-                hello.get("host", "").lower() != peer["host"].lower():
+        if peer is None or str(hello.get("store")).lower() != peer["name"].lower() or \
+                str(hello.get("host")).lower() != peer["host"].lower():
             proto.write_msg(writer, {"ok": False, "reason": "not a peer of this store"})
             return
         if hello.get("lineage") != db.lineage:

@@ -5,7 +5,6 @@ Daemon; every handler returns a reply dict or raises TTError."""
 
 import asyncio
 import os
-import time
 
 from . import proto
 from . import repscheme
@@ -14,10 +13,21 @@ from .catalog import hash_password, SYSTEM_OWNERS
 from .database import Database
 from .errors import TTError
 from .executor import Executor
+from .odbcini import lookup_dsn_in
 from .session import Session
 from .sqleval import type_text
 
 OK = {"ok": True}
+
+
+def attr_pairs(msg):
+    """The connection attributes of a request, validated: [[key, value], ...]."""
+    raw = msg.get("attrs", [])
+    if not isinstance(raw, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            for p in raw):
+        raise TTError(8045, text="malformed connection attributes")
+    return raw
 
 
 class Requests:
@@ -44,6 +54,11 @@ class Requests:
             raise TTError(833, "(no DataStore attribute)")
         return os.path.normpath(path)
 
+    def datastore_of(self, msg):
+        """The DataStore path of a request carrying connection attributes."""
+        attrs = {k.lower(): v for k, v in attr_pairs(msg)}
+        return self.attrs_path({"DataStore": attrs.get("datastore")})
+
     def authenticate(self, db, uid, pwd):
         user = (uid or self.admin).upper()
         is_admin = user == self.admin.upper()
@@ -61,7 +76,7 @@ class Requests:
     def op_connect(self, msg, state):
         if state.get("session") is not None:
             raise TTError(8045, text="already connected")
-        attrs = {k: v for k, v in msg.get("attrs", [])}
+        attrs = {k: v for k, v in attr_pairs(msg)}
         lower = {k.lower(): v for k, v in attrs.items()}
         if state["kind"] == "server":
             # client/server: the server DSN names a DSN of this instance
@@ -91,14 +106,8 @@ class Requests:
         return {"ok": True, "uid": user, "path": path}
 
     def server_dsn(self, dsn):
-        from .odbcini import lookup_dsn
-
-        class _Inst:
-            pass
-        inst = _Inst()
-        inst.odbc_ini = self.home + "/conf/sys.odbc.ini"
-        inst.host = self.host
-        found = lookup_dsn(inst, dsn or "")
+        """A client/server connection names a DSN of the server's instance."""
+        found = lookup_dsn_in([self.host(self.home + "/conf/sys.odbc.ini")], dsn or "")
         if found is None:
             raise TTError(6220, text="Data source name not found on the server (DSN=%s)"
                           % dsn)
@@ -180,9 +189,7 @@ class Requests:
 
     # -- ttAdmin ------------------------------------------------------------
     def op_admin(self, msg, state):
-        attrs = {k: v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": {k.lower(): v for k, v in attrs.items()}
-                                .get("datastore")})
+        path = self.datastore_of(msg)
         if not storage.exists(self.host(path)) and path not in self.dbs:
             raise TTError(833, path)
         actions = msg.get("actions", [])
@@ -336,8 +343,7 @@ class Requests:
         action = msg.get("action")
         if action == "duplicate":
             return await self.duplicate_from(msg)
-        attrs = {k.lower(): v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": attrs.get("datastore")})
+        path = self.datastore_of(msg)
         db = self.dbs.get(path)
         if db is None:
             if not storage.exists(self.host(path)):
@@ -388,9 +394,8 @@ class Requests:
         return info
 
     async def duplicate_from(self, msg):
-        attrs = {k: v for k, v in msg.get("attrs", [])}
-        path = self.attrs_path({"DataStore": {k.lower(): v for k, v in attrs.items()}
-                                .get("datastore")})
+        attrs = {k: v for k, v in attr_pairs(msg)}
+        path = self.datastore_of(msg)
         if path in self.dbs or storage.exists(self.host(path)):
             raise TTError(8144, "the destination database %s already exists; "
                           "destroy it first" % path)

@@ -12,12 +12,17 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 
 from . import proto
 from .daemon import Daemon, bind_error_text
 from .errors import TTError
 
 IDLE_EXIT = float(os.environ.get("TTSIM_IDLE_EXIT", "30"))
+
+
+def log_exception(what):
+    log("unexpected error in %s:\n%s" % (what, traceback.format_exc()))
 
 
 def log(text):
@@ -38,6 +43,9 @@ class Server:
         self.daemons = {}
         self.idle_handle = None
         self.done = None
+        self.srv = None
+        self.exiting = False
+        self.log_exception = log_exception
 
     async def main(self):
         self.done = asyncio.get_running_loop().create_future()
@@ -47,8 +55,8 @@ class Server:
         except OSError:
             log("another server already serves %s" % self.name)
             return 0
-        srv = await asyncio.start_unix_server(self.handle_control, sock=sock,
-                                              limit=proto.MAX_LINE)
+        srv = self.srv = await asyncio.start_unix_server(self.handle_control, sock=sock,
+                                                         limit=proto.MAX_LINE)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_all)
@@ -74,6 +82,10 @@ class Server:
 
     def idle_exit(self):
         if not self.daemons and not self.done.done():
+            # stop accepting first; a registration racing with the exit is
+            # refused and retried by ttDaemonAdmin against a new server
+            self.exiting = True
+            self.srv.close()
             self.done.set_result(None)
 
     def daemon_gone(self, d, why):
@@ -95,6 +107,9 @@ class Server:
                     reply = await self.control(msg)
                 except TTError as e:
                     reply = proto.error_reply([e])
+                except Exception as e:
+                    log_exception("control request %r" % msg.get("op"))
+                    reply = proto.error_reply([TTError(8045, text="internal error: %s" % e)])
                 proto.write_msg(writer, reply)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -119,8 +134,13 @@ class Server:
         raise TTError(8045, text="unknown control request %r" % (op,))
 
     async def register(self, msg):
+        if self.exiting:
+            raise TTError(799, text="the ttsim server is exiting; retry")
         key = (msg["pod_root"], msg["home"])
         old = self.daemons.get(key)
+        if old is not None and not old.dead and not old.anchor_alive():
+            # its death is noticed here before the pidfd event is handled
+            old.shutdown(crash=True, why="daemon process %d exited" % old.pid)
         if old is not None and not old.dead:
             raise TTError(8045, text="TimesTen Daemon (PID: %d, port: %d) is already running"
                           % (old.pid, old.daemon_port))

@@ -28,7 +28,6 @@ class Session:
         self.context = "0x%016x" % (0x7f0000000000 | int.from_bytes(os.urandom(5), "big"))
         self.connid = 0
         self.terminated = False
-        self.on_terminate = None
 
     def xid(self):
         return "<%d.%d>" % (self.connid, self.db.lsn + 1)
@@ -66,5 +65,3 @@ class Session:
         self.rollback()
         self.terminated = True
         self.db.sessions.pop(self.sid, None)
-        if self.on_terminate:
-            self.on_terminate()

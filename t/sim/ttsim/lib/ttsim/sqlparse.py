@@ -155,8 +155,7 @@ class Parser:
         if self.tok.is_kw("OR", "VIEW", "SYNONYM", "PUBLIC", "MATERIALIZED",
                           "PROCEDURE", "FUNCTION", "PACKAGE", "REPLICATION",
                           "CACHE", "READONLY", "ASYNCHRONOUS", "DYNAMIC", "GLOBAL"):
-            what = self.tok.value
-            return {"kind": "unsupported", "what": "CREATE " + what}
+            return self.unsupported("CREATE " + self.tok.value)
         raise self.error()
 
     def take_rest(self):
@@ -314,7 +313,7 @@ class Parser:
             self.expect_kw("PAIR")
             return {"kind": "drop_pair"}
         if self.tok.is_kw("VIEW", "SYNONYM", "CACHE", "REPLICATION", "PROCEDURE"):
-            return {"kind": "unsupported", "what": "DROP " + self.tok.value}
+            return self.unsupported("DROP " + self.tok.value)
         raise self.error()
 
     def alter(self):
@@ -328,9 +327,9 @@ class Parser:
             self.take_rest()
             return {"kind": "noop"}
         if self.tok.is_kw("ACTIVE"):
-            return {"kind": "unsupported", "what": "ALTER ACTIVE STANDBY PAIR"}
+            return self.unsupported("ALTER ACTIVE STANDBY PAIR")
         if self.accept_kw("TABLE"):
-            return {"kind": "unsupported", "what": "ALTER TABLE"}
+            return self.unsupported("ALTER TABLE")
         raise self.error()
 
     def privilege_list(self):
@@ -493,7 +492,11 @@ class Parser:
         return {"kind": "rollback"}
 
     def cache_stmt(self):
-        return {"kind": "unsupported", "what": self.tok.value + " CACHE GROUP"}
+        return self.unsupported(self.tok.value + " CACHE GROUP")
+
+    def unsupported(self, what):
+        self.take_rest()
+        return {"kind": "unsupported", "what": what}
 
     def call(self):
         self.advance()

@@ -91,17 +91,15 @@ class LogWriter:
 
 
 def write_checkpoint(host_ds, data):
-    """Write a checkpoint into the older of the two files, atomically."""
+    """Write checkpoint number data["ckpt_seq"] atomically into .ds0 or .ds1
+    by its parity, so the newest one before it is never overwritten."""
     data = dict(data)
     data["format"] = FORMAT
-    older = host_ds + ".ds0"
-    a, b = _read_ckpt(host_ds + ".ds0"), _read_ckpt(host_ds + ".ds1")
-    if a and (not b or a.get("ckpt_seq", 0) > b.get("ckpt_seq", 0)):
-        older = host_ds + ".ds1"
-    tmp = older + ".tmp"
+    target = "%s.ds%d" % (host_ds, data.get("ckpt_seq", 0) % 2)
+    tmp = target + ".tmp"
     with open(tmp, "w") as f:
         json.dump(data, f, separators=(",", ":"))
-    os.replace(tmp, older)
+    os.replace(tmp, target)
 
 
 def remove_logs_before(host_ds, number):
