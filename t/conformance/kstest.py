@@ -54,7 +54,9 @@ class Cluster:
             if shutil.which(tool) is None:
                 print("1..0 # SKIP %s is not installed" % tool, flush=True)
                 sys.exit(0)
-        self.tmp = tempfile.mkdtemp(prefix="kubesim-test.")
+        # pods are directories: on a tmpfs creating and removing thousands of them is much cheaper
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.tmp = tempfile.mkdtemp(prefix="kubesim-test.", dir=shm)
         self.dir = os.path.join(self.tmp, "cluster")
         self.env = dict(os.environ)
         self.env["KUBECACHEDIR"] = os.path.join(self.tmp, "kubecache")

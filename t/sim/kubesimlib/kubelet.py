@@ -67,6 +67,7 @@ class Kubelet:
         self.images = ImageTable(srv.images_path, subst)
         self.backoff_base = float(os.environ.get("KUBESIM_RESTART_BACKOFF", "10"))
         self.hosts_dirty = False
+        self.stopping = False
         os.makedirs(os.path.join(self.state_dir, "pgids"), exist_ok=True)
         self.write_hosts()
 
@@ -211,6 +212,7 @@ class Kubelet:
         return await serve_log(self, req, t)
 
     async def stop_all(self):
+        self.stopping = True   # no more restarts
         await asyncio.gather(*(r.kill_all(grace=2) for r in list(self.runners.values())), return_exceptions=True)
 
 

@@ -355,6 +355,8 @@ class PodRunner:
 
     def step(self):
         """Start what should run now; restart what died, as the restart policy says."""
+        if self.kubelet.stopping:
+            return
         loop_time = asyncio.get_running_loop().time()
         if not self.initialized:
             for c in self.inits:
