@@ -11,6 +11,12 @@ class GarbageCollector(Controller):
         super().__init__(srv)
         self.dependents = {}   # owner uid -> set of (type key, namespace, name)
         self.live = set()      # uids of stored objects
+        for rt in list(self.store.types.values()):
+            for obj in self.store.list(rt):
+                md = obj["metadata"]
+                self.live.add(md.get("uid"))
+                for o in md.get("ownerReferences") or []:
+                    self.dependents.setdefault(o.get("uid"), set()).add((rt.key, md.get("namespace", ""), md["name"]))
 
     def on_event(self, rt, ev):
         md = ev.obj["metadata"]
