@@ -6,9 +6,11 @@ or kept in the history stays as it was when it was written."""
 
 import asyncio
 import collections
-import itertools
+import logging
 
 from .errors import ApiError, expired
+
+log = logging.getLogger("kubesim.store")
 
 HISTORY = 5000   # events kept per resource type (the real watch cache keeps a bounded window too)
 
@@ -70,7 +72,6 @@ class Store:
         self.expired_at = 0        # every resume from before this is 410 (the expire-history fault)
         self.watchers = set()
         self.listeners = []        # callables(event) run after each write
-        self.uid_counter = itertools.count(1)
         self.type_listeners = []   # callables() run when the set of types changes
 
     # -- types --------------------------------------------------------------------------------------
@@ -133,7 +134,11 @@ class Store:
                 if t:
                     w.queue.put_nowait((t[0], t[1], ev.rv))
         for cb in self.listeners:
-            cb(rt, ev)
+            try:
+                cb(rt, ev)
+            except Exception:
+                # a controller's bug must not undo or fail a write that is already committed
+                log.exception("listener %r failed on %s %s", cb, ev.type, rt.plural)
         return obj
 
     def put_new(self, rt, obj):
