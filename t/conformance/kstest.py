@@ -62,6 +62,7 @@ class Cluster:
         self.env["KUBECACHEDIR"] = os.path.join(self.tmp, "kubecache")
         self.env["HOME"] = self.tmp
         self.env.setdefault("KUBESIM_RESTART_BACKOFF", "1")
+        self.env.setdefault("KUBESIM_BOOKMARK_SECONDS", "1")
         cmd = [KUBESIM, "start", "--dir", self.dir]
         if images:
             cmd += ["--images", images]

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import time
 
@@ -118,7 +119,7 @@ class Rest:
         self.server = server
         self.store = server.store
         self.registry = server.registry
-        self.bookmark_interval = 15.0
+        self.bookmark_interval = float(os.environ.get("KUBESIM_BOOKMARK_SECONDS", "15"))
 
     # -- lists --------------------------------------------------------------------------------------
     def _selected(self, req, t):
