@@ -12,6 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kstest import Cluster, Tap, wait_for  # noqa: E402
 
 t = Tap()
+
+
+def jp_ports(k):
+    return k("get", "svc", "gen", "-o", "jsonpath={.spec.ports}")[1]
+
+
 c = Cluster()
 k = c.kubectl
 
@@ -191,6 +197,12 @@ rc, out, err = k("delete", "pod", "stubborn", timeout=60)
 took = time.monotonic() - t0
 t.ok(rc == 0 and 1.5 <= took and not os.path.exists("/proc/%s" % pid),
      "a process ignoring SIGTERM is killed after the grace period (%.1fs)" % took, out + err)
+
+rc, out, err = k("create", "deployment", "gen", "--image=registry.k8s.io/pause:3.10", "--replicas=2", "--port=80")
+rc2, out2, err2 = k("create", "service", "clusterip", "gen", "--tcp=80:8080")
+t.ok(rc == 0 and rc2 == 0 and k("rollout", "status", "deployment/gen", "--timeout=60s")[0] == 0 and
+     jp_ports(k) == '[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}]',
+     "kubectl create deployment and create service (protobuf bodies)", out + err + out2 + err2)
 
 LEASE = """apiVersion: coordination.k8s.io/v1
 kind: Lease
