@@ -7,8 +7,6 @@ import shutil
 
 from .util import get_path
 
-SA_DIR = "var/run/secrets/kubernetes.io/serviceaccount"
-
 
 def write_file(path, data, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -194,7 +194,6 @@ class Rest:
             await out.send(json.dumps({"type": "ERROR", "object": e.status()}).encode() + b"\n")
             await out.end()
             return True
-        self.server.watch_count += 1
         await out.start()
         headers_sent = [False]
 
@@ -254,7 +253,6 @@ class Rest:
             return None
         finally:
             self.store.unwatch(w)
-            self.server.watch_count -= 1
 
     # -- single objects -----------------------------------------------------------------------------
     def respond_object(self, req, t, obj, code=200):

@@ -43,7 +43,6 @@ class Server:
         self.rest = Rest(self)
         from .events import Recorder
         self.recorder = Recorder(self)
-        self.watch_count = 0
         self.http = None
         self.controllers = []
         self.kubelet = None

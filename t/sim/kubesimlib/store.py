@@ -96,13 +96,6 @@ class Store:
             return rt
         return None
 
-    def type_for_kind(self, api_version, kind):
-        group, _, version = api_version.rpartition("/")
-        for rt in self.types.values():
-            if rt.group == group and rt.kind == kind and version in rt.versions:
-                return rt
-        return None
-
     # -- reads --------------------------------------------------------------------------------------
     def get(self, rt, namespace, name):
         return self.objects.get(rt.key, {}).get((namespace or "", name))
