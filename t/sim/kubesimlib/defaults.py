@@ -1,5 +1,6 @@
 """Per-kind defaulting, validation and admission that a real API server applies on write."""
 
+import base64
 import json
 import random
 
@@ -145,7 +146,6 @@ def prepare(reg, rt, obj, old):
         obj.setdefault("type", "Opaque")
         sd = obj.pop("stringData", None)
         if isinstance(sd, dict):
-            import base64
             data = obj.setdefault("data", {})
             for k, v in sd.items():
                 data[k] = base64.b64encode(str(v).encode()).decode()
