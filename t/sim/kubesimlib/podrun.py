@@ -2,6 +2,7 @@
 with back-off, probes, status reports, and graceful termination."""
 
 import asyncio
+import base64
 import logging
 import os
 import signal
@@ -92,7 +93,6 @@ class Container:
                 s = st.get(st.types[("", "secrets")], ns, ef["secretRef"].get("name"))
                 if s is None and not ef["secretRef"].get("optional"):
                     raise ConfigError('secret "%s" not found' % ef["secretRef"].get("name"))
-                import base64
                 for k, v in ((s or {}).get("data") or {}).items():
                     env[prefix + k] = base64.b64decode(v).decode(errors="replace")
         for e in self.spec.get("env") or []:
@@ -118,7 +118,6 @@ class Container:
                             ref.get("key"), what.capitalize() if what == "secret" else "ConfigMap", ns, ref.get("name")))
                     v = data[ref["key"]]
                     if kind == "secrets":
-                        import base64
                         v = base64.b64decode(v).decode(errors="replace")
                     env[name] = v
                 elif vf.get("resourceFieldRef"):
