@@ -208,4 +208,9 @@ def main_loop(args):
         log.info("stopping")
         await srv.shutdown()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (ValueError, RuntimeError, OSError) as e:
+        # bad configuration (images file, state directory, no free address range): say it, no traceback
+        log.error("cannot serve: %s", e)
+        raise SystemExit(1)
