@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 # The images file: an image pattern maps to an image root, entrypoint, cmd and env; commands resolve inside
 # the image root first; in-pod path arguments; CONTAINER_IMAGE; unknown images are idle placeholders.
+import atexit
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kstest import Cluster, Tap, wait_for  # noqa: E402
+from kstest import KUBESIM, Cluster, Tap, wait_for  # noqa: E402
 
 t = Tap()
 img = tempfile.mkdtemp(prefix="kubesim-image.", dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
@@ -32,7 +35,6 @@ env = GREETING=bonjour
   PATH=/usr/local/bin:/usr/bin:/bin
 """ % img)
 c = Cluster(images=conf)
-import atexit, shutil  # noqa: E401,E402
 atexit.register(shutil.rmtree, img, True)
 k = c.kubectl
 
@@ -50,7 +52,7 @@ spec:
 k("apply", "-f", c.manifest("pod.yaml", POD))
 rc, out, err = k("wait", "--for=condition=Ready", "pod/app", "--timeout=60s")
 t.ok(rc == 0, "a pod whose image is in the images file starts", out + err)
-ok = wait_for(lambda: k("logs", "app", "-c", "main")[1], 20)
+wait_for(lambda: k("logs", "app", "-c", "main")[1], 20)
 log = k("logs", "app", "-c", "main")[1]
 ip = k("get", "pod", "app", "-o", "jsonpath={.status.podIP}")[1]
 t.ok(log.startswith("start ") and "image=example.com/app:2.1 root=%s " % img in log,
@@ -73,13 +75,10 @@ bad = os.path.join(img, "bad.conf")
 with open(bad, "w") as f:
     f.write("[image x]\nroot = /\nnonsense = 1\n")
 c2dir = os.path.join(c.tmp, "second")
-import subprocess  # noqa: E402
-r = subprocess.run([os.path.join(os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))), "t", "sim", "kubesim"), "start", "--dir", c2dir, "--images", bad],
-    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=c.env, timeout=120)
+r = subprocess.run([KUBESIM, "start", "--dir", c2dir, "--images", bad], stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT, env=c.env, timeout=120)
 msg = r.stdout.decode(errors="replace")
 t.ok(r.returncode != 0 and "bad.conf:3: unknown key nonsense" in msg and "Traceback" not in msg,
      "a bad images file is refused with file:line", msg[-500:])
-subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sim", "kubesim"), "stop",
-                "--dir", c2dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+subprocess.run([KUBESIM, "stop", "--dir", c2dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 t.done()
