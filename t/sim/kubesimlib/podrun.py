@@ -147,6 +147,8 @@ class Container:
         if self.placeholder:
             self.running = True
             self.state = {"running": {"startedAt": self.started_at}}
+            events.record(r.kubelet.srv, r.pod, "Normal", "Started", "Started container %s" % self.name, "kubelet",
+                          "kubesim-node", self.field_path())
             return
         try:
             env = self.env()
