@@ -202,6 +202,8 @@ spec:
           status:
             type: object
             x-kubernetes-preserve-unknown-fields: true
+            properties:
+              phase: {type: string}
   - name: v1beta1
     served: true
     storage: false

@@ -102,6 +102,9 @@ after = gen()
 t.ok(rc == 0 and after["status"]["phase"] == "Ready" and after["spec"]["replicas"] == 6 and
      after["metadata"]["generation"] == before["metadata"]["generation"],
      "status patch changes status only, without a generation bump", json.dumps(after))
+rc, out, err = k("patch", "ttc", "t1", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":5}}')
+t.ok(rc != 0 and "status.phase" in err and "must be of type string" in err,
+     "a status write is validated against the schema", out + err)
 rc, out, err = k("patch", "ttc", "t1", "--type=merge", "-p", '{"status":{"phase":"Broken"},"spec":{"replicas":7}}')
 after2 = gen()
 t.ok(after2["status"]["phase"] == "Ready" and after2["metadata"]["generation"] == after["metadata"]["generation"] + 1,

@@ -146,6 +146,8 @@ class Registry:
                 new["status"] = copy.deepcopy(body["status"])
             else:
                 new.pop("status", None)
+            if not rt.builtin:  # the status is checked (and pruned) against the CRD schema too
+                raise_if(rt, name, validate_custom(rt, version, new, strict))
         else:
             new = copy.deepcopy(body)
             new["apiVersion"], new["kind"] = rt.api_version(), rt.kind
