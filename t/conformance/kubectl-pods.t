@@ -127,6 +127,49 @@ t.ok(re.search(r"^done\s+0/1\s+Completed\s+0\s", out, re.M) and re.search(r"^fai
 t.ok(wait_for(lambda: "executable file not found" in k("describe", "pod", "missing")[1], 30),
      "a missing program is reported as kubelet does")
 
+DNS = """apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {clusterIP: None, selector: {app: db}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  podManagementPolicy: Parallel
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+        command: ["sh", "-c", "exec sleep 1000"]
+        readinessProbe: {exec: {command: ["cat", "/tmp/ready"]}, periodSeconds: 1}
+"""
+k("apply", "-f", c.manifest("dns.yaml", DNS))
+t.ok(wait_for(lambda: jp("pod", "db-1", ".status.phase") == "Running" and
+              jp("pod", "db-0", ".status.phase") == "Running", 60), "two pods behind a headless Service")
+
+
+def hosts(pod):
+    return k("exec", pod, "--", "cat", "/etc/hosts")[1]
+
+
+ip0 = jp("pod", "db-0", ".status.podIP")
+h = hosts("db-1")
+t.ok("db-0.db.default.svc.cluster.local" not in h and "db-1.db.default.svc.cluster.local\tdb-1" in h,
+     "not-ready pods have no Service DNS name, but a pod knows its own name", h)
+k("exec", "db-0", "--", "touch", "/tmp/ready")
+t.ok(wait_for(lambda: "%s\tdb-0.db.default.svc.cluster.local" % ip0 in hosts("db-1"), 30),
+     "a pod that becomes ready gets its DNS names", hosts("db-1"))
+k("patch", "svc", "db", "--type=merge", "-p", '{"spec":{"publishNotReadyAddresses":true}}')
+ip1 = jp("pod", "db-1", ".status.podIP")
+t.ok(wait_for(lambda: "%s\tdb-1.db.default.svc.cluster.local" % ip1 in hosts("db-0"), 30),
+     "publishNotReadyAddresses publishes not-ready pods too", hosts("db-0"))
+
 STS = """apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: roll}

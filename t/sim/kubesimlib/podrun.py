@@ -289,6 +289,8 @@ class PodRunner:
         self.start_time = None
         self.task = None
         self.netcut = False
+        # pods running processes get their own etc/hosts (with their own name); idle ones share the cluster's
+        self.own_hosts = any(not c.placeholder for c in self.inits + self.containers)
 
     def start(self):
         self.task = asyncio.get_running_loop().create_task(self.run())
@@ -344,8 +346,10 @@ class PodRunner:
         try:
             if self.ip is None:
                 self.ip_n, self.ip = self.kubelet.alloc_ip()
-            self.fs.create()
+            self.fs.create(self.own_hosts)
             self.fs.mount_all(pod)
+            if self.own_hosts:
+                self.kubelet.write_hosts()
         except Exception as e:
             events.record(self.kubelet.srv, pod, "Warning", "FailedMount", "MountVolume.SetUp failed: %s" % e,
                           "kubelet", "kubesim-node")
