@@ -153,6 +153,13 @@ for policy in ("background", "foreground", "orphan"):
     else:
         t.ok(rc == 0 and wait_for(gone, 20), "background cascade deletes the dependent", out + err)
 
+k("create", "namespace", "elsewhere")
+k("create", "configmap", "far-owner", "-n", "elsewhere")
+fuid = k("get", "cm", "far-owner", "-n", "elsewhere", "-o", "jsonpath={.metadata.uid}")[1]
+k("create", "-f", c.manifest("far.yaml", OWNED % ("far-dep", "far-owner", fuid)))
+t.ok(wait_for(lambda: k("get", "cm", "far-dep")[0] != 0, 20),
+     "an owner in another namespace does not count: the dependent is collected")
+
 k("delete", "sts", "sample")
 t.ok(wait_for(lambda: k("get", "pods", "-o", "name")[1].strip() == "", 60), "deleting the StatefulSet deletes its pods")
 t.ok(len(k("get", "pvc", "-o", "name")[1].split()) == 3, "...and keeps its PVCs")
