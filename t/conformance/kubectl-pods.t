@@ -170,6 +170,28 @@ ip1 = jp("pod", "db-1", ".status.podIP")
 t.ok(wait_for(lambda: "%s\tdb-1.db.default.svc.cluster.local" % ip1 in hosts("db-0"), 30),
      "publishNotReadyAddresses publishes not-ready pods too", hosts("db-0"))
 
+CLAIM = """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: held}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: holder}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: main, image: registry.k8s.io/pause:3.10, volumeMounts: [{name: d, mountPath: /data}]}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: held}}]
+"""
+k("apply", "-f", c.manifest("claim.yaml", CLAIM))
+k("wait", "--for=condition=Ready", "pod/holder", "--timeout=60s")
+rc, out, err = k("delete", "pvc", "held", "--wait=false")
+t.ok(rc == 0 and re.search(r"^held\s+Terminating\s", k("get", "pvc", "held")[1], re.M) and
+     "kubernetes.io/pvc-protection" in jp("pvc", "held", ".metadata.finalizers"),
+     "a PVC in use stays (pvc-protection) after its deletion", out + err)
+k("delete", "pod", "holder")
+t.ok(wait_for(lambda: k("get", "pvc", "held")[0] != 0, 30), "...and goes once its pod is gone")
+
 STS = """apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: roll}

@@ -163,6 +163,8 @@ t.ok(wait_for(lambda: k("get", "cm", "far-dep")[0] != 0, 20),
 k("delete", "sts", "sample")
 t.ok(wait_for(lambda: k("get", "pods", "-o", "name")[1].strip() == "", 60), "deleting the StatefulSet deletes its pods")
 t.ok(len(k("get", "pvc", "-o", "name")[1].split()) == 3, "...and keeps its PVCs")
+rc, out, err = k("delete", "pvc", "data-sample-2", timeout=30)
+t.ok(rc == 0 and k("get", "pvc", "data-sample-2")[0] != 0, "an unused PVC is deleted at once", out + err)
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment

@@ -155,6 +155,10 @@ def prepare(reg, rt, obj, old):
             spec.setdefault("volumeMode", "Filesystem")
         if old is None:
             obj["status"] = {"phase": "Pending"}
+            # the StorageObjectInUseProtection admission plugin's finalizer
+            fins = md.setdefault("finalizers", [])
+            if "kubernetes.io/pvc-protection" not in fins:
+                fins.append("kubernetes.io/pvc-protection")
     elif key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
         _workload_defaults(obj, rt.plural)
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
