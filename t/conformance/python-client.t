@@ -195,6 +195,17 @@ t.ok('spec: 403 testclusters.example.com "p1" is forbidden: User "system:service
      'resource "testclusters" in API group "example.com" in the namespace "default"' in log and
      co.get_namespaced_custom_object(G, V, "default", P, "p1")["status"]["phase"] == "FromPod",
      "subresource and resourceNames rules", log)
+try:
+    from kubernetes.stream import stream
+    c.kubectl("run", "shell", "--image=busybox:1.36", "--", "sleep", "1000")
+    c.kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=60s")
+    ex = stream(core.connect_get_namespaced_pod_exec, "shell", "default", command=["sh", "-c", "echo out; echo err >&2; exit 3"],
+                stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    ex.run_forever(timeout=20)
+    t.ok(ex.read_stdout() == "out\n" and ex.read_stderr() == "err\n" and ex.returncode == 3,
+         "python stream() exec: stdout, stderr and exit code")
+except ImportError:
+    t.skip("python stream() exec", "python3-websocket is not installed")
 rc, out, err = c.kubectl("auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:reader")
 rc2, out2, err2 = c.kubectl("auth", "can-i", "delete", "pods", "--as=system:serviceaccount:default:reader")
 t.ok(rc == 0 and out.strip() == "yes" and rc2 != 0 and out2.strip() == "no",
