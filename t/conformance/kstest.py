@@ -54,12 +54,15 @@ class Cluster:
             if shutil.which(tool) is None:
                 print("1..0 # SKIP %s is not installed" % tool, flush=True)
                 sys.exit(0)
-        self.tmp = tempfile.mkdtemp(prefix="kubesim-test.")
+        # pods are directories: on a tmpfs creating and removing thousands of them is much cheaper
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.tmp = tempfile.mkdtemp(prefix="kubesim-test.", dir=shm)
         self.dir = os.path.join(self.tmp, "cluster")
         self.env = dict(os.environ)
         self.env["KUBECACHEDIR"] = os.path.join(self.tmp, "kubecache")
         self.env["HOME"] = self.tmp
         self.env.setdefault("KUBESIM_RESTART_BACKOFF", "1")
+        self.env.setdefault("KUBESIM_BOOKMARK_SECONDS", "1")
         cmd = [KUBESIM, "start", "--dir", self.dir]
         if images:
             cmd += ["--images", images]
@@ -199,6 +202,8 @@ spec:
           status:
             type: object
             x-kubernetes-preserve-unknown-fields: true
+            properties:
+              phase: {type: string}
   - name: v1beta1
     served: true
     storage: false

@@ -31,8 +31,12 @@ rc, out, err = k("api-versions")
 t.ok(rc == 0 and "example.com/v1" in out.split() and "example.com/v1beta1" in out.split() and "v1" in out.split(),
      "api-versions lists served versions", out + err)
 
-rc, out, err = k("get", "ttc")
+rc, out, err = k("get", "ttc", "-v=6", env={"KUBECACHEDIR": os.path.join(c.tmp, "cold-cache")})
+reqs = re.findall(r"round_trippers.go:\d+\] (\w+ \S+) (\d+)", err)
 t.ok(rc == 0 and "No resources found in default namespace." in err, "get on an empty kind", out + err)
+t.ok([r[0].replace(c.url, "") for r in reqs] == ["GET /api?timeout=32s", "GET /apis?timeout=32s",
+                                                  "GET /apis/example.com/v1/namespaces/default/testclusters?limit=500"],
+     "a cold cache needs only the aggregated discovery documents", "\n".join(r[0] for r in reqs))
 
 f1 = c.manifest("t1.yaml", cr("t1"))
 rc, out, err = k("create", "-f", f1)
@@ -64,8 +68,10 @@ fa = c.manifest("ta.yaml", cr("ta"))
 rc, out, err = k("apply", "-f", fa)
 t.ok(rc == 0 and out.strip() == "testcluster.example.com/ta created", "apply: created", out + err)
 c.manifest("ta.yaml", cr("ta", replicas=3))
-rc, out, err = k("apply", "-f", fa)
-t.ok(rc == 0 and out.strip() == "testcluster.example.com/ta configured", "apply: configured", out + err)
+rc, out, err = k("apply", "-f", fa, "-v=6")
+t.ok(rc == 0 and out.strip() == "testcluster.example.com/ta configured" and
+     re.search(r"PATCH \S+/testclusters/ta\?fieldManager=kubectl-client-side-apply&fieldValidation=Strict 200 OK", err),
+     "apply: configured (a PATCH with strict field validation)", out + err)
 rc, out, err = k("apply", "-f", fa)
 t.ok(rc == 0 and out.strip() == "testcluster.example.com/ta unchanged", "apply: unchanged", out + err)
 rc, out, err = k("get", "ttc", "ta", "-o", "json")
@@ -96,6 +102,9 @@ after = gen()
 t.ok(rc == 0 and after["status"]["phase"] == "Ready" and after["spec"]["replicas"] == 6 and
      after["metadata"]["generation"] == before["metadata"]["generation"],
      "status patch changes status only, without a generation bump", json.dumps(after))
+rc, out, err = k("patch", "ttc", "t1", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":5}}')
+t.ok(rc != 0 and "status.phase" in err and "must be of type string" in err,
+     "a status write is validated against the schema", out + err)
 rc, out, err = k("patch", "ttc", "t1", "--type=merge", "-p", '{"status":{"phase":"Broken"},"spec":{"replicas":7}}')
 after2 = gen()
 t.ok(after2["status"]["phase"] == "Ready" and after2["metadata"]["generation"] == after["metadata"]["generation"] + 1,

@@ -12,6 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kstest import Cluster, Tap, wait_for  # noqa: E402
 
 t = Tap()
+
+
+def jp_ports(k):
+    return k("get", "svc", "gen", "-o", "jsonpath={.spec.ports}")[1]
+
+
 c = Cluster()
 k = c.kubectl
 
@@ -147,9 +153,18 @@ for policy in ("background", "foreground", "orphan"):
     else:
         t.ok(rc == 0 and wait_for(gone, 20), "background cascade deletes the dependent", out + err)
 
+k("create", "namespace", "elsewhere")
+k("create", "configmap", "far-owner", "-n", "elsewhere")
+fuid = k("get", "cm", "far-owner", "-n", "elsewhere", "-o", "jsonpath={.metadata.uid}")[1]
+k("create", "-f", c.manifest("far.yaml", OWNED % ("far-dep", "far-owner", fuid)))
+t.ok(wait_for(lambda: k("get", "cm", "far-dep")[0] != 0, 20),
+     "an owner in another namespace does not count: the dependent is collected")
+
 k("delete", "sts", "sample")
 t.ok(wait_for(lambda: k("get", "pods", "-o", "name")[1].strip() == "", 60), "deleting the StatefulSet deletes its pods")
 t.ok(len(k("get", "pvc", "-o", "name")[1].split()) == 3, "...and keeps its PVCs")
+rc, out, err = k("delete", "pvc", "data-sample-2", timeout=30)
+t.ok(rc == 0 and k("get", "pvc", "data-sample-2")[0] != 0, "an unused PVC is deleted at once", out + err)
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment
@@ -191,6 +206,12 @@ rc, out, err = k("delete", "pod", "stubborn", timeout=60)
 took = time.monotonic() - t0
 t.ok(rc == 0 and 1.5 <= took and not os.path.exists("/proc/%s" % pid),
      "a process ignoring SIGTERM is killed after the grace period (%.1fs)" % took, out + err)
+
+rc, out, err = k("create", "deployment", "gen", "--image=registry.k8s.io/pause:3.10", "--replicas=2", "--port=80")
+rc2, out2, err2 = k("create", "service", "clusterip", "gen", "--tcp=80:8080")
+t.ok(rc == 0 and rc2 == 0 and k("rollout", "status", "deployment/gen", "--timeout=60s")[0] == 0 and
+     jp_ports(k) == '[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}]',
+     "kubectl create deployment and create service (protobuf bodies)", out + err + out2 + err2)
 
 LEASE = """apiVersion: coordination.k8s.io/v1
 kind: Lease

@@ -85,6 +85,33 @@ for ev in watch.Watch().stream(co.list_namespaced_custom_object, G, V, "default"
     got.append((ev["type"], ev["object"]["metadata"]["name"]))
 t.ok(("ADDED", "p1") in got, "watch from resourceVersion 0 replays the current objects", got)
 
+# pagination, bookmarks, watch-list, deletecollection
+for i in range(5):
+    co.create_namespaced_custom_object(G, V, "default", P, {"apiVersion": "example.com/v1", "kind": "TestCluster",
+                                                            "metadata": {"name": "page-%d" % i,
+                                                                         "labels": {"page": "yes"}}})
+first = co.list_namespaced_custom_object(G, V, "default", P, label_selector="page=yes", limit=2)
+names = [i["metadata"]["name"] for i in first["items"]]
+cont = first["metadata"].get("continue")
+while cont:
+    nxt = co.list_namespaced_custom_object(G, V, "default", P, label_selector="page=yes", limit=2, _continue=cont)
+    names += [i["metadata"]["name"] for i in nxt["items"]]
+    cont = nxt["metadata"].get("continue")
+t.ok(names == ["page-%d" % i for i in range(5)] and first["metadata"]["remainingItemCount"] == 3,
+     "limit and continue page through a list", names)
+code, body = c.request("GET", "/apis/example.com/v1/namespaces/default/testclusters?watch=true&allowWatchBookmarks=true"
+                       "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=3&labelSelector=page%3Dyes")
+evs = [json.loads(l) for l in body.splitlines()] if code == 200 and isinstance(body, str) else []
+types = [e["type"] for e in evs]
+t.ok(types[:5] == ["ADDED"] * 5 and types[5] == "BOOKMARK" and
+     evs[5]["object"]["metadata"].get("annotations") == {"k8s.io/initial-events-end": "true"} and
+     "BOOKMARK" in types[6:], "watch-list: initial events, the end-of-initial-events bookmark, then bookmarks",
+     types)
+code, body = c.request("DELETE", "/apis/example.com/v1/namespaces/default/testclusters?labelSelector=page%3Dyes")
+left = co.list_namespaced_custom_object(G, V, "default", P)["items"]
+t.ok(code == 200 and len(body["items"]) == 5 and [i["metadata"]["name"] for i in left] == ["p1"],
+     "deletecollection with a label selector", [i["metadata"]["name"] for i in left])
+
 # dynamic client (legacy discovery)
 dyn = dynamic.DynamicClient(api_client)
 res = dyn.resources.get(api_version="example.com/v1", kind="TestCluster")
@@ -168,6 +195,17 @@ t.ok('spec: 403 testclusters.example.com "p1" is forbidden: User "system:service
      'resource "testclusters" in API group "example.com" in the namespace "default"' in log and
      co.get_namespaced_custom_object(G, V, "default", P, "p1")["status"]["phase"] == "FromPod",
      "subresource and resourceNames rules", log)
+try:
+    from kubernetes.stream import stream
+    c.kubectl("run", "shell", "--image=busybox:1.36", "--", "sleep", "1000")
+    c.kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=60s")
+    ex = stream(core.connect_get_namespaced_pod_exec, "shell", "default", command=["sh", "-c", "echo out; echo err >&2; exit 3"],
+                stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    ex.run_forever(timeout=20)
+    t.ok(ex.read_stdout() == "out\n" and ex.read_stderr() == "err\n" and ex.returncode == 3,
+         "python stream() exec: stdout, stderr and exit code")
+except ImportError:
+    t.skip("python stream() exec", "python3-websocket is not installed")
 rc, out, err = c.kubectl("auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:reader")
 rc2, out2, err2 = c.kubectl("auth", "can-i", "delete", "pods", "--as=system:serviceaccount:default:reader")
 t.ok(rc == 0 and out.strip() == "yes" and rc2 != 0 and out2.strip() == "no",

@@ -28,11 +28,6 @@ class Authenticator:
                                    "system:authenticated"], (namespace, sa_name))
         return token
 
-    def revoke_for(self, namespace, sa_name):
-        for tok, u in list(self.tokens.items()):
-            if u.sa == (namespace, sa_name):
-                del self.tokens[tok]
-
     def impersonate(self, user, headers):
         """Impersonate-User/-Group headers, honoured for administrators (as the impersonate verb allows)."""
         name = headers.get("impersonate-user")

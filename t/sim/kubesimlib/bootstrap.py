@@ -1,6 +1,6 @@
 """What a fresh cluster holds: system namespaces, the node, the kubernetes Service and default RBAC roles."""
 
-from .util import rfc3339
+from .util import micro_time, rfc3339
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -31,6 +31,10 @@ def bootstrap(srv):
                      "containerRuntimeVersion": "kubesim://1", "osImage": "kubesim", "kernelVersion": ""},
         "capacity": {"cpu": "2", "memory": "24Gi", "pods": "5000"},
         "allocatable": {"cpu": "2", "memory": "24Gi", "pods": "5000"}})
+    _create(srv, "coordination.k8s.io", "leases", "kube-node-lease", {
+        "metadata": {"name": "kubesim-node"},
+        "spec": {"holderIdentity": "kubesim-node", "leaseDurationSeconds": 40,
+                 "renewTime": micro_time()}})
     _create(srv, "", "services", "default", {
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": srv.port}]}})

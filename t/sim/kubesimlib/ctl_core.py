@@ -99,20 +99,46 @@ class NamespaceController(Controller):
         self.store.remove(nst, ns)
 
 
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+
+
 class PvcBinder(Controller):
-    """Binds every claim at once, as a dynamic provisioner with Immediate binding would."""
+    """Binds every claim at once, as a dynamic provisioner with Immediate binding would, and releases the
+    pvc-protection finalizer of a deleted claim once no pod uses it."""
 
     name = "pvc-binder"
 
     def on_event(self, rt, ev):
+        md = ev.obj["metadata"]
         if rt.key == ("", "persistentvolumeclaims") and ev.type != "DELETED":
-            md = ev.obj["metadata"]
             self.enqueue((md["namespace"], md["name"]))
+        elif rt.key == ("", "pods") and ev.type == "DELETED":
+            for v in (ev.obj.get("spec") or {}).get("volumes") or []:
+                claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim:
+                    self.enqueue((md["namespace"], claim))
+
+    def _in_use(self, ns, name):
+        for pod in self.store.list(self.t("", "pods"), ns):
+            for v in (pod.get("spec") or {}).get("volumes") or []:
+                if (v.get("persistentVolumeClaim") or {}).get("claimName") == name:
+                    return True
+        return False
 
     def sync(self, key):
         rt = self.t("", "persistentvolumeclaims")
         pvc = self.store.get(rt, *key)
-        if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound":
+        if pvc is None:
+            return
+        md = pvc["metadata"]
+        if md.get("deletionTimestamp"):
+            if PVC_PROTECTION in (md.get("finalizers") or []) and not self._in_use(*key):
+                new = dict(pvc)
+                new["metadata"] = dict(md)
+                new["metadata"]["finalizers"] = [f for f in md["finalizers"] if f != PVC_PROTECTION]
+                self.registry.write(rt, new)
+            return
+        if (pvc.get("status") or {}).get("phase") == "Bound":
             return
         spec = pvc.get("spec") or {}
         volume = "pvc-" + pvc["metadata"]["uid"]

@@ -10,31 +10,42 @@ class GarbageCollector(Controller):
     def __init__(self, srv):
         super().__init__(srv)
         self.dependents = {}   # owner uid -> set of (type key, namespace, name)
-        self.live = set()      # uids of stored objects
+        self.live = {}         # uid of each stored object -> its namespace ("" when cluster-scoped)
+        for rt in list(self.store.types.values()):
+            for obj in self.store.list(rt):
+                md = obj["metadata"]
+                self.live[md.get("uid")] = md.get("namespace", "")
+                for o in md.get("ownerReferences") or []:
+                    self.dependents.setdefault(o.get("uid"), set()).add((rt.key, md.get("namespace", ""), md["name"]))
 
     def on_event(self, rt, ev):
         md = ev.obj["metadata"]
         ref = (rt.key, md.get("namespace", ""), md["name"])
         uid = md.get("uid")
         if ev.type == "DELETED":
-            self.live.discard(uid)
+            self.live.pop(uid, None)
             for o in (md.get("ownerReferences") or []):
                 self.dependents.get(o.get("uid"), set()).discard(ref)
             if uid in self.dependents:
                 self.enqueue(("owner-gone", uid))
             return
-        self.live.add(uid)
+        self.live[uid] = md.get("namespace", "")
         old_refs = {o.get("uid") for o in ((ev.old or {}).get("metadata", {}).get("ownerReferences") or [])}
         new_refs = {o.get("uid") for o in (md.get("ownerReferences") or [])}
         for u in old_refs - new_refs:
             self.dependents.get(u, set()).discard(ref)
         for u in new_refs:
             self.dependents.setdefault(u, set()).add(ref)
-        if new_refs - self.live:
+        if any(not self._owner_alive(u, md.get("namespace", "")) for u in new_refs):
             self.enqueue(("dependent", ref), 0.2)
         fins = md.get("finalizers") or []
         if md.get("deletionTimestamp") and ("foregroundDeletion" in fins or "orphan" in fins):
             self.enqueue(("owner-deleting", ref))
+
+    def _owner_alive(self, uid, namespace):
+        """An owner counts only if it exists and is cluster-scoped or in the dependent's namespace, as the
+        real garbage collector resolves owners."""
+        return uid in self.live and self.live[uid] in ("", namespace)
 
     def _get(self, ref):
         rt = self.store.types.get(ref[0])
@@ -55,7 +66,8 @@ class GarbageCollector(Controller):
         if obj is None or not obj["metadata"].get("ownerReferences"):
             return
         refs = obj["metadata"]["ownerReferences"]
-        alive = [r for r in refs if r.get("uid") in self.live]
+        ns = obj["metadata"].get("namespace", "")
+        alive = [r for r in refs if self._owner_alive(r.get("uid"), ns)]
         if len(alive) == len(refs):
             return
         if alive:

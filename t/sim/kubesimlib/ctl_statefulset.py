@@ -139,6 +139,18 @@ class StatefulSetController(Controller):
         except Exception:
             pass
 
+    def _delete_claims(self, sts, ordinal):
+        """whenScaled: Delete — the condemned ordinal's claims go (they stay Terminating while in use)."""
+        pvct = self.t("", "persistentvolumeclaims")
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        for t in sts["spec"].get("volumeClaimTemplates") or []:
+            cname = "%s-%s-%d" % ((t.get("metadata") or {}).get("name"), name, ordinal)
+            if self.store.get(pvct, ns, cname) is not None:
+                try:
+                    self.registry.delete(pvct, ns, cname)
+                except Exception:
+                    pass
+
     # -- the reconcile ------------------------------------------------------------------------------
     def sync(self, key):
         stst = self.t("apps", "statefulsets")
@@ -197,6 +209,8 @@ class StatefulSetController(Controller):
                 if not parallel and not all(_running_ready(pods[x]) for x in pods if x in wanted):
                     break
                 self._delete_pod(sts, p)
+                if (spec.get("persistentVolumeClaimRetentionPolicy") or {}).get("whenScaled") == "Delete":
+                    self._delete_claims(sts, o)
                 if not parallel:
                     break
         if strategy == "RollingUpdate" and not halted:

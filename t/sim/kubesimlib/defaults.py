@@ -1,5 +1,6 @@
 """Per-kind defaulting, validation and admission that a real API server applies on write."""
 
+import base64
 import json
 import random
 
@@ -145,7 +146,6 @@ def prepare(reg, rt, obj, old):
         obj.setdefault("type", "Opaque")
         sd = obj.pop("stringData", None)
         if isinstance(sd, dict):
-            import base64
             data = obj.setdefault("data", {})
             for k, v in sd.items():
                 data[k] = base64.b64encode(str(v).encode()).decode()
@@ -155,6 +155,10 @@ def prepare(reg, rt, obj, old):
             spec.setdefault("volumeMode", "Filesystem")
         if old is None:
             obj["status"] = {"phase": "Pending"}
+            # the StorageObjectInUseProtection admission plugin's finalizer
+            fins = md.setdefault("finalizers", [])
+            if "kubernetes.io/pvc-protection" not in fins:
+                fins.append("kubernetes.io/pvc-protection")
     elif key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
         _workload_defaults(obj, rt.plural)
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):

@@ -82,7 +82,7 @@ def expired(message):
     return ApiError(410, message, "Expired")
 
 
-def method_not_allowed(verb=None):
+def method_not_allowed():
     return ApiError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed", {})
 
 

@@ -1,5 +1,7 @@
 """The resource types the server knows: built-in kinds and those defined by CustomResourceDefinitions."""
 
+import re
+
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -114,7 +116,6 @@ def type_from_crd(crd):
 
 def _version_priority(name):
     """Kubernetes version priority: GA > beta > alpha, higher numbers first; others last."""
-    import re
     m = re.match(r"^v(\d+)(?:(alpha|beta)(\d+))?$", name)
     if not m:
         return (0, 0, 0, name)

@@ -8,7 +8,7 @@ import logging
 import os
 import random
 
-from . import events
+from . import dns, events
 from .images import ImageTable
 from .podrun import PodRunner
 
@@ -67,6 +67,7 @@ class Kubelet:
         self.images = ImageTable(srv.images_path, subst)
         self.backoff_base = float(os.environ.get("KUBESIM_RESTART_BACKOFF", "10"))
         self.hosts_dirty = False
+        self.stopping = False
         os.makedirs(os.path.join(self.state_dir, "pgids"), exist_ok=True)
         self.write_hosts()
 
@@ -98,32 +99,15 @@ class Kubelet:
             asyncio.get_running_loop().call_later(0.05, self.write_hosts)
 
     def write_hosts(self):
-        """One hosts file for the whole cluster; every pod's etc/hosts links to it."""
+        """The cluster's names in one shared file, linked as etc/hosts by placeholder-only pods; pods that run
+        processes get their own file: the kubelet's header with the pod's own name, then the cluster's."""
         self.hosts_dirty = False
-        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
-                 "127.0.0.1\tkubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local"]
-        svct = self.store.types[("", "services")]
-        headless = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list(svct)
-                    if (s.get("spec") or {}).get("clusterIP") == "None"}
-        for pod in sorted(self.store.list(self.store.types[("", "pods")]),
-                          key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"])):
-            ip = (pod.get("status") or {}).get("podIP")
-            if not ip:
-                continue
-            md, spec = pod["metadata"], pod.get("spec") or {}
-            ns = md["namespace"]
-            host = spec.get("hostname") or md["name"]
-            names = []
-            sub = spec.get("subdomain")
-            if sub and (ns, sub) in headless:
-                fq = "%s.%s.%s" % (host, sub, ns)
-                names += [fq + ".svc.cluster.local", fq + ".svc", fq, "%s.%s" % (host, sub)]
-            names.append("%s.%s.pod.cluster.local" % (ip.replace(".", "-"), ns))
-            lines.append("%s\t%s" % (ip, " ".join(names)))
-        tmp = self.hosts_path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, self.hosts_path)
+        cluster = dns.cluster_lines(self.store)
+        _write_if_changed(self.hosts_path, "\n".join(dns.HEADER + cluster) + "\n")
+        for r in list(self.runners.values()):
+            if r.own_hosts and r.ip:
+                _write_if_changed(r.fs.in_root("etc/hosts"),
+                                  "\n".join(dns.HEADER + dns.own_lines(r.pod, r.ip) + cluster) + "\n")
 
     def token_for(self, pod):
         uid = pod["metadata"]["uid"]
@@ -141,10 +125,9 @@ class Kubelet:
                     r.poke()
             else:
                 self.on_pod(ev.obj)
-            if ev.type == "DELETED" or (ev.old or {}).get("status", {}).get("podIP") != \
-                    (ev.obj.get("status") or {}).get("podIP"):
+            if ev.type == "DELETED" or _dns_view(ev.old) != _dns_view(ev.obj):
                 self.schedule_hosts()
-        elif rt.key == ("", "services") and ev.type in ("ADDED", "DELETED"):
+        elif rt.key == ("", "services"):
             self.schedule_hosts()
         elif rt.key in (("", "configmaps"), ("", "secrets")) and ev.type != "ADDED":
             ns = ev.obj["metadata"].get("namespace")
@@ -211,7 +194,30 @@ class Kubelet:
         return await serve_log(self, req, t)
 
     async def stop_all(self):
+        self.stopping = True   # no more restarts
         await asyncio.gather(*(r.kill_all(grace=2) for r in list(self.runners.values())), return_exceptions=True)
+
+
+def _dns_view(pod):
+    """What of a pod the cluster's names depend on."""
+    if pod is None:
+        return None
+    st = pod.get("status") or {}
+    return (st.get("podIP"), st.get("phase"), pod["metadata"].get("deletionTimestamp"),
+            pod["metadata"].get("labels"), dns._ready(pod))
+
+
+def _write_if_changed(path, text):
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def _now():

@@ -7,8 +7,6 @@ import shutil
 
 from .util import get_path
 
-SA_DIR = "var/run/secrets/kubernetes.io/serviceaccount"
-
 
 def write_file(path, data, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -40,11 +38,11 @@ class PodFS:
         self.logs = os.path.join(self.dir, "logs")
         self.volumes = os.path.join(self.dir, "volumes")
 
-    def create(self):
+    def create(self, own_hosts):
         for d in ("tmp", "etc", "var/run", "dev", self.logs, self.volumes):
             os.makedirs(os.path.join(self.root, d) if not d.startswith("/") else d, exist_ok=True)
         hosts = os.path.join(self.root, "etc", "hosts")
-        if not os.path.lexists(hosts):
+        if not own_hosts and not os.path.lexists(hosts):
             os.symlink(self.kubelet.hosts_path, hosts)
 
     def remove(self):

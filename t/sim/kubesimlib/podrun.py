@@ -2,6 +2,7 @@
 with back-off, probes, status reports, and graceful termination."""
 
 import asyncio
+import base64
 import logging
 import os
 import signal
@@ -92,7 +93,6 @@ class Container:
                 s = st.get(st.types[("", "secrets")], ns, ef["secretRef"].get("name"))
                 if s is None and not ef["secretRef"].get("optional"):
                     raise ConfigError('secret "%s" not found' % ef["secretRef"].get("name"))
-                import base64
                 for k, v in ((s or {}).get("data") or {}).items():
                     env[prefix + k] = base64.b64decode(v).decode(errors="replace")
         for e in self.spec.get("env") or []:
@@ -118,7 +118,6 @@ class Container:
                             ref.get("key"), what.capitalize() if what == "secret" else "ConfigMap", ns, ref.get("name")))
                     v = data[ref["key"]]
                     if kind == "secrets":
-                        import base64
                         v = base64.b64decode(v).decode(errors="replace")
                     env[name] = v
                 elif vf.get("resourceFieldRef"):
@@ -148,6 +147,8 @@ class Container:
         if self.placeholder:
             self.running = True
             self.state = {"running": {"startedAt": self.started_at}}
+            events.record(r.kubelet.srv, r.pod, "Normal", "Started", "Started container %s" % self.name, "kubelet",
+                          "kubesim-node", self.field_path())
             return
         try:
             env = self.env()
@@ -288,6 +289,8 @@ class PodRunner:
         self.start_time = None
         self.task = None
         self.netcut = False
+        # pods running processes get their own etc/hosts (with their own name); idle ones share the cluster's
+        self.own_hosts = any(not c.placeholder for c in self.inits + self.containers)
 
     def start(self):
         self.task = asyncio.get_running_loop().create_task(self.run())
@@ -343,8 +346,10 @@ class PodRunner:
         try:
             if self.ip is None:
                 self.ip_n, self.ip = self.kubelet.alloc_ip()
-            self.fs.create()
+            self.fs.create(self.own_hosts)
             self.fs.mount_all(pod)
+            if self.own_hosts:
+                self.kubelet.write_hosts()
         except Exception as e:
             events.record(self.kubelet.srv, pod, "Warning", "FailedMount", "MountVolume.SetUp failed: %s" % e,
                           "kubelet", "kubesim-node")
@@ -355,6 +360,8 @@ class PodRunner:
 
     def step(self):
         """Start what should run now; restart what died, as the restart policy says."""
+        if self.kubelet.stopping:
+            return
         loop_time = asyncio.get_running_loop().time()
         if not self.initialized:
             for c in self.inits:

@@ -46,6 +46,25 @@ SCHEMAS[("authorization.k8s.io/v1", "SelfSubjectAccessReview")] = {
     1: ("metadata", "msg", OBJECT_META),
     2: ("spec", "msg", {1: ("resourceAttributes", "msg", RESOURCE_ATTRS),
                         2: ("nonResourceAttributes", "msg", {1: ("path", "string"), 2: ("verb", "string")})})}
+# what `kubectl create deployment` and `kubectl create service` send
+CONTAINER = {1: ("name", "string"), 2: ("image", "string"), 3: ("command", "rep_string"), 4: ("args", "rep_string"),
+             5: ("workingDir", "string"),
+             6: ("ports", "rep_msg", {1: ("name", "string"), 3: ("containerPort", "int"), 4: ("protocol", "string")}),
+             7: ("env", "rep_msg", {1: ("name", "string"), 2: ("value", "string")}),
+             14: ("imagePullPolicy", "string")}
+POD_SPEC = {2: ("containers", "rep_msg", CONTAINER), 3: ("restartPolicy", "string"),
+            8: ("serviceAccountName", "string"), 16: ("hostname", "string"), 17: ("subdomain", "string")}
+LABEL_SELECTOR = {1: ("matchLabels", "map_ss")}
+SCHEMAS[("apps/v1", "Deployment")] = {
+    1: ("metadata", "msg", OBJECT_META),
+    2: ("spec", "msg", {1: ("replicas", "int"), 2: ("selector", "msg", LABEL_SELECTOR),
+                        3: ("template", "msg", {1: ("metadata", "msg", OBJECT_META), 2: ("spec", "msg", POD_SPEC)}),
+                        4: ("strategy", "msg", {1: ("type", "string")})})}
+SCHEMAS[("v1", "Service")] = {
+    1: ("metadata", "msg", OBJECT_META),
+    2: ("spec", "msg", {1: ("ports", "rep_msg", {1: ("name", "string"), 2: ("protocol", "string"), 3: ("port", "int"),
+                                                 4: ("targetPort", "intorstr"), 5: ("nodePort", "int0")}),
+                        2: ("selector", "map_ss"), 3: ("clusterIP", "string"), 4: ("type", "string")})}
 UNKNOWN = {1: ("typeMeta", "msg", {1: ("apiVersion", "string"), 2: ("kind", "string")}), 2: ("raw", "raw"),
            3: ("contentEncoding", "string"), 4: ("contentType", "string")}
 
@@ -101,7 +120,13 @@ def decode(buf, schema):
         elif typ == "bool":
             out[name] = bool(val)
         elif typ == "int":
-            out[name] = val
+            out[name] = val - (1 << 64) if val >= (1 << 63) else val
+        elif typ == "int0":  # an omitempty integer: zero means unset
+            if val:
+                out[name] = val
+        elif typ == "intorstr":
+            ios = dict(_fields(val))
+            out[name] = ios.get(3, b"").decode("utf-8") if ios.get(1) == 1 else ios.get(2, 0)
         elif typ == "msg":
             out[name] = decode(val, spec[2])
         elif typ == "rep_string":

@@ -3,6 +3,7 @@ rules of a real API server (resourceVersion preconditions, status subresource, g
 graceful pod deletion, no-op writes that change nothing)."""
 
 import copy
+import datetime
 import json
 import uuid
 
@@ -11,8 +12,6 @@ from .errors import ApiError, already_exists, bad_request, conflict, invalid, no
 from .patch import json_patch, merge_patch, strategic_merge
 from .util import now, random_suffix, rfc3339
 from .validation import check_crd, check_metadata, raise_if, validate_custom
-
-import datetime
 
 # kinds whose DELETE answers the deleted object rather than a Status (ReturnDeletedObject in the real stores)
 RETURNS_OBJECT = {("", "pods"), ("", "services"), ("", "namespaces")}
@@ -115,8 +114,7 @@ class Registry:
         return obj
 
     # -- update -------------------------------------------------------------------------------------
-    def update(self, rt, ns, name, body, version=None, subresource=None, strict=False, dry_run=False,
-               allow_unconditional=None):
+    def update(self, rt, ns, name, body, version=None, subresource=None, strict=False, dry_run=False):
         version = version or rt.version
         self._check_body_type(rt, body, version)
         if not isinstance(body.get("metadata"), dict):
@@ -133,8 +131,7 @@ class Registry:
             raise not_found(rt, name)
         rv = bmd.get("resourceVersion")
         if not rv:
-            unconditional_ok = rt.builtin if allow_unconditional is None else allow_unconditional
-            if not unconditional_ok:
+            if not rt.builtin:  # custom resources forbid unconditional updates; built-in kinds allow them
                 raise invalid(rt, name, [("metadata.resourceVersion",
                                           "Invalid value: 0x0: must be specified for an update", "FieldValueInvalid")])
         elif rv != old["metadata"]["resourceVersion"]:
@@ -149,6 +146,8 @@ class Registry:
                 new["status"] = copy.deepcopy(body["status"])
             else:
                 new.pop("status", None)
+            if not rt.builtin:  # the status is checked (and pruned) against the CRD schema too
+                raise_if(rt, name, validate_custom(rt, version, new, strict))
         else:
             new = copy.deepcopy(body)
             new["apiVersion"], new["kind"] = rt.api_version(), rt.kind

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import time
 
@@ -118,7 +119,7 @@ class Rest:
         self.server = server
         self.store = server.store
         self.registry = server.registry
-        self.bookmark_interval = 15.0
+        self.bookmark_interval = float(os.environ.get("KUBESIM_BOOKMARK_SECONDS", "15"))
 
     # -- lists --------------------------------------------------------------------------------------
     def _selected(self, req, t):
@@ -193,7 +194,6 @@ class Rest:
             await out.send(json.dumps({"type": "ERROR", "object": e.status()}).encode() + b"\n")
             await out.end()
             return True
-        self.server.watch_count += 1
         await out.start()
         headers_sent = [False]
 
@@ -214,7 +214,6 @@ class Rest:
 
         deadline = time.monotonic() + timeout
         next_bookmark = time.monotonic() + self.bookmark_interval
-        closed = asyncio.ensure_future(req.reader.read(1))
         last_rv = since or self.store.rv
         initial_pending = initial and bookmarks
         try:
@@ -226,19 +225,21 @@ class Rest:
                 now = time.monotonic()
                 if now >= deadline:
                     break
-                wait = min(deadline, next_bookmark) - now
+                # wake at least every second to notice a client that went away (without reading from the
+                # connection: the client's next request may already be on its way)
+                wait = min(deadline, next_bookmark, now + 1.0) - now
                 getter = asyncio.ensure_future(w.queue.get())
-                done, _ = await asyncio.wait({getter, closed}, timeout=max(wait, 0.01),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if closed in done:
+                done, _ = await asyncio.wait({getter}, timeout=max(wait, 0.01))
+                if req.reader.at_eof() or req.writer.is_closing():
                     getter.cancel()
                     return None
                 if getter not in done:
                     getter.cancel()
-                    if bookmarks and time.monotonic() >= next_bookmark:
-                        await out.send(json.dumps({"type": "BOOKMARK", "object": bookmark(max(last_rv, self.store.rv))})
-                                       .encode() + b"\n")
-                    next_bookmark = time.monotonic() + self.bookmark_interval
+                    if time.monotonic() >= next_bookmark:
+                        if bookmarks:  # the queue is empty: everything up to the current RV has been sent
+                            await out.send(json.dumps({"type": "BOOKMARK", "object": bookmark(
+                                max(last_rv, self.store.rv))}).encode() + b"\n")
+                        next_bookmark = time.monotonic() + self.bookmark_interval
                     continue
                 item = getter.result()
                 if item is None:
@@ -251,9 +252,7 @@ class Rest:
         except (ConnectionError, OSError):
             return None
         finally:
-            closed.cancel()
             self.store.unwatch(w)
-            self.server.watch_count -= 1
 
     # -- single objects -----------------------------------------------------------------------------
     def respond_object(self, req, t, obj, code=200):

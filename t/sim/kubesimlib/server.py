@@ -43,7 +43,6 @@ class Server:
         self.rest = Rest(self)
         from .events import Recorder
         self.recorder = Recorder(self)
-        self.watch_count = 0
         self.http = None
         self.controllers = []
         self.kubelet = None
@@ -98,18 +97,32 @@ class Server:
     def write_kubeconfig(self):
         with open(os.path.join(self.state_dir, "admin.token")) as f:
             token = f.read().strip()
-        cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-               "clusters": [{"name": "kubesim", "cluster": {
-                   "server": "https://%s:%d" % (self.host, self.port),
-                   "certificate-authority": os.path.join(self.state_dir, "pki", "ca.crt")}}],
-               "users": [{"name": "kubesim-admin", "user": {"token": token}}],
-               "contexts": [{"name": "kubesim", "context": {"cluster": "kubesim", "user": "kubesim-admin",
-                                                            "namespace": "default"}}],
-               "current-context": "kubesim"}
+        # block YAML, as kubeadm writes it (JSON would do for kubectl, but not every YAML reader is 1.2)
+        cfg = "\n".join([
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters:",
+            "- name: kubesim",
+            "  cluster:",
+            "    server: %s" % json.dumps("https://%s:%d" % (self.host, self.port)),
+            "    certificate-authority: %s" % json.dumps(os.path.join(self.state_dir, "pki", "ca.crt")),
+            "users:",
+            "- name: kubesim-admin",
+            "  user:",
+            "    token: %s" % json.dumps(token),
+            "contexts:",
+            "- name: kubesim",
+            "  context:",
+            "    cluster: kubesim",
+            "    user: kubesim-admin",
+            "    namespace: default",
+            "current-context: kubesim",
+            "preferences: {}",
+            ""])
         path = os.path.join(self.state_dir, "kubeconfig")
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump(cfg, f, indent=2)
+            f.write(cfg)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
         with open(os.path.join(self.state_dir, "server.json"), "w") as f:
@@ -209,4 +222,9 @@ def main_loop(args):
         log.info("stopping")
         await srv.shutdown()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (ValueError, RuntimeError, OSError) as e:
+        # bad configuration (images file, state directory, no free address range): say it, no traceback
+        log.error("cannot serve: %s", e)
+        raise SystemExit(1)

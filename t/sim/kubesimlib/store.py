@@ -6,11 +6,13 @@ or kept in the history stays as it was when it was written."""
 
 import asyncio
 import collections
-import itertools
+import logging
 
 from .errors import ApiError, expired
 
-HISTORY = 50000
+log = logging.getLogger("kubesim.store")
+
+HISTORY = 5000   # events kept per resource type (the real watch cache keeps a bounded window too)
 
 
 class Event:
@@ -65,11 +67,11 @@ class Store:
         self.types = {}            # (group, plural) -> ResourceType
         self.objects = {}          # (group, plural) -> {(namespace, name): obj}
         self.rv = 1
-        self.history = collections.deque(maxlen=HISTORY)
-        self.floor = 0             # oldest resourceVersion a watch may resume from
+        self.history = {}          # type key -> deque of Events
+        self.floors = {}           # type key -> oldest resourceVersion a watch may resume from
+        self.expired_at = 0        # every resume from before this is 410 (the expire-history fault)
         self.watchers = set()
         self.listeners = []        # callables(event) run after each write
-        self.uid_counter = itertools.count(1)
         self.type_listeners = []   # callables() run when the set of types changes
 
     # -- types --------------------------------------------------------------------------------------
@@ -94,13 +96,6 @@ class Store:
             return rt
         return None
 
-    def type_for_kind(self, api_version, kind):
-        group, _, version = api_version.rpartition("/")
-        for rt in self.types.values():
-            if rt.group == group and rt.kind == kind and version in rt.versions:
-                return rt
-        return None
-
     # -- reads --------------------------------------------------------------------------------------
     def get(self, rt, namespace, name):
         return self.objects.get(rt.key, {}).get((namespace or "", name))
@@ -122,16 +117,21 @@ class Store:
         else:
             coll[k] = obj
         ev = Event(self.rv, etype, rt.key, obj, old)
-        self.history.append(ev)
-        if len(self.history) == self.history.maxlen:
-            self.floor = self.history[0].rv - 1
+        hist = self.history.setdefault(rt.key, collections.deque(maxlen=HISTORY))
+        hist.append(ev)
+        if len(hist) == hist.maxlen:
+            self.floors[rt.key] = hist[0].rv - 1
         for w in list(self.watchers):
             if w.rt.key == rt.key:
                 t = w.translate(ev)
                 if t:
                     w.queue.put_nowait((t[0], t[1], ev.rv))
         for cb in self.listeners:
-            cb(rt, ev)
+            try:
+                cb(rt, ev)
+            except Exception:
+                # a controller's bug must not undo or fail a write that is already committed
+                log.exception("listener %r failed on %s %s", cb, ev.type, rt.plural)
         return obj
 
     def put_new(self, rt, obj):
@@ -154,10 +154,11 @@ class Store:
                 if w.selects(obj):
                     w.queue.put_nowait(("ADDED", obj, int(obj["metadata"]["resourceVersion"])))
         else:
-            if since < self.floor:
-                raise expired("too old resource version: %d (%d)" % (since, self.floor))
-            for ev in self.history:
-                if ev.rv > since and ev.key == rt.key:
+            floor = max(self.floors.get(rt.key, 0), self.expired_at)
+            if since < floor:
+                raise expired("too old resource version: %d (%d)" % (since, floor))
+            for ev in self.history.get(rt.key, ()):
+                if ev.rv > since:
                     t = w.translate(ev)
                     if t:
                         w.queue.put_nowait((t[0], t[1], ev.rv))
@@ -172,7 +173,7 @@ class Store:
         """Forget every past event: the next resume from an older resourceVersion gets 410 Expired."""
         self.history.clear()
         self.rv += 1
-        self.floor = self.rv
+        self.expired_at = self.rv
 
     def drop_watches(self):
         for w in list(self.watchers):

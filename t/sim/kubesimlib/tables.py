@@ -183,7 +183,8 @@ BUILTIN = {
     ("", "persistentvolumeclaims"): (
         [NAME, col("Status"), col("Volume"), col("Capacity"), col("Access Modes"), col("StorageClass"),
          col("VolumeAttributesClass"), AGE, col("VolumeMode", priority=1)],
-        lambda o: [_md(o)["name"], _status(o).get("phase", ""), _spec(o).get("volumeName", ""), _pvc_capacity(o),
+        lambda o: [_md(o)["name"], "Terminating" if _md(o).get("deletionTimestamp") else _status(o).get("phase", ""),
+                   _spec(o).get("volumeName", ""), _pvc_capacity(o),
                    ",".join(ACCESS.get(m, m) for m in (_status(o).get("accessModes") or [])),
                    _spec(o).get("storageClassName") or "", "<unset>", _created(o),
                    _spec(o).get("volumeMode", "Filesystem")]),

@@ -1,6 +1,5 @@
 """Small helpers shared by the server: timestamps, ages as kubectl prints them, names, copies, JSONPath."""
 
-import copy
 import datetime
 import json
 import random
@@ -92,10 +91,6 @@ def fnv32a(data):
 
 def template_hash(obj):
     return safe_encode(str(fnv32a(json.dumps(obj, sort_keys=True).encode())))
-
-
-def deepcopy(o):
-    return copy.deepcopy(o)
 
 
 def get_path(obj, dotted, default=None):

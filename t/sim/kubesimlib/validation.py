@@ -1,6 +1,8 @@
 """What a real API server checks on write: metadata (names, labels, ownerReferences) and custom resources
 against their CRD's openAPIV3Schema (types, enums, required, bounds, patterns; pruning and defaults)."""
 
+import copy
+import json
 import re
 
 from .errors import ApiError, invalid
@@ -88,7 +90,6 @@ def _type_ok(t, v):
 
 
 def _quote(v):
-    import json
     return json.dumps(v)
 
 
@@ -145,7 +146,6 @@ def schema_walk(schema, value, path, causes, unknown, defaults=True):
         if defaults and props:
             for k, p in props.items():
                 if k not in out and isinstance(p, dict) and "default" in p:
-                    import copy
                     out[k] = copy.deepcopy(p["default"])
         for r in schema.get("required") or []:
             if r not in out:
