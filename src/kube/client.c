@@ -19,7 +19,7 @@
 #include "ttc/metrics.h"
 
 #define TOKEN_REREAD_S 60
-#define REAUTH_MIN_INTERVAL_S 10
+#define REAUTH_MIN_INTERVAL_S 1
 #define MAX_TOKEN (64u << 10)
 
 struct kube_client {
