@@ -238,7 +238,13 @@ w = ktest.Ktool(work, "incluster", ["watch", "configmaps"], env=env)
 tap.ok(w.wait_line("SYNCED", 2) is None, "in-cluster with a stale token: refused")
 with open(os.path.join(sa, "token"), "w") as f:
     f.write(good + "\n")
-tap.ok(w.wait_line("SYNCED", 30) is not None, "once the kubelet rewrites the token file, it is re-read after a 401")
+line = w.wait_line("SYNCED", 30)
+tap.ok(line is not None, "once the kubelet rewrites the token file, it is re-read after a 401")
+everywhere = json.loads(cl.kubectl("get", "configmaps", "--all-namespaces", "-o", "json"))["items"]
+tap.ok(line is not None and int(line[2]) == len(everywhere) and
+       len({o["metadata"]["namespace"] for o in everywhere}) > 1,
+       "an informer without a namespace lists every namespace (%s of %d)" % (line[2] if line else None,
+                                                                             len(everywhere)))
 tap.like(w.err(), 'msg="bearer token re-read"', "and the re-read is logged")
 tap.like(w.err(), 'server=https://127.0.0.1:%d namespace=default' % cl.port,
          "the service host, port and namespace come from the pod")
