@@ -10,6 +10,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -223,6 +224,13 @@ tap.ok(n > 100 and (share >= 0.99 or share >= cshare - 0.01),
 _, stats = watcher.dump_state()
 if stats:
     tap.diag("loop lag max %.1f ms, RSS %d KiB" % (stats["lag_max_ms"], stats["rss_kib"]))
+promtool = os.environ.get("PROMTOOL")
+if promtool:
+    r = subprocess.run([promtool, "check", "metrics"], input=watcher.metrics().encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    tap.ok(r.returncode == 0, "the client's metrics pass promtool check metrics")
+    if r.returncode != 0:
+        tap.diag(r.stdout.decode(errors="replace"))
 watcher.signal(signal.SIGTERM)
 tap.is_(watcher.proc.wait(20), 0, "the informer stops cleanly")
 err = watcher.err()
