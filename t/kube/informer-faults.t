@@ -113,10 +113,10 @@ def drop():
 
 
 def expire():
-    # Keep the informer from watching for a few seconds (four failed attempts with
+    # Keep the informer from watching for a few seconds (five failed attempts with
     # backoff) and forget the history meanwhile: its next watch starts from a
     # resourceVersion the server no longer has (410).
-    cl.fault("inject", "--code", "500", "--count", "4", "--path", "watch=1.*" + OURS)
+    cl.fault("inject", "--code", "500", "--count", "5", "--path", "watch=1.*" + OURS)
     cl.fault("drop-watches")
     cl.fault("expire-history")
 
