@@ -664,6 +664,8 @@ new_ssl(struct https_request *r)
 
 	if (ssl == NULL)
 		return NULL;
+	/* Also for contexts made elsewhere: see https_ctx_new(). */
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (c->identity_is_ip) {
 		/* SSL_set1_host would compare an IP with DNS names; RFC 6066 forbids IP SNI. */
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->identity) != 1)

@@ -361,7 +361,8 @@ kube_request(struct kube_client *c, const struct kube_request *rq, kube_done_fn 
 		          NULL);
 		return NULL;
 	}
-	if (rq->res->namespaced && (ns == NULL || *ns == '\0'))
+	/* NULL is the client's namespace; "" all namespaces, which only a list can span. */
+	if (rq->res->namespaced && (ns == NULL || (*ns == '\0' && rq->verb != KUBE_LIST)))
 		ns = kube_client_namespace(c);
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;

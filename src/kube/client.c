@@ -19,7 +19,7 @@
 #include "ttc/metrics.h"
 
 #define TOKEN_REREAD_S 60
-#define REAUTH_MIN_INTERVAL_S 10
+#define REAUTH_MIN_INTERVAL_S 1
 #define MAX_TOKEN (64u << 10)
 
 struct kube_client {
@@ -289,18 +289,25 @@ struct https_request *
 kube_client_http(struct kube_client *c, int method, const char *path)
 {
 	struct https_request *r = https_request_new(c->https, (enum https_method)method, path);
-	char auth[MAX_TOKEN + 16];
+	char *auth = NULL;
+	int rc = 0;
 
 	if (r == NULL)
 		return NULL;
 	https_request_header(r, "Accept", "application/json");
 	https_request_header(r, "User-Agent", c->user_agent);
 	if (c->token != NULL && *c->token != '\0') {
-		snprintf(auth, sizeof(auth), "Bearer %s", c->token);
-		if (https_request_header(r, "Authorization", auth) < 0) {
-			https_request_cancel(r);
-			return NULL;
+		rc = asprintf(&auth, "Bearer %s", c->token) < 0
+		         ? -1
+		         : https_request_header(r, "Authorization", auth);
+		if (auth != NULL) {
+			memset(auth, 0, strlen(auth));
+			free(auth);
 		}
+	}
+	if (rc < 0) {
+		https_request_cancel(r);
+		return NULL;
 	}
 	return r;
 }

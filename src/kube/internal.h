@@ -212,7 +212,7 @@ struct https_request *kube_client_http(struct kube_client *c, int method, const 
 /* Records a finished request in the metrics: code 0 stands for an error without response. */
 void kube_client_observe(struct kube_client *c, const char *verb, const char *res_label, int code,
                          double seconds);
-/* Re-reads the token file after a 401 (at most once per 10 s); 1 if the token changed. */
+/* Re-reads the token file after a 401 (at most once a second); 1 if the token changed. */
 int kube_client_reauth(struct kube_client *c);
 unsigned kube_client_seed(struct kube_client *c);
 /* The default deadline of a call. */

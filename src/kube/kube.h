@@ -151,7 +151,7 @@ enum kube_verb {
 struct kube_request {
 	enum kube_verb verb;
 	const struct kube_resource *res;
-	const char *ns;          /* NULL: the client's namespace (namespaced resources) */
+	const char *ns;          /* NULL: the client's namespace; "": all (LIST only) */
 	const char *name;        /* required but for LIST and CREATE */
 	const char *subresource; /* "status", or NULL */
 	const char *query;       /* extra query parameters, already escaped: "a=b&c=d" */
@@ -287,7 +287,8 @@ struct kube_elector_opts {
 	void *arg;
 };
 
-/* Starts campaigning at once. NULL (logged) for invalid options. */
+/* Starts campaigning at once. NULL (logged) for invalid options. The elector must not be
+ * freed from inside its own callbacks. */
 struct kube_elector *kube_elector_new(struct kube_client *c, const struct kube_elector_opts *o);
 int kube_elector_is_leader(const struct kube_elector *e);
 const char *kube_elector_identity(const struct kube_elector *e);

@@ -10,6 +10,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -112,10 +113,10 @@ def drop():
 
 
 def expire():
-    # Keep the informer from watching for a few seconds (four failed attempts with
+    # Keep the informer from watching for a few seconds (five failed attempts with
     # backoff) and forget the history meanwhile: its next watch starts from a
     # resourceVersion the server no longer has (410).
-    cl.fault("inject", "--code", "500", "--count", "4", "--path", "watch=1.*" + OURS)
+    cl.fault("inject", "--code", "500", "--count", "5", "--path", "watch=1.*" + OURS)
     cl.fault("drop-watches")
     cl.fault("expire-history")
 
@@ -223,6 +224,13 @@ tap.ok(n > 100 and (share >= 0.99 or share >= cshare - 0.01),
 _, stats = watcher.dump_state()
 if stats:
     tap.diag("loop lag max %.1f ms, RSS %d KiB" % (stats["lag_max_ms"], stats["rss_kib"]))
+promtool = os.environ.get("PROMTOOL")
+if promtool:
+    r = subprocess.run([promtool, "check", "metrics"], input=watcher.metrics().encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    tap.ok(r.returncode == 0, "the client's metrics pass promtool check metrics")
+    if r.returncode != 0:
+        tap.diag(r.stdout.decode(errors="replace"))
 watcher.signal(signal.SIGTERM)
 tap.is_(watcher.proc.wait(20), 0, "the informer stops cleanly")
 err = watcher.err()

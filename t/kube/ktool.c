@@ -40,7 +40,7 @@ usage(FILE *f)
 	           "  create RES NS JSON | update RES NS NAME JSON | patch RES NS NAME JSON\n"
 	           "  patch-status RES NS NAME JSON\n"
 	           "  watch RES [--namespace NS] [--selector S] [--fields S] [--watch-timeout S]\n"
-	           "        [--max-line BYTES] [--stamp ANNOTATION]\n"
+	           "        [--max-line BYTES] [--stamp ANNOTATION] [--quiet]\n"
 	           "  elect NS NAME [--identity ID] [--durations LEASE,RENEW,RETRY]\n"
 	           "  event RES NS NAME TYPE REASON MESSAGE [COUNT]\n"
 	           "  https URL [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]\n"

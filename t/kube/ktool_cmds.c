@@ -27,6 +27,7 @@ static struct kube_elector *el;
 static struct kube_recorder *rec;
 static struct event *poll_ev;
 static const char *stamp_key;
+static int quiet; /* count and time events, but do not print each one */
 static double *lat;
 static size_t nlat, caplat;
 static yajl_val event_obj;
@@ -68,6 +69,8 @@ handler(struct kube_informer *i, enum kube_event_type type, yajl_val obj, yajl_v
 	(void)arg;
 	if (stamp_key != NULL && type != KUBE_DELETED)
 		note_latency(obj);
+	if (quiet)
+		return;
 	kt_say("%s %s %s", names[type], kube_obj_key(obj, key, sizeof(key)), kube_obj_rv(obj));
 }
 
@@ -81,13 +84,10 @@ synced(struct kube_informer *i, void *arg)
 int
 kt_watch(int argc, char **argv)
 {
-	static const struct option lo[] = {{"namespace", 1, 0, 'n'},
-	                                   {"selector", 1, 0, 'l'},
-	                                   {"fields", 1, 0, 'f'},
-	                                   {"watch-timeout", 1, 0, 't'},
-	                                   {"max-line", 1, 0, 'm'},
-	                                   {"stamp", 1, 0, 's'},
-	                                   {0, 0, 0, 0}};
+	static const struct option lo[] = {{"namespace", 1, 0, 'n'}, {"selector", 1, 0, 'l'},
+	                                   {"fields", 1, 0, 'f'},    {"watch-timeout", 1, 0, 't'},
+	                                   {"max-line", 1, 0, 'm'},  {"stamp", 1, 0, 's'},
+	                                   {"quiet", 0, 0, 'q'},     {0, 0, 0, 0}};
 	struct kube_informer_opts o = {0};
 	int ch;
 
@@ -111,6 +111,9 @@ kt_watch(int argc, char **argv)
 			break;
 		case 's':
 			stamp_key = optarg;
+			break;
+		case 'q':
+			quiet = 1;
 			break;
 		default:
 			return -1;

@@ -221,6 +221,38 @@ evs = json.loads(cl.kubectl("get", "events", "--field-selector", "reason=Spam", 
 tap.ok(len(evs) == 1 and evs[0].get("count") == 25,
        "a burst of 40 repeats is cut to 25 by the spam filter (count %s)" % (evs[0].get("count") if evs else None))
 
+# -- in-cluster configuration, and a token re-read after a 401 ------------------------------------
+root = work.file("podroot")
+sa = os.path.join(root, "var/run/secrets/kubernetes.io/serviceaccount")
+os.makedirs(sa)
+with open(os.path.join(cl.dir, "admin.token")) as f:
+    good = f.read().strip()
+with open(os.path.join(sa, "token"), "w") as f:
+    f.write("expired-token\n")
+with open(os.path.join(cl.dir, "pki", "ca.crt")) as f, open(os.path.join(sa, "ca.crt"), "w") as g:
+    g.write(f.read())
+with open(os.path.join(sa, "namespace"), "w") as f:
+    f.write("default\n")
+env = {"POD_ROOT": root, "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(cl.port)}
+w = ktest.Ktool(work, "incluster", ["watch", "configmaps"], env=env)
+tap.ok(w.wait_line("SYNCED", 2) is None, "in-cluster with a stale token: refused")
+with open(os.path.join(sa, "token"), "w") as f:
+    f.write(good + "\n")
+line = w.wait_line("SYNCED", 30)
+tap.ok(line is not None, "once the kubelet rewrites the token file, it is re-read after a 401")
+everywhere = json.loads(cl.kubectl("get", "configmaps", "--all-namespaces", "-o", "json"))["items"]
+tap.ok(line is not None and int(line[2]) == len(everywhere) and
+       len({o["metadata"]["namespace"] for o in everywhere}) > 1,
+       "an informer without a namespace lists every namespace (%s of %d)" % (line[2] if line else None,
+                                                                             len(everywhere)))
+tap.like(w.err(), 'msg="bearer token re-read"', "and the re-read is logged")
+tap.like(w.err(), 'server=https://127.0.0.1:%d namespace=default' % cl.port,
+         "the service host, port and namespace come from the pod")
+tap.ok(good not in w.err() and good not in w.out(), "the token never appears in the output")
+w.stop()
+r = ktest.run_ktool(["get", "configmaps", "default", "x"], env={"KUBERNETES_SERVICE_HOST": ""})
+tap.ok(r[0] == 1 and "KUBERNETES_SERVICE_HOST" in r[2], "outside a pod without a kubeconfig: a clear error")
+
 log = cl.log()
 tap.ok("Traceback" not in log, "the simulated cluster logged no traceback")
 tap.done()

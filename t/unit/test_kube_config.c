@@ -232,6 +232,35 @@ test_yaml(void)
 	   "non-scalar keys are refused");
 }
 
+/* Damaged kubeconfigs (bytes changed, cut short) are refused or read, never a crash. */
+static void
+test_damaged(void)
+{
+	size_t n = strlen(two_contexts);
+	char *text = malloc(n + 1), err[512];
+	unsigned seed = 99;
+	int loaded = 0, refused = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		memcpy(text, two_contexts, n + 1);
+		for (int k = 0; k < 1 + round % 4; k++) {
+			size_t at = (size_t)(kube_rand01(&seed) * (double)n);
+			text[at] = " :-[]{}'\"\n\tax0!&*|>#,?"[(int)(kube_rand01(&seed) * 22)];
+		}
+		size_t len = round % 5 == 0 ? (size_t)(kube_rand01(&seed) * (double)n) : n;
+		struct kube_config *c =
+		    kube_config_from_text("kc", text, len, NULL, round % 2, err, sizeof(err));
+		if (c != NULL)
+			loaded++;
+		else
+			refused++;
+		kube_config_free(c);
+	}
+	ok(loaded > 0 && refused > 0, "3000 damaged kubeconfigs: %d read, %d refused, no crash",
+	   loaded, refused);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -246,6 +275,7 @@ main(void)
 	test_files();
 	test_in_cluster();
 	test_yaml();
+	test_damaged();
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -125,10 +125,49 @@ test_stop(void)
 	kube_ndjson_free(&f);
 }
 
+/* However a stream is cut into chunks, the same lines come out. */
+static void
+test_random_chunks(void)
+{
+	char stream[4096];
+	size_t n = 0;
+	int lines = 0, same = 1;
+	unsigned seed = 12345;
+
+	while (n < sizeof(stream) - 64) {
+		n += (size_t)snprintf(stream + n, sizeof(stream) - n,
+		                      "{\"n\":%d,\"pad\":\"%.*s\"}\n", lines, lines % 40,
+		                      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		lines++;
+	}
+	for (int round = 0; round < 200; round++) {
+		struct kube_ndjson f;
+		struct seen s = {0};
+		struct evbuffer *in = evbuffer_new();
+		size_t at = 0;
+
+		kube_ndjson_init(&f, 1024);
+		while (at < n) {
+			size_t k = 1 + (size_t)(kube_rand01(&seed) * 300);
+			if (k > n - at)
+				k = n - at;
+			evbuffer_add(in, stream + at, k);
+			at += k;
+			kube_ndjson_feed(&f, in, on_line, on_toolong, &s);
+		}
+		same &= s.n == lines && strncmp(s.lines[3], "{\"n\":3,", 7) == 0 &&
+		        s.toolong == 0 && kube_ndjson_pending(&f) == 0;
+		evbuffer_free(in);
+		kube_ndjson_free(&f);
+	}
+	ok(same, "a stream of %d lines cut at random 200 times gives the same lines", lines);
+}
+
 int
 main(void)
 {
 	test_framing();
+	test_random_chunks();
 	test_cap();
 	test_stop();
 	return done_testing();
