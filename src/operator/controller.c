@@ -253,6 +253,10 @@ ctl_step(struct managed *m)
 			event = TTC_EV_PROC_FAILED;
 			break;
 		default:
+			if (o->active >= 0 && observed(m) &&
+			    object_pod_class(o, o->active, now) == POD_HEALTHY &&
+			    o->pods[o->active].role == ROLE_ACTIVE)
+				o->serving = o->active;
 			event = timed_out(m, now) ? TTC_EV_TIMEOUT
 			        : observed(m)     ? (int)object_situation(o, now)
 			                          : -1;
@@ -370,7 +374,7 @@ adopt(struct controller *c, yajl_val obj)
 	m->o.name = strdup(name);
 	m->o.ns = strdup(c->ns);
 	m->o.uid = strdup(uid);
-	m->o.active = m->o.fence = m->o.ahead = -1;
+	m->o.active = m->o.fence = m->o.ahead = m->o.serving = -1;
 	m->o.fx = &observe_effects;
 	for (int i = 0; i < PAIR_PODS; i++)
 		agent_state_unknown(&m->o.pods[i].st);

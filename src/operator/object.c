@@ -93,15 +93,18 @@ object_set_roles(struct ttc_object *o, int active)
 }
 
 /*
- * BothDown: the database that is ahead. What status recorded as the last active is ahead
- * unless the standby can be ahead (RETURN TWOSAFE); without knowledge (o->ahead unset)
- * the best candidate is the last active, then ordinal 0.
+ * BothDown: the database that is ahead, when known; else the best candidate: the one last
+ * seen serving as the healthy ACTIVE (status keeps it), then the intended active, then
+ * ordinal 0. Every commit acknowledged under RETURN TWOSAFE is on both; with NO RETURN
+ * the active is the one ahead.
  */
 int
 object_choose_ahead(const struct ttc_object *o)
 {
 	if (o->ahead >= 0)
 		return o->ahead;
+	if (o->serving >= 0)
+		return o->serving;
 	return o->active >= 0 ? o->active : 0;
 }
 

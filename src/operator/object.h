@@ -92,6 +92,7 @@ struct ttc_object {
 	int fence;          /* ordinal that must be fenced before promotion, -1 none */
 	char fence_uid[64]; /* uid of that pod when it was the active */
 	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
+	int serving;  /* ordinal last seen serving as the healthy ACTIVE, -1 none */
 	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
 	unsigned work;      /* bumped to drop the procedure under way */
 	int rebuild_failures; /* standby rebuilds failed in a row */

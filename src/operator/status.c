@@ -120,6 +120,11 @@ status_patch(const struct ttc_object *o, time_t now)
 		jw_kstr(&w, "repCreateStatement", o->rep_statement);
 	if (o->spec != NULL)
 		jw_kint(&w, "repPort", o->spec->rep_port);
+	if (o->serving >= 0) {
+		char pod[300];
+		snprintf(pod, sizeof(pod), "%s-%d", o->name, o->serving);
+		jw_kstr(&w, "lastServingActive", pod);
+	}
 	if (o->fence >= 0) {
 		/* The old active being fenced: a restarted operator must finish the job. */
 		char pod[300];
@@ -149,6 +154,18 @@ restore_string(char **slot, const char *v)
 	*slot = v ? strdup(v) : NULL;
 }
 
+/* The ordinal of "<name>-0" or "<name>-1", or -1. */
+static int
+pod_ordinal(const struct ttc_object *o, const char *pod)
+{
+	size_t n = o->name ? strlen(o->name) : 0;
+
+	if (pod == NULL || n == 0 || strncmp(pod, o->name, n) != 0 || pod[n] != '-' ||
+	    (pod[n + 1] != '0' && pod[n + 1] != '1') || pod[n + 2] != '\0')
+		return -1;
+	return pod[n + 1] - '0';
+}
+
 int
 status_restore(struct ttc_object *o, yajl_val status)
 {
@@ -170,15 +187,14 @@ status_restore(struct ttc_object *o, yajl_val status)
 	restore_string(&o->rep_statement, json_str(status, "repCreateStatement", NULL));
 	restore_string(&o->prev_stop_managing, json_str(status, "prevStopManaging", NULL));
 	restore_string(&o->prev_reexamine, json_str(status, "prevReexamine", NULL));
-	const char *fpod = json_str(status, "fencing", "pod", NULL);
 	const char *fuid = json_str(status, "fencing", "uid", NULL);
-	size_t n_name = strlen(o->name ? o->name : "");
-	o->fence = -1;
-	if (fpod && fuid && o->name && strncmp(fpod, o->name, n_name) == 0 && fpod[n_name] == '-' &&
-	    (fpod[n_name + 1] == '0' || fpod[n_name + 1] == '1') && fpod[n_name + 2] == '\0') {
-		o->fence = fpod[n_name + 1] - '0';
+
+	o->fence = pod_ordinal(o, json_str(status, "fencing", "pod", NULL));
+	if (o->fence >= 0 && fuid != NULL)
 		snprintf(o->fence_uid, sizeof(o->fence_uid), "%s", fuid);
-	}
+	else
+		o->fence = -1;
+	o->serving = pod_ordinal(o, json_str(status, "lastServingActive", NULL));
 	o->active = -1;
 	for (size_t i = 0; i < json_len(pods) && i < PAIR_PODS; i++) {
 		yajl_val p = json_at(pods, i);

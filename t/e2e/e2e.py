@@ -270,14 +270,14 @@ class Writer(threading.Thread):
         self.join(30)
 
 
-def keys_on(cluster, name, table, dsn, uid, pwd):
-    """The keys of table on the active pod's database."""
+def keys_on(cluster, name, table, dsn, uid, pwd, column="id"):
+    """The keys (column) of table on the active pod's database."""
     obj = cluster.ttc(name) or {}
     ip = cluster.pod_ips(name).get(obj.get("status", {}).get("activePods"))
     if ip is None:
         return None
     c = Conn(ip, dsn, uid, pwd)
     try:
-        return {r[0] for r in c.sql("select k from %s" % table)["rows"]}
+        return {r[0] for r in c.sql("select %s from %s" % (column, table))["rows"]}
     finally:
         c.close()

@@ -94,6 +94,7 @@ healthy_pair(struct ttc_object *o, struct ttc_spec *spec)
 	o->spec = spec;
 	o->ahead = -1;
 	o->fence = -1;
+	o->serving = -1;
 	object_set_roles(o, 0);
 	for (int i = 0; i < 2; i++) {
 		struct pod_view *p = &o->pods[i];
@@ -201,6 +202,16 @@ test_traces(void)
 	const int st3[] = {TTC_ST_BOTH_DOWN, TTC_ST_WAITING_FOR_ACTIVE};
 	ok(trace(&o, ev3, st3, 2), "both lost with bothDownBehavior Best: WaitingForActive");
 	is_int(o.active, 1, "the last active is chosen");
+
+	/* Both lost in the middle of a failover: the one last serving wins over the one that
+	 * was about to be promoted. */
+	o.state = TTC_ST_BOTH_DOWN;
+	o.serving = 0;
+	object_set_roles(&o, 1);
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_WAITING_FOR_ACTIVE,
+	       "both lost during a failover: WaitingForActive");
+	is_int(o.active, 0, "the database last serving as the active is chosen");
+	o.serving = -1;
 
 	o.state = TTC_ST_BOTH_DOWN;
 	spec.both_down_behavior = BOTHDOWN_MANUAL;

@@ -46,6 +46,7 @@ main(void)
 	o.pods[1].exists = 0;
 	o.fence = 1;
 	strcpy(o.fence_uid, "uid-of-sample-1");
+	o.serving = 0;
 
 	char *text = status_patch(&o, 1590939600);
 	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
@@ -86,6 +87,7 @@ main(void)
 	is_str(back.rep_statement, "create active standby pair ...", "the replication scheme");
 	ok(back.fence == 1 && strcmp(back.fence_uid, "uid-of-sample-1") == 0,
 	   "the pod being fenced, so a restart finishes fencing it");
+	is_int(back.serving, 0, "the pod last serving as the active (for BothDown)");
 	free(back.rep_statement);
 	free(back.prev_stop_managing);
 	free(back.prev_reexamine);

@@ -193,6 +193,7 @@ class Database:
         self.rep["state"] = state
         if state in ("ACTIVE", "STANDBY"):
             self.rep["role_before"] = state
+            self.rep["duplicated"] = False  # it has a role now, whatever its origin
         if state == "ACTIVE":
             self.rep["activated"] = time.time()
             self.rep["peer_pstate"] = self.rep.get("peer_pstate") or "start"

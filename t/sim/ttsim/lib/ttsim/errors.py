@@ -51,6 +51,7 @@ MESSAGES = {
     17037: "Receiver state STOP is not allowed in an active standby pair",
     48106: "The peer database has declared this database FAILED",
     # Chosen by the simulator where TimesTen's number is not documented.
+    8006: "The data store %s is closed to new connections (ttAdmin -close)",
     8007: "The database is in use (%s)",
     8008: "The data store is being loaded or unloaded; retry later",
     8009: "The data store %s is not loaded",

@@ -89,6 +89,13 @@ class Requests:
         pwd = lower.get("pwd")
         creator_admin = (uid or self.admin).upper() == self.admin.upper() and pwd is None
         create = {k: v for k, v in attrs.items()}
+        loaded = self.dbs.get(path)
+        if loaded is None and self.policies(path)["ram_policy"] in ("manual", "enduring") \
+                and storage.exists(self.host(path)):
+            # RAM policy manual: a connection does not load the database; ttAdmin -ramLoad does.
+            raise TTError(8009, path)
+        if loaded is not None and not loaded.open_for_connections and not creator_admin:
+            raise TTError(8006, path)
         db = self.load(path, create_attrs=create, creator_is_admin=creator_admin)
         try:
             user, is_admin = self.authenticate(db, uid, pwd)
