@@ -40,7 +40,7 @@ struct ev_bucket {
 };
 
 struct kube_correlator {
-	int burst, refill_s;
+	int burst, refill_s, combine;
 	struct ev_entry *entries;
 	size_t nentries;
 	struct ev_group *groups;
@@ -53,7 +53,7 @@ struct kube_correlator {
 };
 
 struct kube_correlator *
-kube_correlator_new(int burst, int refill_s)
+kube_correlator_new(int burst, int refill_s, int combine)
 {
 	struct kube_correlator *k = calloc(1, sizeof(*k));
 
@@ -61,6 +61,7 @@ kube_correlator_new(int burst, int refill_s)
 		return NULL;
 	k->burst = burst > 0 ? burst : 25;
 	k->refill_s = refill_s > 0 ? refill_s : 300;
+	k->combine = combine;
 	k->entries = calloc(KUBE_EV_CACHE_MAX, sizeof(*k->entries));
 	k->groups = calloc(KUBE_EV_CACHE_MAX, sizeof(*k->groups));
 	k->buckets = calloc(KUBE_EV_CACHE_MAX, sizeof(*k->buckets));
@@ -226,7 +227,7 @@ kube_correlate(struct kube_correlator *k, double now, const char *obj_key,
 		g->msgs[g->nmsgs++] = mh;
 	/* Once ten different messages came for one reason within the window, they all go
 	 * to one Event, whose message is the latest. */
-	combined = g->nmsgs >= KUBE_EV_SIMILAR_MAX;
+	combined = k->combine && g->nmsgs >= KUBE_EV_SIMILAR_MAX;
 	free(k->msgbuf);
 	k->msgbuf = NULL;
 	if (combined) {

@@ -159,7 +159,8 @@ struct kube_ev_decision {
 	const char *first_ts; /* firstTimestamp of the Event */
 };
 
-struct kube_correlator *kube_correlator_new(int burst, int refill_s);
+/* combine: after KUBE_EV_SIMILAR_MAX different messages for one reason, post them as one. */
+struct kube_correlator *kube_correlator_new(int burst, int refill_s, int combine);
 void kube_correlator_free(struct kube_correlator *k);
 /*
  * Decides what to post for an Event at time now (monotonic seconds): obj_key identifies

@@ -254,6 +254,9 @@ struct kube_recorder_opts {
 	 * and 300 s, as Kubernetes' spam filter). */
 	int burst;
 	int refill_s;
+	/* Keep every distinct message its own Event, instead of combining many different
+	 * messages for one reason into one as Kubernetes' recorder does. */
+	int no_combine;
 };
 
 struct kube_recorder *kube_recorder_new(struct kube_client *c, const struct kube_recorder_opts *o);

@@ -77,7 +77,7 @@ kube_recorder_new(struct kube_client *c, const struct kube_recorder_opts *o)
 	LIST_INIT(&r->writes);
 	r->component = strdup(o->component);
 	r->host = o->host ? strdup(o->host) : NULL;
-	r->k = kube_correlator_new(o->burst, o->refill_s);
+	r->k = kube_correlator_new(o->burst, o->refill_s, !o->no_combine);
 	if (r->component == NULL || (o->host && r->host == NULL) || r->k == NULL) {
 		rec_destroy(r);
 		return NULL;

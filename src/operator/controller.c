@@ -543,8 +543,9 @@ controller_start(struct event_base *base, struct kube_client *kube,
                  const struct controller_metrics *metrics, const char *ns)
 {
 	struct controller *c = calloc(1, sizeof(*c));
-	/* Every change is an Event, as the guide shows them: a generous burst. */
-	struct kube_recorder_opts ro = {"ttclassic", NULL, 1000, 1};
+	/* Every change is its own Event, as the guide shows them: a generous burst and no
+	 * combining of different messages. */
+	struct kube_recorder_opts ro = {"ttclassic", NULL, 1000, 1, 1};
 
 	if (c == NULL)
 		return NULL;

@@ -15,7 +15,7 @@ ev(struct kube_correlator *k, double now, const char *obj, const char *reason, c
 static void
 test_repeats(void)
 {
-	struct kube_correlator *k = kube_correlator_new(100, 1);
+	struct kube_correlator *k = kube_correlator_new(100, 1, 1);
 	const struct kube_ev_decision *d;
 	char first[300];
 
@@ -46,7 +46,7 @@ test_repeats(void)
 static void
 test_combining(void)
 {
-	struct kube_correlator *k = kube_correlator_new(100, 1);
+	struct kube_correlator *k = kube_correlator_new(100, 1, 1);
 	const struct kube_ev_decision *d = NULL;
 	char msg[32], name[300] = "";
 	int creates = 0;
@@ -69,12 +69,23 @@ test_combining(void)
 	d = ev(k, 22, "o1", "Other", "message 0");
 	is_int(d->action, KUBE_EV_CREATE, "another reason is not combined");
 	kube_correlator_free(k);
+
+	/* Without combining, every distinct message stays its own Event. */
+	k = kube_correlator_new(100, 1, 0);
+	creates = 0;
+	for (int i = 0; i < 3 * KUBE_EV_SIMILAR_MAX; i++) {
+		snprintf(msg, sizeof(msg), "message %d", i);
+		d = ev(k, i, "o1", "Probe", msg);
+		creates += d->action == KUBE_EV_CREATE && strstr(d->message, "combined") == NULL;
+	}
+	is_int(creates, 3 * KUBE_EV_SIMILAR_MAX, "without combining: an Event per distinct message");
+	kube_correlator_free(k);
 }
 
 static void
 test_spam_filter(void)
 {
-	struct kube_correlator *k = kube_correlator_new(25, 300);
+	struct kube_correlator *k = kube_correlator_new(25, 300, 1);
 	int created = 0, dropped = 0;
 	char msg[32];
 
