@@ -29,6 +29,12 @@ out=$("$agent" --version); like "$out" "^ttagent \(ttclassic\) [0-9]" "ttagent -
 out=$("$op" --dump-fsm); ok $? "operator --dump-fsm exits 0"
 like "$out" '^digraph "activeStandbyPair"' "--dump-fsm prints the pair machine as Graphviz"
 like "$out" '"Normal" -> "ActiveDown"' "with its transitions"
+if diff -u "$top_srcdir/docs/pair-fsm.dot" <(printf '%s\n' "$out") >"$work/fsm.diff"; then
+	ok 0 "docs/pair-fsm.dot is the machine as built"
+else
+	ok 1 "docs/pair-fsm.dot is the machine as built (make it again with --dump-fsm)"
+	diag "$(cat "$work/fsm.diff")"
+fi
 "$op" --bogus >/dev/null 2>&1; is "$?" 2 "an unknown flag exits 2"
 "$op" --log-level loud >/dev/null 2>&1; is "$?" 2 "an unknown log level exits 2"
 

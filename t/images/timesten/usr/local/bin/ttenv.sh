@@ -1,1 +1,0 @@
-../../../../../../t/sim/ttsim/bin/ttenv.sh
