@@ -90,6 +90,8 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_key(w, "cacheStatus");
 	jw_obj(w);
 	jw_kstr(w, "cacheAgent", st->cache_agent);
+	jw_kbool(w, "cacheUIDPwdSet", 0); /* no TimesTen Cache: no Oracle database */
+	jw_kint(w, "nCacheGroups", 0);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
@@ -109,6 +111,13 @@ status_patch(const struct ttc_object *o, time_t now)
 	jw_obj(&w);
 	jw_kstr(&w, "statusVersion", STATUS_VERSION);
 	jw_kint(&w, "observedGeneration", o->generation);
+	if (o->state == TTC_ST_NEW) {
+		/* Not provisioned yet (waiting for a ConfigMap): only say why. */
+		jw_kstr(&w, "message", o->message);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		return jw_finish(&w, NULL);
+	}
 	jw_kstr(&w, "highLevelState", ttc_state_names[o->state]);
 	if (o->prev_state != TTC_ST_NEW)
 		jw_kstr(&w, "prevHighLevelState", ttc_state_names[o->prev_state]);

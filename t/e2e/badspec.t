@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Bad input: a TimesTenClassic without an image, with a bad quantity, with an unknown
+enumeration value, or with an unusable ConfigMap gets a Warning Event and a status
+message naming the field, and nothing is made for it; one whose ConfigMap does not exist
+yet waits for it; a good object beside them is not disturbed."""
+
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+
+GOOD_CM = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+data:
+  adminUser: scott/tiger
+  db.ini: |
+    PermSize=200
+"""
+TTC = """
+apiVersion: timesten.oracle.com/v1
+kind: TimesTenClassic
+metadata:
+  name: %s
+spec:
+  ttspec:
+%s
+"""
+BASE = {"storageClassName": "standard", "storageSize": "1Gi",
+        "image": "container-registry.oracle.com/timesten/timesten:22.1.1.9.0",
+        "dbConfigMap": "[sample]"}
+
+
+def ttspec(**changes):
+    fields = dict(BASE)
+    fields.update(changes)
+    return "\n".join("    %s: %s" % (k, v) for k, v in fields.items() if v is not None)
+
+
+CASES = [
+    ("noimage", ttspec(image=None), "spec.ttspec.image: required"),
+    ("badqty", ttspec(storageSize="lots"),
+     'spec.ttspec.storageSize: "lots" is not a quantity such as 250G, 2Gi or 200m'),
+    ("badenum", ttspec(bothDownBehavior="Sometimes"),
+     'spec.ttspec.bothDownBehavior: "Sometimes" is not one of Best, Manual'),
+    ("badcm", ttspec(dbConfigMap="[badcm]"),
+     'spec.ttspec.dbConfigMap: ConfigMap badcm: adminUser must be one line "user/password"'),
+]
+
+tap = e2e.Tap()
+cluster = e2e.Cluster(tap)
+try:
+    tap.ok(cluster.install_operator(), "the operator runs from k8s/")
+    cluster.kubectl("create", "-f", "-", input=GOOD_CM % "sample", check=True)
+    cluster.kubectl("create", "-f", "-", input=TTC % ("good", ttspec()), check=True)
+    tap.ok(cluster.wait_state("good", "Normal", 240), "a good object becomes Normal",
+           cluster.operator_log())
+
+    cluster.kubectl("create", "-f", "-", check=True, input="""
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: badcm
+data:
+  adminUser: scott
+""")
+    for name, spec, _ in CASES:
+        out = cluster.kubectl("create", "-f", "-", input=TTC % (name, spec))
+        tap.ok(out.returncode == 0, "%s: the API server takes it (types are right)" % name, out.stderr)
+    for name, _, why in CASES:
+        tap.ok(cluster.wait_state(name, "Failed", 60), "%s: Failed" % name)
+        obj = cluster.ttc(name) or {}
+        tap.ok(obj.get("status", {}).get("message") == why, "%s: status message: %s" % (name, why),
+               obj.get("status"))
+        events = cluster.get_json("events", "--field-selector", "involvedObject.name=" + name)
+        warnings = [e["message"] for e in events["items"]
+                    if e.get("type") == "Warning" and e.get("reason") == "InvalidSpec"]
+        tap.ok(why in warnings, "%s: a Warning Event InvalidSpec says so" % name, warnings)
+        tap.ok(cluster.kubectl("get", "statefulset", name).returncode != 0,
+               "%s: no StatefulSet is made" % name)
+
+    # A ConfigMap that does not exist yet is waited for.
+    cluster.kubectl("create", "-f", "-", check=True,
+                    input=TTC % ("later", ttspec(dbConfigMap="[latercm]")))
+    msg = "spec.ttspec.dbConfigMap: ConfigMap latercm not found; waiting for it"
+    tap.ok(e2e.wait_until(lambda: (cluster.ttc("later") or {}).get("status", {}).get("message") == msg,
+                          60), "a missing ConfigMap is reported in status: " + msg)
+    tap.ok(cluster.kubectl("get", "statefulset", "later").returncode != 0, "and waited for")
+    cluster.kubectl("create", "-f", "-", input=GOOD_CM % "latercm", check=True)
+    tap.ok(cluster.wait_state("later", "Normal", 240), "once it exists, the object goes on to Normal",
+           cluster.operator_log())
+
+    tap.ok(cluster.state("good") == ("Normal", "good-0"), "the good object was never disturbed")
+finally:
+    if tap.failed:
+        tap.diag(cluster.operator_log())
+    cluster.stop()
+sys.exit(tap.done())
