@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A RETURN TWOSAFE pair through the failures the operator must heal on its own, with a
 writer committing rows on whichever database is active and a checker sampling both all
-along: the active pod deleted, the standby pod deleted, the active's agent frozen past
+along: the operator killed while it builds the pair, the active pod deleted, the standby
+pod deleted, the active's agent frozen past
 unreachableTimeout, both pods deleted, management stopped and resumed, and the operator
 killed in the middle of a failover. After each: Normal again, every acknowledged commit
 on the active, and never two updatable databases."""
@@ -82,7 +83,13 @@ try:
     tap.ok(cluster.install_operator(), "the operator runs from k8s/")
     out = cluster.kubectl("create", "-f", "-", input=SPEC)
     tap.ok(out.returncode == 0, "a RETURN TWOSAFE pair is created", out.stderr)
-    healed("created", NAME + "-0", 240)
+    # 0. The operator killed while it builds the pair: its successor carries on.
+    tap.ok(e2e.wait_until(lambda: NAME + "-0" in cluster.pod_ips(NAME), 60, 0.05),
+           "initialisation has started (the pods exist)")
+    op = cluster.operator_ready()
+    cluster.kubectl("delete", "pod", op, "--grace-period=0", "--force")
+    healed("operator killed during initialisation", NAME + "-0", 300)
+    tap.ok(cluster.operator_ready() not in (None, op), "a new operator pod took over")
     describe = cluster.kubectl("describe", "ttc", NAME).stdout
     tap.like(describe, "RETURN TWOSAFE", "the replication scheme returns twosafe")
 
