@@ -59,6 +59,9 @@ object_pod_class(const struct ttc_object *o, int i, time_t now)
 			return POD_GONE;
 		return POD_UNKNOWN;
 	}
+	/* The agent answers but could not learn TimesTen's state: nothing is proven. */
+	if (is(p->st.daemon, "Unknown"))
+		return POD_UNKNOWN;
 	return serves(&p->st, p->role) ? POD_HEALTHY : POD_AVAILABLE;
 }
 

@@ -113,18 +113,41 @@ not_marked_active(const struct ttc_object *o, int i)
 	return o->pods[i].reachable && !st(o, i)->active_marker;
 }
 
-/* The old active can no longer take writes: its pod is gone (or is a new one), or its
- * agent shows a database that is not an updatable ACTIVE. */
+/* The pod being fenced is gone, or is a new one. */
+static int
+fenced_pod_gone(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	return !p->exists || strcmp(p->uid, o->fence_uid) != 0;
+}
+
+/* The old active's database can no longer take writes: its pod is gone, or its agent
+ * shows it cannot (daemon down, no database loaded, not updatable, or loaded in a state
+ * other than ACTIVE). "Unknown" proves nothing. */
 static int
 fenced(const struct ttc_object *o, int i)
 {
 	const struct pod_view *p = &o->pods[i];
+	const struct agent_state *st = &p->st;
 
-	if (!p->exists || strcmp(p->uid, o->fence_uid) != 0)
+	if (fenced_pod_gone(o, i))
 		return 1;
-	return p->reachable && !p->terminating &&
-	       !(is(p->st.rep_state, "ACTIVE") && !is(p->st.updatable, "No")) &&
-	       !p->st.active_marker;
+	if (!p->reachable || p->terminating)
+		return 0;
+	return is(st->daemon, "Down") || is(st->db, "None") || is(st->db, "Unloaded") ||
+	       is(st->updatable, "No") ||
+	       (is(st->db, "Loaded") && !is(st->rep_state, "ACTIVE") &&
+		!is(st->rep_state, "Unknown"));
+}
+
+/* ... and the Service no longer leads to it. */
+static int
+fenced_unmarked(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	return fenced_pod_gone(o, i) || (p->reachable && !p->terminating && !p->st.active_marker);
 }
 
 /* Bodies. */
@@ -278,7 +301,8 @@ static const struct proc_step initialize[] = {
 /* ActiveDown: make sure the old active takes no more writes, then promote the standby. */
 static const struct proc_step fail_over[] = {
     STEP("fence the old active", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
-    STEP("unmark the old active", FENCED, STEP_FENCING, fenced, "clearActive", NULL, NULL),
+    STEP("unmark the old active", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL,
+	 NULL),
     STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
 };
 

@@ -137,6 +137,11 @@ test_situations(void)
 	       "active unreachable for unreachableTimeout: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
+	strcpy(o.pods[0].st.daemon, "Unknown");
+	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	       "an agent that cannot learn TimesTen's state proves nothing: wait");
+
+	healthy_pair(&o, &spec);
 	o.pods[1].exists = 0;
 	is_int(object_situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
 	o.pods[1].exists = 1;

@@ -179,6 +179,8 @@ test_fail_over(void)
 	struct ttc_object o;
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.daemon, "Up");
+	strcpy(o.pods[0].st.db, "Loaded");
 	strcpy(o.pods[0].st.rep_state, "ACTIVE");
 	strcpy(o.pods[0].st.updatable, "Yes");
 	o.pods[0].st.active_marker = 1;
@@ -206,6 +208,8 @@ test_fail_over(void)
 	is_str(orders, "setRepState@1 ", "promoted");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.daemon, "Up");
+	strcpy(o.pods[0].st.db, "Loaded");
 	strcpy(o.pods[0].st.rep_state, "ACTIVE");
 	strcpy(o.pods[0].st.updatable, "Yes");
 	o.fence = 0;
@@ -215,6 +219,39 @@ test_fail_over(void)
 	run(&o, 3);
 	ok(deleted[0] == 1 && strstr(orders, "@1") == NULL,
 	   "a refused fence becomes a deletion, still before any promotion");
+}
+
+/* What counts as fenced: proof that the old active cannot take writes. */
+static void
+test_fence_evidence(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	agent_state_unknown(&o.pods[0].st); /* the agent answers but learned nothing */
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	proc_advance(&o, clock_now);
+	is_str(orders, "setRepState@0 ", "a state it could not learn is no proof: it is told to stop");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.daemon, "Down");
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	o.pods[0].st.active_marker = 1;
+	proc_advance(&o, clock_now);
+	is_str(orders, "clearActive@0 ", "a dead daemon takes no writes: only its marker goes");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	snprintf(o.pods[0].uid, sizeof(o.pods[0].uid), "a-new-pod");
+	object_set_roles(&o, 1);
+	proc_advance(&o, clock_now);
+	is_str(orders, "setRepState@1 ", "a new pod in its place: the old one is gone, promote");
 }
 
 static void
@@ -285,6 +322,7 @@ int
 main(void)
 {
 	test_fresh();
+	test_fence_evidence();
 	test_initialize();
 	test_fail_over();
 	test_failures();
