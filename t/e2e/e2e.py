@@ -5,6 +5,7 @@ commits rows on whichever database is active and records those acknowledged."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,10 @@ class Tap:
 
     def like(self, text, needle, what):
         return self.ok(needle in text, what, "lacks %r in:\n%s" % (needle, text))
+
+    def match(self, text, pattern, what):
+        return self.ok(re.search(pattern, text) is not None, what,
+                       "no match for /%s/ in:\n%s" % (pattern, text))
 
     def done(self):
         print("1..%d" % self.n, flush=True)

@@ -37,11 +37,12 @@ try:
 
     uid = cluster.ttc("sample")["metadata"]["uid"]
     describe = cluster.kubectl("describe", "ttc", "sample").stdout
-    tap.like(describe, "High Level State:  Normal", "describe: High Level State Normal")
-    tap.like(describe, "Active Pods:", "describe: Active Pods")
-    tap.like(describe, "Intended State:    Active", "describe: per-pod intended states")
-    tap.like(describe, "Rep State:                    ACTIVE", "describe: sample-0 Rep State ACTIVE")
-    tap.like(describe, "Rep State:                    STANDBY", "describe: sample-1 Rep State STANDBY")
+    tap.match(describe, r"\n  High Level State: +Normal\n", "describe: High Level State Normal")
+    tap.match(describe, r"\n  Active Pods: +sample-0\n", "describe: Active Pods sample-0")
+    tap.match(describe, r"Intended State: +Active\n(.*\n)*?.*Intended State: +Standby",
+              "describe: per-pod intended states")
+    tap.match(describe, r"Rep State: +ACTIVE\n", "describe: sample-0 Rep State ACTIVE")
+    tap.match(describe, r"Rep State: +STANDBY\n", "describe: sample-1 Rep State STANDBY")
     tap.like(describe, 'create active standby pair "sample" on "sample-0.sample.default.svc.cluster.local"',
              "describe: the replication scheme in use")
     events = "\n".join(cluster.events("sample"))

@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+import yaml  # Debian's python3-yaml
+
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "t", "kube"))
 import ktest  # noqa: E402
 
@@ -146,7 +148,7 @@ cl.fault("clear")
 
 # -- dead and silent servers ----------------------------------------------------------------------
 with open(kc) as f:
-    cfg = json.load(f)
+    cfg = yaml.safe_load(f)  # the emulator writes YAML, as kubeadm does; JSON is YAML too
 dead = ktest.free_port()
 cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:%d" % dead
 with open(work.file("dead.kubeconfig"), "w") as f:
