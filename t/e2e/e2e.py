@@ -83,8 +83,27 @@ class Cluster:
                         KUBECACHEDIR=os.path.join(self.dir, "kubecache"))
 
     def stop(self):
-        subprocess.run([KUBESIM, "stop", "--dir", os.path.join(self.dir, "cluster")],
-                       capture_output=True, timeout=120)
+        """Stops the cluster (every pod gracefully), then looks through what the containers
+        wrote for sanitizer reports (in a build with --enable-sanitizers, the operator and
+        the agents run with ASan and UBSan): any is a failure."""
+        subprocess.run([KUBESIM, "stop", "--keep", "--dir", os.path.join(self.dir, "cluster")],
+                       capture_output=True, timeout=180)
+        reports = []
+        for root, _, files in os.walk(os.path.join(self.dir, "cluster", "pods")):
+            for f in files:
+                if not f.endswith(".log"):
+                    continue
+                path = os.path.join(root, f)
+                with open(path, errors="replace") as fh:
+                    text = fh.read()
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    at = text.find(marker)
+                    if at >= 0:
+                        reports.append("%s:\n%s" % (os.path.relpath(path, self.dir),
+                                                     text[max(0, at - 200):at + 3000]))
+        if reports:
+            self.tap.ok(False, "the operator and the agents ran clean under the sanitizers",
+                        "\n".join(reports))
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def fault(self, *args):
