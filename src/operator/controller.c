@@ -147,9 +147,8 @@ change_state(struct managed *m, int to, int event)
 /* The state's time limit: WaitingForActive (waitingForActiveTimeout, 0 = none) and
  * StandbyCatchup (repStateTimeout). */
 static int
-timed_out(const struct managed *m, time_t now)
+timed_out(struct ttc_object *o, time_t now)
 {
-	const struct ttc_object *o = &m->o;
 	long long limit = 0;
 
 	if (o->spec == NULL)
@@ -162,8 +161,8 @@ timed_out(const struct managed *m, time_t now)
 		return 0;
 	if (now - o->last_switch >= limit)
 		return 1;
-	((struct managed *)m)->wake_at = 0;
-	ctl_wake((struct managed *)m, o->last_switch + limit);
+	if (o->wake_at == 0 || o->wake_at > o->last_switch + limit)
+		o->wake_at = o->last_switch + limit; /* look again when it passes */
 	return 0;
 }
 
@@ -257,7 +256,7 @@ ctl_step(struct managed *m)
 			    object_pod_class(o, o->active, now) == POD_HEALTHY &&
 			    o->pods[o->active].role == ROLE_ACTIVE)
 				o->serving = o->active;
-			event = timed_out(m, now) ? TTC_EV_TIMEOUT
+			event = timed_out(o, now) ? TTC_EV_TIMEOUT
 			        : observed(m)     ? (int)object_situation(o, now)
 			                          : -1;
 		}

@@ -50,7 +50,8 @@ may_rebuild(void *ctx)
 
 	if (now >= o->rebuild_at)
 		return 1;
-	o->wake_at = o->rebuild_at;
+	if (o->wake_at == 0 || o->wake_at > o->rebuild_at)
+		o->wake_at = o->rebuild_at; /* look again then */
 	return 0;
 }
 
