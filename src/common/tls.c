@@ -184,6 +184,21 @@ check_name(const char *what, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The certificate and its key as malloc'd PEM strings: 0, or -1 with both NULL. */
+static int
+to_pem_pair(X509 *x, EVP_PKEY *key, char **cert_pem, char **key_pem, char *err, size_t errlen)
+{
+	*cert_pem = cert_to_pem(x);
+	*key_pem = key_to_pem(key);
+	if (*cert_pem == NULL || *key_pem == NULL) {
+		free(*cert_pem);
+		free(*key_pem);
+		*cert_pem = *key_pem = NULL;
+		return fail(err, errlen, "cannot write PEM");
+	}
+	return 0;
+}
+
 int
 tls_make_ca(const char *common_name, int days, char **cert_pem, char **key_pem, char *err,
             size_t errlen)
@@ -212,16 +227,7 @@ tls_make_ca(const char *common_name, int days, char **cert_pem, char **key_pem, 
 		fail(err, errlen, "cannot make the CA certificate");
 		goto out;
 	}
-	*cert_pem = cert_to_pem(x);
-	*key_pem = key_to_pem(key);
-	if (*cert_pem == NULL || *key_pem == NULL) {
-		fail(err, errlen, "cannot write PEM");
-		free(*cert_pem);
-		free(*key_pem);
-		*cert_pem = *key_pem = NULL;
-		goto out;
-	}
-	rc = 0;
+	rc = to_pem_pair(x, key, cert_pem, key_pem, err, errlen);
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);
@@ -300,16 +306,7 @@ tls_make_leaf(const char *ca_cert_pem, const char *ca_key_pem, const struct tls_
 		fail(err, errlen, "cannot make the certificate");
 		goto out;
 	}
-	*cert_pem = cert_to_pem(x);
-	*key_pem = key_to_pem(key);
-	if (*cert_pem == NULL || *key_pem == NULL) {
-		fail(err, errlen, "cannot write PEM");
-		free(*cert_pem);
-		free(*key_pem);
-		*cert_pem = *key_pem = NULL;
-		goto out;
-	}
-	rc = 0;
+	rc = to_pem_pair(x, key, cert_pem, key_pem, err, errlen);
 out:
 	free(san);
 	X509_free(x);
