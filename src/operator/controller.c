@@ -176,12 +176,15 @@ observed(const struct managed *m)
 	return 1;
 }
 
-/* Fires one event; 1 when the state changed. */
+/* Fires one event; 1 when the state changed. The machine reads the time from o->now. */
 static int
 fire(struct managed *m, int event)
 {
 	struct ttc_object *o = &m->o;
-	int to = fsm_step(&pair_table, o->state, event, o, NULL);
+	int to;
+
+	o->now = time(NULL);
+	to = fsm_step(&pair_table, o->state, event, o, NULL);
 
 	if (to < 0 || to == o->state)
 		return 0;

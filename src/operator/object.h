@@ -87,6 +87,7 @@ struct ttc_object {
 	int state; /* enum ttc_state */
 	int prev_state;
 	time_t last_switch;
+	time_t now; /* the time of the step under way: the machine's guards and actions read it */
 
 	int active;         /* ordinal of the intended active, -1 none */
 	int fence;          /* ordinal that must be fenced before promotion, -1 none */

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "fsm.h"
 #include "object.h"
@@ -46,9 +45,8 @@ static int
 may_rebuild(void *ctx)
 {
 	struct ttc_object *o = ctx;
-	time_t now = time(NULL);
 
-	if (now >= o->rebuild_at)
+	if (o->now >= o->rebuild_at)
 		return 1;
 	if (o->wake_at == 0 || o->wake_at > o->rebuild_at)
 		o->wake_at = o->rebuild_at; /* look again then */
@@ -99,7 +97,7 @@ note_rebuild_failure(void *ctx)
 	int n = o->rebuild_failures < 5 ? o->rebuild_failures : 5;
 
 	o->rebuild_failures++;
-	o->rebuild_at = time(NULL) + (2 << n > 60 ? 60 : 2 << n);
+	o->rebuild_at = o->now + (2 << n > 60 ? 60 : 2 << n);
 	return 0;
 }
 
