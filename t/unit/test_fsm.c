@@ -205,8 +205,10 @@ test_traces(void)
 
 	const int ev3[] = {TTC_EV_BOTH_LOST, TTC_EV_ENTER};
 	const int st3[] = {TTC_ST_BOTH_DOWN, TTC_ST_WAITING_FOR_ACTIVE};
+	is_int(o.tried, 1u << 0 | 1u << 1, "both were tried as active before");
 	ok(trace(&o, ev3, st3, 2), "both lost with bothDownBehavior Best: WaitingForActive");
 	is_int(o.active, 1, "the last active is chosen");
+	is_int(o.tried, 1u << 1, "and is the only one tried since BothDown");
 
 	/* Both lost in the middle of a failover: the one last serving wins over the one that
 	 * was about to be promoted. */
@@ -223,7 +225,8 @@ test_traces(void)
 	o.ahead = -1;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_MANUAL,
 	       "both lost, ahead unknown, bothDownBehavior Manual: ManualInterventionRequired");
-	o.ahead = 0;
+	object_set_roles(&o, 1);
+	o.ahead = 0; /* not the intended active */
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_WAITING_FOR_ACTIVE,
 	       "with the database ahead known, Manual still proceeds");
 	is_int(o.active, 0, "choosing the one ahead");
@@ -237,12 +240,16 @@ test_traces(void)
 
 	for (int s = TTC_ST_INITIALIZING; s < TTC_NSTATES; s++) {
 		int want = s == TTC_ST_FAILED ? -1 : TTC_ST_MANUAL;
-		if (fsm_step(&pair_table, s, TTC_EV_STOP_MANAGING, &o, NULL) != want) {
-			ok(0, "stopManaging from %s", ttc_state_names[s]);
-			return;
-		}
+		is_int(fsm_step(&pair_table, s, TTC_EV_STOP_MANAGING, &o, NULL), want,
+		       "stopManaging from %s: %s", ttc_state_names[s],
+		       want < 0 ? "no move" : ttc_state_names[want]);
 	}
-	ok(1, "stopManaging leads every state but Failed to ManualInterventionRequired");
+	o.run.proc = proc_for_state(TTC_ST_STANDBY_STARTING);
+	o.run.next = 3;
+	unsigned work = o.work;
+	fsm_step(&pair_table, TTC_ST_STANDBY_STARTING, TTC_EV_STOP_MANAGING, &o, NULL);
+	ok(o.run.proc == NULL && o.run.next == 0 && o.work != work,
+	   "stopManaging drops the procedure under way");
 	is_int(fsm_step(&pair_table, TTC_ST_MANUAL, TTC_EV_REEXAMINE, &o, NULL), TTC_ST_REEXAMINE,
 	       "reexamine leaves ManualInterventionRequired for Reexamine");
 	is_int(fsm_step(&pair_table, TTC_ST_NORMAL, TTC_EV_REEXAMINE, &o, NULL), -1,
@@ -259,6 +266,86 @@ test_traces(void)
 	strcpy(o.pods[0].st.db, "Unloaded");
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_MANUAL,
 	       "no usable database: back to ManualInterventionRequired");
+}
+
+/* The states with a time limit: the controller fires TIMEOUT when it passes. */
+static void
+test_time_limits(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+
+	healthy_pair(&o, &spec);
+	is_int(fsm_step(&pair_table, TTC_ST_STANDBY_CATCHUP, TTC_EV_TIMEOUT, &o, NULL),
+	       TTC_ST_STANDBY_DOWN, "a standby not caught up within repStateTimeout: StandbyDown");
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_TIMEOUT, &o, NULL),
+	       TTC_ST_MANUAL, "the chosen pod not back in time: ManualInterventionRequired");
+	for (int s = 0; s < TTC_NSTATES; s++) {
+		if (s == TTC_ST_STANDBY_CATCHUP || s == TTC_ST_WAITING_FOR_ACTIVE)
+			continue;
+		is_int(fsm_step(&pair_table, s, TTC_EV_TIMEOUT, &o, NULL), -1,
+		       "%s has no time limit: TIMEOUT moves nothing", ttc_state_names[s]);
+	}
+}
+
+/* A failed rebuild of the standby delays the next one: 2, 4, 8 ... up to 60 seconds. */
+static void
+test_rebuild_backoff(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+	const int waits[] = {2, 4, 8, 16, 32, 60, 60};
+
+	healthy_pair(&o, &spec);
+	o.now = 5000;
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+		is_int(fsm_step(&pair_table, TTC_ST_STANDBY_STARTING, TTC_EV_PROC_FAILED, &o, NULL),
+		       TTC_ST_STANDBY_DOWN, "rebuild %zu failed: StandbyDown", i + 1);
+		is_int(o.rebuild_at - o.now, waits[i], "and the next rebuild waits %d s", waits[i]);
+	}
+	is_int(o.rebuild_failures, 7, "the failures in a row are counted");
+
+	/* The pair whole again: the count starts over. */
+	is_int(fsm_step(&pair_table, TTC_ST_STANDBY_CATCHUP, TTC_EV_PAIR_HEALTHY, &o, NULL),
+	       TTC_ST_NORMAL, "the rebuilt standby caught up: Normal");
+	ok(o.rebuild_failures == 0 && o.rebuild_at == 0, "the failures are forgotten");
+	fsm_step(&pair_table, TTC_ST_STANDBY_STARTING, TTC_EV_PROC_FAILED, &o, NULL);
+	is_int(o.rebuild_at - o.now, 2, "a failure after that waits 2 s again");
+
+	/* The guard: no rebuild before rebuild_at; the object asks to be looked at then. */
+	o.now = 5001;
+	o.wake_at = 0;
+	is_int(fsm_step(&pair_table, TTC_ST_STANDBY_DOWN, TTC_EV_STANDBY_PRESENT, &o, NULL), -1,
+	       "a second too soon, the standby is not rebuilt");
+	is_int(o.wake_at, 5002, "and the object is looked at again when the wait ends");
+	o.wake_at = 5100;
+	fsm_step(&pair_table, TTC_ST_STANDBY_DOWN, TTC_EV_STANDBY_PRESENT, &o, NULL);
+	is_int(o.wake_at, 5002, "a later wake-up asked for is brought forward");
+	o.wake_at = 5001;
+	fsm_step(&pair_table, TTC_ST_STANDBY_DOWN, TTC_EV_STANDBY_PRESENT, &o, NULL);
+	is_int(o.wake_at, 5001, "an earlier one is kept");
+	o.now = 5002;
+	o.wake_at = 0;
+	is_int(fsm_step(&pair_table, TTC_ST_STANDBY_DOWN, TTC_EV_STANDBY_PRESENT, &o, NULL),
+	       TTC_ST_STANDBY_STARTING, "once the wait is over, the standby is rebuilt");
+	is_int(o.wake_at, 0, "with no wake-up asked for");
+}
+
+/* How the procedures "take over" and "configure active" end (see test_proc.c for what
+ * they do). */
+static void
+test_procedure_ends(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+
+	healthy_pair(&o, &spec);
+	is_int(fsm_step(&pair_table, TTC_ST_ACTIVE_TAKEOVER, TTC_EV_PROC_DONE, &o, NULL),
+	       TTC_ST_STANDBY_DOWN, "taking over done: StandbyDown, the standby to rebuild");
+	is_int(fsm_step(&pair_table, TTC_ST_ACTIVE_TAKEOVER, TTC_EV_PROC_FAILED, &o, NULL),
+	       TTC_ST_BOTH_DOWN, "taking over failed: BothDown");
+	is_int(fsm_step(&pair_table, TTC_ST_CONFIGURING_ACTIVE, TTC_EV_PROC_DONE, &o, NULL),
+	       TTC_ST_STANDBY_DOWN, "the chosen database configured as active: StandbyDown");
 }
 
 static void
@@ -286,6 +373,9 @@ main(void)
 	test_pair_table();
 	test_situations();
 	test_traces();
+	test_time_limits();
+	test_rebuild_backoff();
+	test_procedure_ends();
 	test_dot();
 	return done_testing();
 }
