@@ -9,6 +9,7 @@
 #include "tap.h"
 
 static char orders[4096];
+static char bodies[4096]; /* "op@pod body" lines, for the orders that have one */
 static int deleted[2];
 static struct {
 	int pending, pod;
@@ -23,6 +24,9 @@ fake_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 {
 	(void)async;
 	snprintf(orders + strlen(orders), sizeof(orders) - strlen(orders), "%s@%d ", op, i);
+	if (body != NULL)
+		snprintf(bodies + strlen(bodies), sizeof(bodies) - strlen(bodies), "%s@%d %s\n", op,
+		         i, body);
 	queue.pending = 1;
 	queue.pod = i;
 	queue.work = o->work;
@@ -129,6 +133,7 @@ fresh(struct ttc_object *o, int state)
 		strcpy(o->pods[i].st.rep_state, "IDLE");
 	}
 	orders[0] = '\0';
+	bodies[0] = '\0';
 	deleted[0] = deleted[1] = 0;
 	queue.pending = 0;
 	next_result = ORDER_OK;
@@ -254,6 +259,99 @@ test_fence_evidence(void)
 	is_str(orders, "setRepState@1 ", "a new pod in its place: the old one is gone, promote");
 }
 
+/* Pod i serves as the ACTIVE database, not yet marked for the Service. */
+static void
+serving_active(struct ttc_object *o, int i)
+{
+	struct agent_state *s = &o->pods[i].st;
+
+	strcpy(s->instance, "Exists");
+	strcpy(s->daemon, "Up");
+	strcpy(s->db, "Loaded");
+	strcpy(s->rep_scheme, "Exists");
+	strcpy(s->rep_state, "ACTIVE");
+	strcpy(s->updatable, "Yes");
+	strcpy(s->rep_agent, "Running");
+}
+
+/* ActiveTakeover: the active, alone, records its peer failed and is marked for the Service. */
+static void
+test_take_over(void)
+{
+	struct ttc_object o;
+
+	/* After a failover: -1 was promoted, -0 is gone. */
+	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
+	object_set_roles(&o, 1);
+	serving_active(&o, 1);
+	o.pods[0].exists = 0;
+	is_int(run(&o, 10), PROC_DONE, "taking over ends");
+	is_str(orders, "setPeerFailed@1 setActive@1 ",
+	       "the new active records its peer failed, then is marked active");
+	is_str(bodies,
+	       "setPeerFailed@1 "
+	       "{\"peer\":\"sample\",\"host\":\"sample-0.sample.ns.svc.cluster.local\"}\n",
+	       "the peer named as the replication scheme names the old active");
+
+	/* The standby lost under a healthy, marked active: only the peer is recorded. */
+	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
+	serving_active(&o, 0);
+	o.pods[0].st.active_marker = 1;
+	o.pods[1].exists = 0;
+	is_int(run(&o, 10), PROC_DONE, "taking over from a marked active ends");
+	is_str(orders, "setPeerFailed@0 ", "the marker already there is not set again");
+	like(bodies, "\"host\":\"sample-1.sample.ns.svc.cluster.local\"",
+	     "the peer recorded failed is the lost standby");
+
+	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
+	object_set_roles(&o, 1);
+	serving_active(&o, 1);
+	next_result = ORDER_FAILED;
+	is_int(run(&o, 10), PROC_FAILED, "the peer refused as failed: taking over fails");
+	like(o.run.failure, "record the standby failed: TT8191: bad", "saying which step and why");
+	is_str(orders, "setPeerFailed@1 ", "and the active is not marked");
+}
+
+/* ConfiguringActive: the chosen database is loaded on its pod and made ACTIVE. */
+static void
+test_configure_active(void)
+{
+	struct ttc_object o;
+
+	/* BothDown chose -1: its database is on disk, its daemon down. */
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	object_set_roles(&o, 1);
+	strcpy(o.pods[1].st.instance, "Exists");
+	strcpy(o.pods[1].st.db, "Unloaded");
+	is_int(run(&o, 10), PROC_DONE, "configuring the chosen database ends");
+	is_str(orders,
+	       "startDaemon@1 load@1 createRepScheme@1 setRepState@1 startRepAgent@1 setActive@1 ",
+	       "all on the chosen pod: daemon, load, scheme, ACTIVE, replication, marker");
+	is_str(bodies,
+	       "createRepScheme@1 {\"statement\":\"create active standby pair ...\"}\n"
+	       "setRepState@1 {\"state\":\"ACTIVE\"}\n",
+	       "with the object's replication scheme, and ACTIVE");
+
+	/* Reexamine found -0 repaired by hand: loaded, IDLE, no replication scheme. */
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	strcpy(o.pods[0].st.instance, "Exists");
+	strcpy(o.pods[0].st.daemon, "Up");
+	strcpy(o.pods[0].st.db, "Loaded");
+	is_int(run(&o, 10), PROC_DONE, "configuring a repaired database ends");
+	is_str(orders, "createRepScheme@0 setRepState@0 startRepAgent@0 setActive@0 ",
+	       "what is observed done is skipped");
+
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	object_set_roles(&o, 1);
+	strcpy(o.pods[1].st.instance, "Exists");
+	strcpy(o.pods[1].st.daemon, "Up");
+	strcpy(o.pods[1].st.db, "Unloaded");
+	next_result = ORDER_FAILED;
+	is_int(run(&o, 10), PROC_FAILED, "a database that will not load fails the procedure");
+	like(o.run.failure, "load the database: TT8191: bad", "saying which step and why");
+	is_str(orders, "load@1 ", "and nothing more is tried on it");
+}
+
 static void
 test_failures(void)
 {
@@ -289,8 +387,12 @@ test_failures(void)
 	proc_advance(&o, 1000);
 	unsigned old = queue.work;
 	proc_reset(&o);
+	proc_advance(&o, 1000); /* the new run sends its own first order */
 	proc_order_done(&o, old, ORDER_OK, NULL, 1001);
-	is_int(o.run.next, 0, "an order that ends after the state moved on is ignored");
+	ok(o.run.next == 0 && o.run.inflight,
+	   "an order that ends after the state moved on is ignored");
+	proc_order_done(&o, queue.work, ORDER_OK, NULL, 1001);
+	is_int(o.run.next, 1, "the new run's own order counts");
 }
 
 static void
@@ -325,6 +427,8 @@ main(void)
 	test_fence_evidence();
 	test_initialize();
 	test_fail_over();
+	test_take_over();
+	test_configure_active();
 	test_failures();
 	return done_testing();
 }
