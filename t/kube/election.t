@@ -63,7 +63,26 @@ tap.ok(a.wait_line("LEADING", 20) is not None, "the first candidate becomes the 
 b = candidate("bravo")
 tap.ok(b.wait_line("NEWLEADER", 20) is not None, "the second sees who leads")
 tap.is_(b.wait_line("NEWLEADER", 1)[2] if b.lines("NEWLEADER") else None, "alpha", "namely the first")
-time.sleep(LEASE + RETRY)  # several renewals: the second must stay a candidate meanwhile
+# The second must stay a candidate for longer than a lease duration while the first renews. Had it not
+# restarted its clock on each renewal, the lease would have run out for it a lease duration after it
+# first saw the record (before it said NEWLEADER). So: wait until the Lease shows a renewal by the first
+# made later than that, then until the second has read the Lease three more times: the last two reads
+# were sent after that renewal, and the third is sent only once it acted on the second.
+seen = b.wall(b.lines("NEWLEADER")[0]) if b.lines("NEWLEADER") else time.time()
+
+
+def renewed_after(t):
+    spec = lease()
+    return spec.get("holderIdentity") == "alpha" and bool(spec.get("renewTime")) and micro(spec["renewTime"]) >= t
+
+
+late = ktest.wait_for(30, lambda: b.lines("LEADING") or renewed_after(seen + LEASE), 0.2)
+tap.ok(late and not b.lines("LEADING"), "the first renews the Lease later than a lease duration after the second saw it")
+LEASE_RES = "leases.coordination.k8s.io"
+reads = b.requests("GET", LEASE_RES)
+got = reads is not None and ktest.wait_for(
+    30, lambda: b.lines("LEADING") or (b.requests("GET", LEASE_RES) or 0) >= reads + 3, 0.2)
+tap.ok(got, "the second reads the Lease again after that renewal")
 tap.is_(len(b.lines("LEADING")), 0, "exactly one leader while the first renews")
 tap.is_(lease().get("holderIdentity"), "alpha", "the Lease names it (kubectl)")
 tap.like(cl.kubectl("get", "lease", "elect-test"), r"elect-test\s+alpha", "kubectl get lease shows the holder")

@@ -230,6 +230,15 @@ class Ktool:
         except OSError:
             return ""
 
+    def requests(self, verb, resource, code="200", seconds=20):
+        """How many requests the process has completed with that verb, resource and code, from a fresh
+        dump (SIGUSR1); None if no dump came."""
+        n = len(self.lines("DUMPED"))
+        self.signal(signal.SIGUSR1)
+        if self.wait_line("DUMPED", seconds, n + 1) is None:
+            return None
+        return metric(self.metrics(), "kube_requests_total", verb=verb, resource=resource, code=code)
+
     def stop(self, seconds=20):
         self.signal(signal.SIGTERM)
         try:
@@ -237,6 +246,17 @@ class Ktool:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+
+
+def metric(text, name, **labels):
+    """The sum of the series of a metric (named without the process's prefix) in Prometheus text whose
+    labels include the given ones."""
+    total = 0.0
+    for m in re.finditer(r"^(?:\w+_)?%s\{([^}]*)\} (\S+)$" % re.escape(name), text, re.M):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
 
 
 def run_ktool(args, kubeconfig=None, timeout=60, env=None):
