@@ -130,14 +130,18 @@ wait_for(lambda: "t1" in read(w1.outfile) and "t1" in read(w2.outfile), 20)
 k("patch", "ttc", "t1", "--type=merge", "-p", '{"spec":{"replicas":11}}')
 k("create", "-f", c.manifest("tw.yaml", cr("tw")))
 k("delete", "ttc", "tw")
-wait_for(lambda: read(w1.outfile).count("tw") >= 2 and "11" in read(w2.outfile), 20)
-time.sleep(0.5)
+# a last change that both watches show: events come in order, so once both printed it, every line about
+# the changes before it (a duplicate, or tw leaking into the watch of t1) would have been printed too
+k("patch", "ttc", "t1", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Watched"}}')
+last = r"^(MODIFIED\s+)?t1\s+Watched\s+11\s"
+t.ok(wait_for(lambda: re.search(last, read(w1.outfile), re.M) and re.search(last, read(w2.outfile), re.M), 30),
+     "both watches print the last change", read(w1.outfile) + read(w2.outfile))
 o1, o2 = read(w1.outfile), read(w2.outfile)
-t.ok(o1.count("NAME") == 1 and len(re.findall(r"^t1\s", o1, re.M)) == 2 and len(re.findall(r"^t0\s", o1, re.M)) == 1
+t.ok(o1.count("NAME") == 1 and len(re.findall(r"^t1\s", o1, re.M)) == 3 and len(re.findall(r"^t0\s", o1, re.M)) == 1
      and len(re.findall(r"^tw\s", o1, re.M)) == 2, "get -w prints the list once, then one line per change", o1)
 t.ok(re.search(r"^EVENT\s+NAME", o2, re.M) and re.search(r"^ADDED\s+t1\s", o2, re.M) and
-     re.search(r"^MODIFIED\s+t1\s+Ready\s+11", o2, re.M) and "tw" not in o2,
-     "get NAME -w --output-watch-events follows one object", o2)
+     re.search(r"^MODIFIED\s+t1\s+Ready\s+11", o2, re.M) and len(re.findall(r"^\w+\s+t1\s", o2, re.M)) == 3
+     and "tw" not in o2, "get NAME -w --output-watch-events follows one object", o2)
 
 # events and describe
 uid = gen()["metadata"]["uid"]
