@@ -172,11 +172,16 @@ rc, out, err = k("delete", "ttc", "t0")
 t.ok(rc == 0 and 'testcluster.example.com "t0" deleted' in out and time.monotonic() - t0 < 10,
      "delete returns promptly", out + err)
 k("create", "-f", c.manifest("tf.yaml", cr("tf", extra="  finalizers: [example.com/hold]\n")))
-p = c.kubectl_bg("delete", "ttc", "tf")
-time.sleep(1.5)
-still = p.poll() is None
+p = c.kubectl_bg("delete", "ttc", "tf", "-v=6")
+# kubectl prints its requests: after the DELETE it lists the object and watches it until it is gone, so
+# once that watch is open it has seen the object still there after the server took the DELETE
+watching = r"GET \S+/testclusters\?\S*fieldSelector=metadata.name%3Dtf\S*&watch=true 200 OK"
+wait_for(lambda: p.poll() is not None or re.search(watching, read(p.outfile)), 30)
+t.ok(re.search(watching, read(p.outfile)) and re.search(r'^testcluster.example.com "tf" deleted$', read(p.outfile), re.M),
+     "delete: the server takes it, then kubectl waits for the object to go", read(p.outfile))
 rc2, out2, _ = k("get", "ttc", "tf", "-o", "jsonpath={.metadata.deletionTimestamp}")
-t.ok(still and rc2 == 0 and out2, "delete blocks on a finalizer, with deletionTimestamp set", out2)
+still = p.poll() is None
+t.ok(still and rc2 == 0 and out2, "delete blocks on a finalizer, with deletionTimestamp set", out2 + read(p.outfile))
 rc, out, err = k("patch", "ttc", "tf", "--type=merge", "-p", '{"metadata":{"finalizers":["example.com/hold","x/new"]}}')
 t.ok(rc != 0 and "no new finalizers can be added if the object is being deleted" in err,
      "no new finalizers on a deleting object", out + err)
