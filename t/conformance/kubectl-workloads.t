@@ -88,12 +88,33 @@ rc, out, err = k("logs", "sample-1", "-c", "tt")
 t.ok(rc == 0 and out.startswith("started sample-1 127."), "logs", out + err)
 
 k("exec", "sample-0", "-c", "tt", "--", "sh", "-c", "echo kept > $POD_ROOT/data/file")
+uid0 = pod0["metadata"]["uid"]
+uid1 = k("get", "pod", "sample-1", "-o", "jsonpath={.metadata.uid}")[1]
 rc, out, err = k("patch", "sts", "sample", "--type=merge", "-p",
                  '{"spec":{"template":{"metadata":{"annotations":{"rev":"2"}}}}}')
-time.sleep(1)
-rc, out, err = k("get", "pod", "sample-0", "-o", "jsonpath={.metadata.annotations.rev}")
-t.ok(rc == 0 and out == "", "OnDelete: a template change leaves running pods alone", out + err)
-uid0 = pod0["metadata"]["uid"]
+
+
+def synced():
+    """The StatefulSet once its controller has seen the new template (observedGeneration, a new
+    updateRevision), or None."""
+    s = json.loads(k("get", "sts", "sample", "-o", "json")[1] or "{}")
+    st = s.get("status") or {}
+    return s if st.get("observedGeneration", -1) == s.get("metadata", {}).get("generation") and \
+        st.get("updateRevision") not in (None, pod0["metadata"]["labels"].get("controller-revision-hash")) else None
+
+
+t.ok(wait_for(synced, 60), "the controller takes the template change in (observedGeneration, updateRevision)",
+     k("get", "sts", "sample", "-o", "yaml")[1])
+
+
+def pod_meta(name):
+    rc, out, _ = k("get", "pod", name, "-o", "json")
+    return json.loads(out)["metadata"] if rc == 0 else {}
+
+
+left = [(m.get("uid"), m.get("deletionTimestamp"), (m.get("annotations") or {}).get("rev"))
+        for m in map(pod_meta, ("sample-0", "sample-1"))]
+t.ok(left == [(uid0, None, None), (uid1, None, None)], "OnDelete: a template change leaves running pods alone", left)
 rc, out, err = k("delete", "pod", "sample-0")
 t.ok(rc == 0 and 'pod "sample-0" deleted' in out, "delete a pod (graceful, its process exits on SIGTERM)", out + err)
 ok = wait_for(lambda: (lambda r: r[0] == 0 and r[1].startswith("2 ") and uid0 not in r[1])(
