@@ -165,7 +165,14 @@ for policy in ("background", "foreground", "orphan"):
     rc, out, err = k("delete", "cm", "owner-" + policy, "--cascade=" + policy, timeout=60)
     gone = lambda: k("get", "cm", "dep-" + policy)[0] != 0  # noqa: E731
     if policy == "orphan":
-        time.sleep(1)
+        # the garbage collector works through owners' deletions in order: once it has collected the
+        # dependent of an owner deleted after this one, it is done with this one too
+        k("create", "configmap", "owner-later")
+        luid = k("get", "cm", "owner-later", "-o", "jsonpath={.metadata.uid}")[1]
+        k("create", "-f", c.manifest("dep.yaml", OWNED % ("dep-later", "owner-later", luid)))
+        k("delete", "cm", "owner-later", "--cascade=background", timeout=60)
+        t.ok(wait_for(lambda: k("get", "cm", "dep-later")[0] != 0, 30),
+             "the garbage collector deals with an owner deleted later")
         refs = k("get", "cm", "dep-orphan", "-o", "jsonpath={.metadata.ownerReferences}")
         t.ok(rc == 0 and refs[0] == 0 and refs[1] == "", "--cascade=orphan keeps the dependent, drops its ownerReference",
              refs)
