@@ -4,6 +4,7 @@ STANDBY; RETURN TWOSAFE commits are all on the standby; the active's pod is
 killed, the standby is set ACTIVE and keeps every acknowledged row; the old
 active comes back and catches up as the new STANDBY."""
 
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ttsimtest import run_test, poll, BIN  # noqa: E402
+from ttsimtest import run_test, poll, BIN, HOME  # noqa: E402
 
 REPSCHEMES = r"""Replication Scheme Active Standby:
 
@@ -174,5 +175,21 @@ def body(t, w):
     t.is_(len(p.stdout.split()), 50, "TWOSAFE commits are acknowledged again")
     t.is_(keys(w, a), keys(w, b), "both databases hold the same rows")
 
+    # the simulator's own record of when each database could take writes
+    got = {}
+    for pod in (a, b):
+        with open(pod.root + HOME + "/diag/ttsim.history") as f:
+            got[pod.name] = [json.loads(line) for line in f]
+    ups = {n: [(r["updatable"], r["why"]) for r in recs] for n, recs in got.items()}
+    t.is_(ups["sample-0"][:5], [(True, "created"), (False, "unloaded"), (True, "loaded"),
+                                (False, "active standby pair created"), (True, "IDLE to ACTIVE")],
+          "ttsim.history: the active took writes until its pair was created, then once ACTIVE")
+    died = [r for r in got["sample-0"] if r["why"] == "daemon died"]
+    promoted = [r for r in got["sample-1"] if r["updatable"]]
+    t.ok(len(died) == 1 and len(promoted) == 1 and not any(u for u, _ in ups["sample-0"][
+        ups["sample-0"].index((False, "daemon died")):]) and died[0]["server"] == promoted[0]["server"]
+         and died[0]["seq"] < promoted[0]["seq"],
+         "ttsim.history: the standby took writes only after the old active's daemon died, "
+         "and the old active never again") or t.diag(str(ups))
 
 run_test(body)

@@ -271,6 +271,7 @@ class Daemon(Requests):
             if db is None:
                 raise TTError(8045, text="Data store %s is damaged" % path)
             self.logmsg("Info", "Data store %s loaded" % path)
+            why = "loaded"
         else:
             if create_attrs is None or create_attrs.get("AutoCreate", "1") == "0":
                 raise TTError(833, path)
@@ -289,9 +290,11 @@ class Daemon(Requests):
             except OSError as e:
                 raise TTError(830, e.strerror or str(e))
             self.logmsg("Info", "Data store %s created" % path)
+            why = "created"
         if db.scheme is not None:
             db.locate_self()
         self.dbs[path] = db
+        db.note_updatable(why)
         if path not in self.known:
             self.known[path] = dict(DEFAULT_POLICIES)
             self.save_catalog()

@@ -72,6 +72,8 @@ class Database:
         self.shm_id = int.from_bytes(os.urandom(1), "big") + 2
         self.open_for_connections = True
         self.invalid = False
+        self.closed = False
+        self.noted_updatable = None   # what diag/ttsim.history last said
 
     # -- life cycle -------------------------------------------------------
     @classmethod
@@ -168,6 +170,8 @@ class Database:
     def close(self, clean=True):
         """Unload: a clean unload checkpoints; a crash just drops memory
         (the log already holds every commit)."""
+        self.closed = True
+        self.note_updatable("unloaded" if clean else "daemon died")
         if clean and not self.invalid:
             try:
                 self.checkpoint(clean_shutdown=True)
@@ -200,6 +204,7 @@ class Database:
         self.daemon.logmsg("Info", "Replication state of %s changed from %s to %s%s"
                            % (self.path, old, state, (" (" + why + ")") if why else ""))
         self.checkpoint()
+        self.note_updatable("%s to %s" % (old, state))
         self.new_record.set()
 
     def self_store(self):
@@ -248,6 +253,28 @@ class Database:
 
     def updatable(self):
         return not self.invalid and (self.scheme is None or self.state == "ACTIVE")
+
+    def note_updatable(self, why):
+        """Appends a JSON line to $TIMESTEN_HOME/diag/ttsim.history each time whether
+        this loaded database takes writes changes: the simulator's own record, from
+        which tests rebuild each database's updatable intervals.  `seq` orders the
+        lines the same server wrote (across every pod it plays); `time` is wall time."""
+        up = not self.closed and self.updatable()
+        if up == self.noted_updatable:
+            return
+        self.noted_updatable = up
+        srv = self.daemon.server
+        srv.history_seq = getattr(srv, "history_seq", 0) + 1
+        line = json.dumps({"time": time.time(), "seq": srv.history_seq, "server": os.getpid(),
+                           "host": self.daemon.hostname, "ip": self.daemon.pod_ip,
+                           "db": self.path, "updatable": up, "state": self.state,
+                           "scheme": self.scheme is not None, "why": why},
+                          separators=(",", ":"))
+        try:
+            with open(self.daemon.host(self.daemon.home + "/diag/ttsim.history"), "a") as f:
+                f.write(line + "\n")
+        except OSError:
+            pass
 
     # -- commit pipeline --------------------------------------------------
     def _advance(self, rec):

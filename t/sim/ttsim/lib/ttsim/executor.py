@@ -339,6 +339,7 @@ class Executor:
                             "peer_pstate": "start", "return_disabled": False,
                             "timeouts": 0})
         self.db.checkpoint()
+        self.db.note_updatable("active standby pair created")
         daemon.logmsg("Info", "Active standby pair created in %s" % self.db.path)
         return {"ok": True}
 
@@ -352,6 +353,7 @@ class Executor:
         self.db.rep.update({"state": "IDLE", "role_before": None, "duplicated": False,
                             "peer_pstate": "start"})
         self.db.checkpoint()
+        self.db.note_updatable("active standby pair dropped")
         return {"ok": True}
 
     # -- DML --------------------------------------------------------------

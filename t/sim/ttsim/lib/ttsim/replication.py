@@ -32,6 +32,7 @@ def demote(db, why):
     db.rep["role_before"] = "INVALIDATED"
     db.daemon.logmsg("Warn", "%s: database %s demoted from ACTIVE to IDLE" % (why, db.path))
     db.checkpoint()
+    db.note_updatable("demoted: " + why)
     db.new_record.set()
 
 

@@ -448,6 +448,7 @@ class Requests:
                 os.unlink(f)
             raise TTError(8191, db.name, self.hostname)
         self.dbs[path] = db
+        db.note_updatable("duplicated")
         self.known.setdefault(path, self.policies(path))
         self.save_catalog()
         self.logmsg("Info", "Data store %s duplicated from %s on %s (lsn %d)"
