@@ -214,12 +214,24 @@ created = [e for e in k("get", "events", "--field-selector", "reason=SuccessfulC
            if "in StatefulSet roll" in e]
 t.ok(len(created) == 3, "Parallel creates every pod without waiting", created)
 rev1 = jp("sts", "roll", ".status.currentRevision")
+below = ("roll-0", "roll-1")
+uids = [jp("pod", n, ".metadata.uid") for n in below]
 k("apply", "-f", c.manifest("roll.yaml", STS % ("Parallel", 2, "2")))
-t.ok(wait_for(lambda: jp("pod", "roll-2", ".metadata.annotations.v") == "2" and
-              jp("sts", "roll", ".status.readyReplicas") == "3", 60), "partition 2: roll-2 is updated")
-time.sleep(1)
-t.ok(jp("pod", "roll-1", ".metadata.annotations.v") == "1" and jp("pod", "roll-0", ".metadata.annotations.v") == "1",
-     "...and the pods below the partition are not")
+
+
+def seen_ready():
+    """Whether the controller has seen the new template and roll-2 ready again after its update: it acts
+    on the pods before it reports their status."""
+    s = json.loads(k("get", "sts", "roll", "-o", "json")[1] or "{}")
+    st = s.get("status") or {}
+    return st.get("observedGeneration", -1) == s.get("metadata", {}).get("generation") and st.get("readyReplicas") == 3
+
+
+t.ok(wait_for(lambda: jp("pod", "roll-2", ".metadata.annotations.v") == "2" and seen_ready(), 60),
+     "partition 2: roll-2 is updated")
+left = [k("get", "pod", n, "-o", "jsonpath={.metadata.uid} {.metadata.deletionTimestamp} {.metadata.annotations.v}")[1]
+        for n in below]
+t.ok(left == ["%s  1" % u for u in uids], "...and the pods below the partition are not", left)
 k("apply", "-f", c.manifest("roll.yaml", STS % ("Parallel", 0, "2")))
 rc, out, err = k("rollout", "status", "sts/roll", "--timeout=60s")
 st = json.loads(k("get", "sts", "roll", "-o", "json")[1])["status"]
