@@ -6,7 +6,6 @@ yet waits for it; a good object beside them is not disturbed."""
 
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -54,12 +53,21 @@ CASES = [
 
 tap = e2e.Tap()
 cluster = e2e.Cluster(tap)
+
+
+def not_found(kind, name):
+    """The API server says kind/name does not exist (not merely that kubectl failed)."""
+    out = cluster.kubectl("get", kind, name)
+    return out.returncode != 0 and "(NotFound)" in out.stderr
+
+
 try:
     tap.ok(cluster.install_operator(), "the operator runs from k8s/")
     cluster.kubectl("create", "-f", "-", input=GOOD_CM % "sample", check=True)
     cluster.kubectl("create", "-f", "-", input=TTC % ("good", ttspec()), check=True)
     tap.ok(cluster.wait_state("good", "Normal", 240), "a good object becomes Normal",
            cluster.operator_log())
+    good_mark = cluster.event_mark("good")
 
     cluster.kubectl("create", "-f", "-", check=True, input="""
 apiVersion: v1
@@ -81,8 +89,10 @@ data:
         warnings = [e["message"] for e in events["items"]
                     if e.get("type") == "Warning" and e.get("reason") == "InvalidSpec"]
         tap.ok(why in warnings, "%s: a Warning Event InvalidSpec says so" % name, warnings)
-        tap.ok(cluster.kubectl("get", "statefulset", name).returncode != 0,
-               "%s: no StatefulSet is made" % name)
+        uid = obj.get("metadata", {}).get("uid", "?")
+        tap.ok(not_found("statefulset", name) and not_found("service", name) and
+               not_found("secret", "tt" + uid),
+               "%s: no StatefulSet, Service or Secret is made" % name)
 
     # A ConfigMap that does not exist yet is waited for.
     cluster.kubectl("create", "-f", "-", check=True,
@@ -90,12 +100,15 @@ data:
     msg = "spec.ttspec.dbConfigMap: ConfigMap latercm not found; waiting for it"
     tap.ok(e2e.wait_until(lambda: (cluster.ttc("later") or {}).get("status", {}).get("message") == msg,
                           60), "a missing ConfigMap is reported in status: " + msg)
-    tap.ok(cluster.kubectl("get", "statefulset", "later").returncode != 0, "and waited for")
+    tap.ok(not_found("statefulset", "later") and not_found("service", "later"),
+           "and waited for: no StatefulSet or Service yet")
     cluster.kubectl("create", "-f", "-", input=GOOD_CM % "latercm", check=True)
     tap.ok(cluster.wait_state("later", "Normal", 240), "once it exists, the object goes on to Normal",
            cluster.operator_log())
 
-    tap.ok(cluster.state("good") == ("Normal", "good-0"), "the good object was never disturbed")
+    changes = [m for m in cluster.events_since("good", good_mark) if "TimesTenClassic was" in m]
+    tap.ok(cluster.state("good") == ("Normal", "good-0") and not changes,
+           "the good object was never disturbed: Normal all along, no state change", changes)
 finally:
     if tap.failed:
         tap.diag(cluster.operator_log())

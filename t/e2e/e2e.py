@@ -104,7 +104,10 @@ class Cluster:
         if reports:
             self.tap.ok(False, "the operator and the agents ran clean under the sanitizers",
                         "\n".join(reports))
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if os.environ.get("E2E_KEEP"):
+            self.tap.diag("E2E_KEEP: the cluster's files stay in %s" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def fault(self, *args):
         return subprocess.run([KUBESIM, "fault", "--dir", os.path.join(self.dir, "cluster")]
@@ -162,20 +165,62 @@ class Cluster:
             return s == state and (active is None or a == active)
         return wait_until(reached, timeout, 0.1)
 
-    def pod_ips(self, name):
-        """{pod name: IP} of the object's live pods."""
+    def pod_ips(self, name, terminating=False):
+        """{pod name: IP} of the object's pods: those not being deleted, or with
+        terminating=True also those being deleted (their containers run until stopped)."""
         pods = self.get_json("pods", "-l", "app=" + name) or {"items": []}
         out = {}
         for p in pods["items"]:
             ip = p.get("status", {}).get("podIP")
-            if ip and not p["metadata"].get("deletionTimestamp"):
+            if ip and (terminating or not p["metadata"].get("deletionTimestamp")):
                 out[p["metadata"]["name"]] = ip
         return out
 
-    def events(self, name):
+    def event_objects(self, name):
         ev = self.get_json("events", "--field-selector", "involvedObject.name=" + name)
-        return [e.get("message", "") for e in sorted(
-            (ev or {"items": []})["items"], key=lambda e: e.get("lastTimestamp") or "")]
+        return sorted((ev or {"items": []})["items"], key=lambda e: e.get("lastTimestamp") or "")
+
+    def events(self, name):
+        return [e.get("message", "") for e in self.event_objects(name)]
+
+    def event_mark(self, name):
+        """What the object's Events are now, to tell later which are new."""
+        return {e["metadata"]["name"]: e["metadata"].get("resourceVersion")
+                for e in self.event_objects(name)}
+
+    def events_since(self, name, mark, full=False):
+        """Messages (or with full=True the Events) posted since mark: new Events, and
+        Events whose count went up (the same message again)."""
+        out = [e for e in self.event_objects(name)
+               if mark.get(e["metadata"]["name"]) != e["metadata"].get("resourceVersion")]
+        return out if full else [e.get("message", "") for e in out]
+
+    def wait_event(self, name, mark, text, timeout):
+        """Waits for an Event posted since mark whose message contains text."""
+        return wait_until(lambda: any(text in m for m in self.events_since(name, mark)),
+                          timeout, 0.1)
+
+
+def describe_pods(text):
+    """{pod name: {field: value}} from the Pod Status part of `kubectl describe ttc`: one
+    block per pod, each opening with its Cache Status, leaf fields only."""
+    pods, block, inside = {}, None, False
+    for line in text.splitlines():
+        if line == "  Pod Status:":
+            inside = True
+            continue
+        if not inside:
+            continue
+        if not line.startswith("    "):
+            break
+        if line == "    Cache Status:":
+            block = {}
+        m = re.match(r"^\s+([A-Za-z][A-Za-z ]*):\s+(\S.*)$", line)
+        if block is not None and m:
+            block[m.group(1)] = m.group(2).strip()
+            if m.group(1) == "Name":
+                pods[m.group(2).strip()] = block
+    return pods
 
 
 class Conn:
@@ -204,47 +249,233 @@ class Conn:
             pass
 
 
-class TwoActiveChecker(threading.Thread):
-    """Samples every pod's database a few times a second; two updatable at once is a
-    violation, recorded with the time and the pods."""
+class SqlProbe:
+    """Asks a pod's database whether it takes writes, the way an application would see it:
+    over a client/server connection, no scheme or ACTIVE. connect() returns a handle (one
+    incarnation of the database: a connection does not outlive its daemon), updatable()
+    answers True or False or raises. A probe that asks the simulator itself has the same
+    two methods."""
 
-    def __init__(self, cluster, name, dsn, uid, pwd):
+    def __init__(self, dsn, uid, pwd, timeout=2):
+        self.creds, self.timeout = (dsn, uid, pwd), timeout
+
+    def connect(self, ip):
+        return Conn(ip, *self.creds, timeout=self.timeout)
+
+    def updatable(self, conn):
+        return conn.updatable()
+
+    def close(self, conn):
+        conn.close()
+
+
+class PodSampler(threading.Thread):
+    """Samples one pod address as fast as it answers (its own thread, so that a hung
+    database delays nobody else), and hands each answer to the checker."""
+
+    def __init__(self, checker, ip):
         super().__init__(daemon=True)
-        self.cluster, self.name = cluster, name
-        self.creds = (dsn, uid, pwd)
+        self.checker, self.ip = checker, ip
         self.stop_flag = threading.Event()
-        self.violations = []
-        self.samples = 0
-        self.conns = {}
-
-    def sample(self, ip):
-        try:
-            if ip not in self.conns:
-                self.conns[ip] = Conn(ip, *self.creds, timeout=2)
-            return self.conns[ip].updatable()
-        except Exception:
-            c = self.conns.pop(ip, None)
-            if c:
-                c.close()
-            return False
 
     def run(self):
-        ips, refreshed = {}, 0
+        probe, conn, incarnation = self.checker.probe, None, 0
         while not self.stop_flag.is_set():
-            if time.monotonic() - refreshed > 0.5:
-                ips = self.cluster.pod_ips(self.name)
-                refreshed = time.monotonic()
-            up = [pod for pod, ip in sorted(ips.items()) if self.sample(ip)]
-            self.samples += 1
-            if len(up) > 1:
-                self.violations.append((time.strftime("%H:%M:%S"), up))
-            time.sleep(0.05)
-        for c in self.conns.values():
-            c.close()
+            t0 = time.monotonic()
+            try:
+                if conn is None:
+                    conn = probe.connect(self.ip)
+                    incarnation += 1
+                up = bool(probe.updatable(conn))
+                self.checker.record(self.ip, incarnation, t0, time.monotonic(), up)
+            except Exception:
+                if conn is not None:
+                    probe.close(conn)
+                conn = None
+                self.checker.record_failure(self.ip)
+                self.stop_flag.wait(0.1)
+            self.stop_flag.wait(0.03)
+        if conn is not None:
+            probe.close(conn)
+
+
+class TwoActiveChecker(threading.Thread):
+    """Watches that two databases of an object are never updatable at the same time, from
+    two independent sources.
+
+    Sampling: every pod address of the object, terminating pods included, is sampled
+    continuously in its own thread. A database is proven updatable from the end of the
+    first to the start of the last of a run of updatable answers on one connection (one
+    incarnation of it); an updatable answer from another database inside that interval
+    is a violation. Unanswered samples are neither: they are counted apart, and each
+    database must have answered, and must have been seen updatable while the object's
+    status named it the active.
+
+    The simulator's record: ttsim writes each change of a database's updatability to
+    diag/ttsim.history on the pod's volume; ground_truth() rebuilds every database's
+    updatable intervals from it and finds any overlap."""
+
+    def __init__(self, cluster, name, dsn, uid, pwd, probe=None):
+        super().__init__(daemon=True)
+        self.cluster, self.name = cluster, name
+        self.probe = probe or SqlProbe(dsn, uid, pwd)
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.samplers = {}         # ip -> PodSampler
+        self.pod_of = {}           # ip -> pod name (the latest seen there)
+        self.active = None         # (state, activePods) as status said last
+        self.samples = []          # (ip, incarnation, t0, t1, updatable, pod)
+        self.reads = {}            # pod -> answered samples
+        self.unanswered = {}       # pod -> samples without an answer
+        self.seen_active = {}      # pod -> updatable answers while status named it active
+        self.named_active = set()  # pods status named active in Normal while we watched
+        self.violations = []
+
+    def record(self, ip, incarnation, t0, t1, up):
+        with self.lock:
+            pod = self.pod_of.get(ip, ip)
+            state, active = self.active or (None, None)
+            self.samples.append((ip, incarnation, t0, t1, up, pod))
+            self.reads[pod] = self.reads.get(pod, 0) + 1
+            if up and pod == active:
+                self.seen_active[pod] = self.seen_active.get(pod, 0) + 1
+
+    def record_failure(self, ip):
+        with self.lock:
+            pod = self.pod_of.get(ip, ip)
+            self.unanswered[pod] = self.unanswered.get(pod, 0) + 1
+
+    def refresh(self):
+        pods = self.cluster.pod_ips(self.name, terminating=True)
+        obj = self.cluster.ttc(self.name) or {}
+        st = obj.get("status", {})
+        with self.lock:
+            for pod, ip in pods.items():
+                self.pod_of[ip] = pod
+            self.active = (st.get("highLevelState"), st.get("activePods"))
+            if self.active[0] == "Normal" and self.active[1]:
+                self.named_active.add(self.active[1])
+        for ip in pods.values():
+            if ip not in self.samplers:
+                s = self.samplers[ip] = PodSampler(self, ip)
+                s.start()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            try:
+                self.refresh()
+            except Exception:
+                pass
+            self.stop_flag.wait(0.3)
 
     def stop(self):
         self.stop_flag.set()
         self.join(30)
+        for s in self.samplers.values():
+            s.stop_flag.set()
+        for s in self.samplers.values():
+            s.join(10)
+        self.violations = sampled_overlaps(self.samples)
+
+    def verdict(self, tap, min_reads=10):
+        """Stops the checker and reports: every database answered, each was seen updatable
+        while it was the active, and neither source saw two updatable at once."""
+        self.stop()
+        pods = sorted(self.reads.keys() | self.unanswered.keys())
+        tap.ok(pods and all(self.reads.get(p, 0) >= min_reads for p in pods),
+               "every database answered the sampler (%s)" % ", ".join(
+                   "%s %d of %d" % (p, self.reads.get(p, 0),
+                                    self.reads.get(p, 0) + self.unanswered.get(p, 0)) for p in pods))
+        missed = sorted(p for p in self.named_active if not self.seen_active.get(p))
+        tap.ok(self.named_active and not missed,
+               "each active (%s) was seen updatable while it was the active" %
+               ", ".join(sorted(self.named_active)), "never seen updatable: %s" % missed)
+        tap.ok(not self.violations, "sampled: never two updatable databases",
+               "\n".join(self.violations[:20]))
+        intervals, overlaps = ground_truth(self.cluster, self.name)
+        tap.ok(len(intervals) >= len(self.named_active) > 0,
+               "the simulator recorded %d updatable intervals" % len(intervals), intervals)
+        tap.ok(not overlaps, "the simulator's record: never two updatable databases",
+               "\n".join(overlaps[:20]))
+
+
+def sampled_overlaps(samples):
+    """Violations in the checker's samples: an updatable answer of one database inside an
+    interval over which another was proven updatable."""
+    runs = []  # (ip, pod, start, end): proven updatable from start to end
+    cur = {}   # (ip, incarnation) -> [first t1, last t0, pod]
+    for ip, inc, t0, t1, up, pod in sorted(samples, key=lambda s: s[2]):
+        key = (ip, inc)
+        if up:
+            r = cur.get(key)
+            if r is None:
+                cur[key] = [t1, t0, pod]
+            else:
+                r[1] = t0
+        else:
+            r = cur.pop(key, None)
+            if r is not None and r[0] <= r[1]:
+                runs.append((ip, r[2], r[0], r[1]))
+    for (ip, _), r in cur.items():
+        if r[0] <= r[1]:
+            runs.append((ip, r[2], r[0], r[1]))
+    out, base = [], min((s[2] for s in samples), default=0)
+    for ip, pod, start, end in runs:
+        for sip, _, t0, t1, up, spod in samples:
+            if up and sip != ip and start <= t0 and t1 <= end:
+                out.append("%s answered updatable at +%.3f s while %s was updatable from +%.3f "
+                           "to +%.3f s" % (spod, t0 - base, pod, start - base, end - base))
+                break
+    return out
+
+
+def history(cluster, name):
+    """The simulator's record of when each database of the object could take writes: the
+    diag/ttsim.history lines on its pods' volumes, oldest first."""
+    pat = re.compile(r"^%s-\d+$" % re.escape(name))
+    lines = []
+    for root, _, files in os.walk(os.path.join(cluster.dir, "cluster", "volumes")):
+        if "ttsim.history" in files:
+            with open(os.path.join(root, "ttsim.history")) as f:
+                for line in f:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
+                    if pat.match(rec.get("host", "")):
+                        lines.append(rec)
+    return sorted(lines, key=lambda r: (r["time"], r["server"], r["seq"]))
+
+
+def ground_truth(cluster, name):
+    """([(database, start, end, why)], [overlap descriptions]): the updatable intervals of
+    every database of the object as the simulator recorded them (an interval still open
+    ends now), and each pair of them that overlaps."""
+    now = time.time()
+    intervals, open_at = [], {}
+    for r in history(cluster, name):
+        db = "%s:%s" % (r["host"], r["db"])
+        if r["updatable"] and db not in open_at:
+            open_at[db] = (r["time"], r["why"])
+        elif not r["updatable"] and db in open_at:
+            start, why = open_at.pop(db)
+            intervals.append((db, start, r["time"], "%s .. %s" % (why, r["why"])))
+    for db, (start, why) in open_at.items():
+        intervals.append((db, start, now, why + " .. (still)"))
+    intervals.sort(key=lambda i: i[1])
+    overlaps = []
+    for i, a in enumerate(intervals):
+        for b in intervals[i + 1:]:
+            if b[1] >= a[2]:
+                break
+            if b[0] != a[0]:
+                overlaps.append("%s updatable %s to %s (%s) overlaps %s from %s (%s)" % (
+                    a[0], stamp(a[1]), stamp(a[2]), a[3], b[0], stamp(b[1]), b[3]))
+    return intervals, overlaps
+
+
+def stamp(t):
+    return time.strftime("%H:%M:%S", time.localtime(t)) + ".%03d" % (int(t * 1000) % 1000)
 
 
 class Writer(threading.Thread):
@@ -258,6 +489,7 @@ class Writer(threading.Thread):
         self.stop_flag = threading.Event()
         self.acked = []
         self.errors = 0
+        self.rounds = 0
 
     def active_ip(self):
         obj = self.cluster.ttc(self.name) or {}
@@ -271,6 +503,7 @@ class Writer(threading.Thread):
                 if conn is None:
                     ip = self.active_ip()
                     if ip is None:
+                        self.rounds += 1
                         time.sleep(0.2)
                         continue
                     conn = Conn(ip, *self.creds)
@@ -285,9 +518,15 @@ class Writer(threading.Thread):
                 conn = None
                 time.sleep(0.1)
             key += 1
+            self.rounds += 1
             time.sleep(0.02)
         if conn:
             conn.close()
+
+    def settle(self, timeout=30):
+        """Waits until the commit in flight (if any) has ended: two more rounds."""
+        n = self.rounds
+        return wait_until(lambda: self.rounds >= n + 2 or not self.is_alive(), timeout, 0.02)
 
     def stop(self):
         self.stop_flag.set()
