@@ -534,13 +534,19 @@ class Writer(threading.Thread):
 
 
 def keys_on(cluster, name, table, dsn, uid, pwd, column="id"):
-    """The keys (column) of table on the active pod's database."""
+    """The keys (column) of table on the active pod's database; None when it cannot be
+    read (no active, or its database does not answer)."""
     obj = cluster.ttc(name) or {}
     ip = cluster.pod_ips(name).get(obj.get("status", {}).get("activePods"))
     if ip is None:
         return None
-    c = Conn(ip, dsn, uid, pwd)
+    try:
+        c = Conn(ip, dsn, uid, pwd)
+    except Exception:
+        return None
     try:
         return {r[0] for r in c.sql("select %s from %s" % (column, table))["rows"]}
+    except Exception:
+        return None
     finally:
         c.close()

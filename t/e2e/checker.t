@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""The never-two-updatable checker itself, without a cluster: scripted databases and a
+hand-written simulator record, so that each of its verdicts is seen to fail when what
+it guards goes wrong (two updatable at once, a database that never answers, an active
+never seen updatable, overlapping intervals in the record) and to pass when it does
+not."""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+
+
+class Verdicts(e2e.Tap):
+    """Collects what a verdict asserts instead of printing it."""
+
+    def __init__(self):
+        super().__init__()
+        self.results = []
+
+    def ok(self, cond, what, diag=None):
+        self.results.append((bool(cond), what))
+        return cond
+
+    def failed_names(self):
+        return [what for cond, what in self.results if not cond]
+
+
+class FakeCluster:
+    """Two pods and an object status; the simulator's record in dir as ttsim writes it."""
+
+    def __init__(self, active="obj-0"):
+        self.dir = tempfile.mkdtemp(prefix="ttc-checker-")
+        self.active = active
+        self.seq = 0
+
+    def pod_ips(self, name, terminating=False):
+        return {"obj-0": "ip0", "obj-1": "ip1"}
+
+    def ttc(self, name):
+        return {"status": {"highLevelState": "Normal", "activePods": self.active}}
+
+    def note(self, pod, updatable, at, why):
+        d = os.path.join(self.dir, "cluster", "volumes", "default_tt-persistent-%s_x" % pod,
+                         "home", "diag")
+        os.makedirs(d, exist_ok=True)
+        self.seq += 1
+        with open(os.path.join(d, "ttsim.history"), "a") as f:
+            f.write(json.dumps({"time": at, "seq": self.seq, "server": 1, "host": pod,
+                                "ip": "ip", "db": "/tt/db", "updatable": updatable,
+                                "state": "ACTIVE" if updatable else "IDLE", "why": why}) + "\n")
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class FakeProbe:
+    """answers: ip -> a function giving True/False, or None for a database that does not
+    answer."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def connect(self, ip):
+        if self.answers[ip] is None:
+            raise OSError("no answer")
+        return ip
+
+    def updatable(self, handle):
+        time.sleep(0.002)
+        return self.answers[handle]()
+
+    def close(self, handle):
+        pass
+
+
+def run(answers, record, active="obj-0", seconds=1.0):
+    cluster = FakeCluster(active)
+    try:
+        now = time.time()
+        for pod, up, start, end in record:
+            cluster.note(pod, up, now + start, "start")
+            if end is not None:
+                cluster.note(pod, not up, now + end, "end")
+        checker = e2e.TwoActiveChecker(cluster, "obj", "dsn", "u", "p", probe=FakeProbe(answers))
+        checker.start()
+        time.sleep(seconds)
+        v = Verdicts()
+        checker.verdict(v, min_reads=5)
+        return v.failed_names(), checker
+    finally:
+        cluster.remove()
+
+
+tap = e2e.Tap()
+yes, no = (lambda: True), (lambda: False)
+CLEAN_RECORD = [("obj-0", True, -10, None), ("obj-1", False, -10, None)]
+
+failed, checker = run({"ip0": yes, "ip1": no}, CLEAN_RECORD)
+tap.ok(failed == [], "one updatable database, as the record says: every verdict passes", failed)
+tap.ok(checker.reads["obj-0"] >= 5 and checker.reads["obj-1"] >= 5,
+       "both databases were read, each many times", checker.reads)
+
+failed, _ = run({"ip0": yes, "ip1": yes}, CLEAN_RECORD)
+tap.ok(failed == ["sampled: never two updatable databases"],
+       "both answer updatable all along: the sampler says so", failed)
+
+failed, _ = run({"ip0": yes, "ip1": None}, CLEAN_RECORD)
+tap.ok(any(f.startswith("every database answered") for f in failed),
+       "a database that never answers fails the verdict (it is not taken as not updatable)",
+       failed)
+
+failed, _ = run({"ip0": no, "ip1": no}, CLEAN_RECORD)
+tap.ok(any(f.startswith("each active") for f in failed),
+       "an active never seen updatable fails the verdict", failed)
+
+failed, _ = run({"ip0": yes, "ip1": no},
+                [("obj-0", True, -10, None), ("obj-1", True, -5, -4)])
+tap.ok(failed == ["the simulator's record: never two updatable databases"],
+       "a second database updatable for a second in the record: overlap found", failed)
+
+failed, _ = run({"ip0": yes, "ip1": no},
+                [("obj-1", True, -10, -6), ("obj-0", True, -6, None)])
+tap.ok(failed == [], "one database taking over from the other at the moment it stopped: "
+       "no overlap", failed)
+
+failed, _ = run({"ip0": yes, "ip1": no}, [])
+tap.ok(any(f.startswith("the simulator recorded") for f in failed),
+       "no record at all fails the verdict (the record must be there to prove anything)", failed)
+
+# The sampler's rule, on samples given by hand: (ip, connection, sent, answered, updatable, pod).
+A = [("ip0", 1, t, t + 0.01, True, "obj-0") for t in (0.0, 0.5, 1.0)]
+tap.ok(e2e.sampled_overlaps(A + [("ip1", 1, 0.4, 0.41, True, "obj-1")]) != [],
+       "an updatable answer between two of another database on one connection is a violation")
+tap.ok(e2e.sampled_overlaps(A[:1] + [("ip0", 2, t, t + 0.01, True, "obj-0") for t in (0.5, 1.0)]
+                            + [("ip1", 1, 0.2, 0.21, True, "obj-1")]) == [],
+       "not across a reconnection (the database may have restarted in between)")
+tap.ok(e2e.sampled_overlaps(A[:1] + [("ip0", 1, 0.3, 0.31, False, "obj-0")] + A[1:]
+                            + [("ip1", 1, 0.2, 0.21, True, "obj-1")]) == [],
+       "nor across a not-updatable answer")
+tap.ok(e2e.sampled_overlaps(A + [("ip1", 1, 1.5, 1.51, True, "obj-1")]) == [],
+       "an updatable answer after the other's last is no violation")
+sys.exit(tap.done())
