@@ -6,9 +6,11 @@ commits without waiting; two ACTIVE databases meeting leave only the most
 recently activated one ACTIVE; a crashed TWOSAFE active catches up as
 STANDBY without a duplicate."""
 
+import json
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
@@ -27,6 +29,26 @@ def count(pod, table="scott.t"):
     rc, out, err = pod.sql("select count(*) from %s" % table, timeout=30)
     m = re.match(r"^< (\d+) >$", out.strip())
     return int(m.group(1)) if m else None
+
+
+def daemon_request(pod, msg, timeout):
+    """Send one request to the pod's daemon straight from here (no utility
+    to start first); its reply, or None when none came in time."""
+    s = socket.create_connection((pod.ip, 6624), timeout=5)
+    try:
+        s.settimeout(timeout)
+        s.sendall((json.dumps(msg) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        return json.loads(data)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
 
 
 def make_pair(t, a, b, return_service):
@@ -53,6 +75,8 @@ def body(t, w):
 
     # freeze the standby: commits cannot be acknowledged, its daemon hangs
     b.signal(signal.SIGSTOP)
+    t.is_(daemon_request(b, {"op": "status"}, 0.5), None,
+          "a request sent right after SIGSTOP is not answered")
     rc, out, err = b.run("ttStatus", timeout=3)
     t.is_(rc, None, "ttStatus in a frozen pod does not answer")
     start = time.monotonic()

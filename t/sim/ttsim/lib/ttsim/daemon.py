@@ -28,6 +28,10 @@ DEFAULT_POLICIES = {"ram_policy": "inUse", "ram_grace": 0, "rep_policy": "manual
                     "cache_policy": "manual", "rep_manual": False, "cache_manual": False}
 RAM_POLICIES = {"always": "always", "manual": "manual", "inuse": "inUse",
                 "enduring": "enduring"}
+# pending and not blocked, any of these stops the anchor once it runs
+STOP_SIGNALS = sum(1 << (sig - 1) for sig in (signal.SIGSTOP, signal.SIGTSTP,
+                                               signal.SIGTTIN, signal.SIGTTOU))
+FROZEN_CACHE = 0.05             # seconds a "frozen" answer is reused (never "not frozen")
 
 
 class Daemon(Requests):
@@ -46,6 +50,7 @@ class Daemon(Requests):
         self.pid = int(reg["anchor_pid"])
         self.key = (self.root, self.home)
         self.pidfd = None
+        self.stat_fd = None            # the anchor's /proc/PID/stat, read again in place
         self.listeners = {}
         self.conns = set()
         self.dbs = {}                  # in-pod path -> loaded Database
@@ -89,17 +94,48 @@ class Daemon(Requests):
 
     # -- anchor process: alive, frozen, dead --------------------------------
     def frozen(self):
+        """Whether the anchor is stopped or has been sent a stop signal.  Read
+        afresh at each check, so that a request sent after SIGSTOP is never
+        answered; only "frozen" is reused for a moment (a SIGCONT may be
+        noticed FROZEN_CACHE late, a SIGSTOP never is)."""
         now = time.monotonic()
-        if now - self._frozen_at < 0.05:
-            return self._frozen
-        self._frozen_at = now
+        if self._frozen and now - self._frozen_at < FROZEN_CACHE:
+            return True
         try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                stat = f.read()
-            self._frozen = stat[stat.rindex(")") + 2] in "Tt"
+            self._frozen = self.read_frozen()
         except (OSError, ValueError):
-            self._frozen = False
+            self._frozen = False       # gone: the pidfd tells
+        self._frozen_at = now
         return self._frozen
+
+    def read_frozen(self):
+        state = self.anchor_state()
+        if state in (b"T", b"t"):
+            return True
+        if state in (b"S", b"Z", b"X"):
+            # asleep, so no stop signal was sent to it (that wakes it), or dead
+            return False
+        # Runnable: woken by a signal it has not taken yet?  (Right after
+        # SIGSTOP the anchor stays runnable until it gets a CPU.)
+        with open("/proc/%d/status" % self.pid, "rb") as f:
+            status = f.read()
+        pending = int(status_field(status, b"SigPnd:"), 16) | \
+            int(status_field(status, b"ShdPnd:"), 16)
+        if pending & STOP_SIGNALS & ~int(status_field(status, b"SigBlk:"), 16):
+            return True
+        # Or it took it since its state was read: a stop signal leaves the
+        # pending set only as the process stops, so the state is T by now.
+        return self.anchor_state() in (b"T", b"t")
+
+    def anchor_state(self):
+        """The state letter of /proc/PID/stat (R, S, T, Z...)."""
+        if self.stat_fd is not None:
+            stat = os.pread(self.stat_fd, 1024, 0)
+        else:
+            with open("/proc/%d/stat" % self.pid, "rb") as f:
+                stat = f.read()
+        i = stat.rindex(b")") + 2
+        return stat[i:i + 1]
 
     def anchor_alive(self):
         try:
@@ -118,6 +154,10 @@ class Daemon(Requests):
     def watch_anchor(self):
         self.pidfd = os.pidfd_open(self.pid)
         asyncio.get_running_loop().add_reader(self.pidfd, self.anchor_exited)
+        try:
+            self.stat_fd = os.open("/proc/%d/stat" % self.pid, os.O_RDONLY)
+        except OSError:
+            pass
 
     def anchor_exited(self):
         self.shutdown(crash=True, why="daemon process %d exited" % self.pid)
@@ -172,6 +212,9 @@ class Daemon(Requests):
             except (OSError, RuntimeError):
                 pass
             self.pidfd = None
+        if self.stat_fd is not None:
+            os.close(self.stat_fd)
+            self.stat_fd = None
         self.close_listeners()
         for t in self.unload_timers.values():
             t.cancel()
@@ -423,6 +466,7 @@ class Daemon(Requests):
                 if msg is None:
                     break
                 await self.wait_thawed()
+                started = time.monotonic()
                 try:
                     reply = await self.dispatch(msg, state)
                 except TTError as e:
@@ -434,6 +478,10 @@ class Daemon(Requests):
                     reply = proto.error_reply([TTError(
                         8045, text="internal error of the simulator: %s: %s"
                         % (type(e).__name__, e))])
+                if time.monotonic() - started > 0.001:
+                    # it waited (locks, acknowledgements, peers): a daemon
+                    # frozen meanwhile does not reply
+                    await self.wait_thawed()
                 if self.dead:
                     break
                 proto.write_msg(writer, reply)
@@ -461,6 +509,12 @@ class Daemon(Requests):
             s.terminated = True
         db.sessions.pop(s.sid, None)
         self.maybe_unload(db)
+
+
+def status_field(status, name):
+    """The value of one line of /proc/PID/status."""
+    i = status.index(b"\n" + name) + len(name) + 1
+    return status[i:status.index(b"\n", i)].strip()
 
 
 def bind_error_text(e):
