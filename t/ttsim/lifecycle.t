@@ -93,6 +93,18 @@ def body(t, w):
     t.is_(rc, 0, "and TWOSAFE commits are acknowledged again")
     t.is_(poll(lambda: count(b) == count(a), 10), True, "the standby has the active's rows")
 
+    # frozen just before a TWOSAFE commit (no heartbeat read since) that times
+    # out and is rolled back: once thawed, the standby does not apply it
+    b.signal(signal.SIGSTOP)
+    rc, out, err = a.sql("autocommit 0; call ttRepSyncSet(null, 1, null); "
+                         "insert into scott.t values (4, 'rolled back'); commit")
+    b.signal(signal.SIGCONT)
+    t.like(out, r"^ 8170: ", "a TWOSAFE commit right after the standby froze gets 8170")
+    rc, out, err = a.sql("autocommit 0; insert into scott.t values (5, 'thawed'); commit")
+    t.is_(rc, 0, "after SIGCONT the standby acknowledges again: it did not keep the rolled-back "
+          "transaction")
+    t.is_(poll(lambda: count(b) == count(a), 10), True, "and has the active's rows")
+
     # a crashed TWOSAFE active comes back IDLE and catches up as STANDBY
     a.kill()
     rc, out, err = b.sql("call ttRepStateSet('ACTIVE'); autocommit 0; "

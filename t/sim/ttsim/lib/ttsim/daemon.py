@@ -146,10 +146,14 @@ class Daemon(Requests):
             return False
 
     async def wait_thawed(self):
+        """Return once the anchor is not stopped: True when it was."""
+        waited = False
         while not self.dead and self.frozen():
+            waited = True
             await asyncio.sleep(0.1)
         if self.dead:
             raise ConnectionError("daemon is dead")
+        return waited
 
     def watch_anchor(self):
         self.pidfd = os.pidfd_open(self.pid)
@@ -465,7 +469,8 @@ class Daemon(Requests):
                     break
                 if msg is None:
                     break
-                await self.wait_thawed()
+                if await self.wait_thawed() and proto.peer_closed(reader):
+                    break          # the client gave up while the pod was frozen
                 started = time.monotonic()
                 try:
                     reply = await self.dispatch(msg, state)

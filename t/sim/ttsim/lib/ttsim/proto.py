@@ -110,5 +110,11 @@ async def read_msg(reader):
     return obj
 
 
+def peer_closed(reader):
+    """Whether the other end has closed (or reset) the connection, even if
+    lines it sent before are still buffered."""
+    return reader.exception() is not None or reader._eof
+
+
 def write_msg(writer, obj):
     writer.write(encode(obj))

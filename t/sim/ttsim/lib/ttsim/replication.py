@@ -292,7 +292,8 @@ class RepAgent:
     async def _receive(self, reader, writer):
         db = self.db
         hello = await proto.read_msg(reader)
-        await self.daemon.wait_thawed()
+        if await self.daemon.wait_thawed() and proto.peer_closed(reader):
+            return
         if not hello or hello.get("op") != "rep_hello" or self.stopping:
             return
         peer = db.peer_store()
@@ -323,7 +324,13 @@ class RepAgent:
             msg = await proto.read_msg(reader)
             if msg is None:
                 return
-            await self.daemon.wait_thawed()
+            if await self.daemon.wait_thawed() and proto.peer_closed(reader):
+                # Frozen meanwhile, and the active has dropped the link since
+                # (e.g. after rolling back a TWOSAFE transaction whose commit
+                # timed out): what it sent is not applied.  It re-checks this
+                # store's history at its next hello and ships again what it
+                # still has.
+                return
             if self.stopping:
                 return
             self.last_msg = time.monotonic()
