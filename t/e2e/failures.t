@@ -233,30 +233,43 @@ try:
            cluster.events_since(NAME, mark), "reexamine: Reexamine first")
     all_acked_present("management resumed")
 
-    # 6. The operator killed in the middle of a failover. The old active's tt container is
-    # frozen before its pod is deleted, so that its pod stays Terminating for the grace
-    # period and the failover waits in ActiveDown for the proof that it is fenced.
+    # 6. The operator killed in the middle of a failover. A finalizer keeps the old active's
+    # Pod object after its deletion (the kubelet stops its containers all the same), so the
+    # failover waits in ActiveDown for the proof that the old active is gone. The operator
+    # is killed there; its successor must wait as well, then finish once the Pod is gone.
     a = active()
     op = cluster.operator_ready()
     mark = cluster.event_mark(NAME)
-    cluster.fault("freeze", "default/" + a, "tt")
-    cluster.kubectl("delete", "pod", a, "--wait=false", "--grace-period=20")
-    in_failover = cluster.wait_state(NAME, "ActiveDown", 30)
-    killed_in = cluster.state(NAME)[0]
+    cluster.kubectl("patch", "pod", a, "--type=merge", "-p",
+                    '{"metadata":{"finalizers":["e2e.ttclassic.test/hold"]}}', check=True)
+    cluster.kubectl("delete", "pod", a, "--wait=false")
+    fencing = "Pod %s cannot be told to stop taking writes: deleting it" % a
+    held = cluster.wait_state(NAME, "ActiveDown", 30) and cluster.wait_event(NAME, mark, fencing, 30)
     cluster.kubectl("delete", "pod", op, "--grace-period=0", "--force")
-    tap.ok(in_failover and killed_in == "ActiveDown" and
-           not any(m == "Pod %s RepState ACTIVE" % other(a) for m in cluster.events_since(NAME, mark)),
-           "the operator was killed in ActiveDown, before the standby was promoted",
-           (killed_in, cluster.events_since(NAME, mark)))
+    killed = cluster.event_mark(NAME)
+    promoted = "Pod %s RepState ACTIVE" % other(a)
+    tap.ok(held and cluster.state(NAME)[0] == "ActiveDown" and
+           promoted not in cluster.events_since(NAME, mark),
+           "the operator was killed in ActiveDown, waiting for %s to be gone" % a,
+           (cluster.state(NAME), cluster.events_since(NAME, mark)))
+
+    def successor():
+        pod = cluster.operator_ready()
+        return pod not in (None, op) and re.search(
+            r"msg=adopting object=%s state=ActiveDown\b" % NAME, cluster.operator_log())
+    tap.ok(e2e.wait_until(successor, 180), "a new operator took the object over in ActiveDown",
+           cluster.operator_log())
+    tap.ok(cluster.wait_event(NAME, killed, fencing, 60) and
+           cluster.state(NAME)[0] == "ActiveDown" and
+           promoted not in cluster.events_since(NAME, mark),
+           "it waits too: it asks again for %s to be deleted and promotes nobody meanwhile" % a,
+           (cluster.state(NAME), cluster.events_since(NAME, killed)))
+    cluster.kubectl("patch", "pod", a, "--type=json", "-p",
+                    '[{"op":"remove","path":"/metadata/finalizers"}]', check=True)
     healed("operator killed during a failover", mark, other(a), 300)
-    log = cluster.operator_log()
-    tap.ok(cluster.operator_ready() not in (None, op) and
-           re.search(r'msg=adopting object=%s state=ActiveDown\b' % NAME, log) and
-           re.search(r'msg="state change" object=%s from=ActiveDown to=ActiveTakeover\b' % NAME,
-                     log),
-           "its successor took the object over in ActiveDown and finished the failover", log)
-    tap.ok("Pod %s RepState ACTIVE" % other(a) in cluster.events_since(NAME, mark),
-           "the standby was promoted")
+    tap.ok(re.search(r'msg="state change" object=%s from=ActiveDown to=ActiveTakeover\b' % NAME,
+                     cluster.operator_log()) and promoted in cluster.events_since(NAME, killed),
+           "once %s was gone, the successor promoted %s" % (a, other(a)), cluster.operator_log())
     tap.ok(wait_writes(), "operator killed during a failover: writes go on")
     all_acked_present("operator killed during a failover")
 
