@@ -91,6 +91,21 @@ copy_field(yajl_val v, const char *key, char *dst, size_t n)
 	snprintf(dst, n, "%s", s && *s ? s : "Unknown");
 }
 
+/* The enumeration value of v's key among names; Unknown (0) for a word not known. */
+static int
+enum_field(yajl_val v, const char *key, const char *const *names)
+{
+	const char *s = json_str(v, key, NULL);
+
+	if (s == NULL)
+		return 0;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	log_debug("agent", "unknown state value", "field", key, "value", s, NULL);
+	return 0;
+}
+
 int
 agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err, size_t errlen)
 {
@@ -103,17 +118,18 @@ agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *e
 		json_free(v);
 		return -1;
 	}
-	copy_field(v, "instance", st->instance, sizeof(st->instance));
-	copy_field(v, "daemon", st->daemon, sizeof(st->daemon));
+	st->instance = enum_field(v, "instance", tt_instance_names);
+	st->daemon = enum_field(v, "daemon", tt_daemon_names);
 	copy_field(v, "release", st->release, sizeof(st->release));
-	copy_field(v, "database", st->db, sizeof(st->db));
-	copy_field(v, "updatable", st->updatable, sizeof(st->updatable));
-	copy_field(v, "repAgent", st->rep_agent, sizeof(st->rep_agent));
-	copy_field(v, "repScheme", st->rep_scheme, sizeof(st->rep_scheme));
-	copy_field(v, "repState", st->rep_state, sizeof(st->rep_state));
+	st->db = enum_field(v, "database", tt_db_names);
+	st->updatable = enum_field(v, "updatable", tt_updatable_names);
+	st->rep_agent = enum_field(v, "repAgent", tt_running_names);
+	st->rep_scheme = enum_field(v, "repScheme", tt_scheme_names);
+	st->rep_state = enum_field(v, "repState", tt_rep_state_names);
 	copy_field(v, "peerState", st->rep_peer, sizeof(st->rep_peer));
-	copy_field(v, "cacheAgent", st->cache_agent, sizeof(st->cache_agent));
+	st->cache_agent = enum_field(v, "cacheAgent", tt_running_names);
 	st->active_marker = json_bool(v, "active", NULL) == 1;
+	st->ready_marker = json_bool(v, "ready", NULL) == 1;
 	json_free(v);
 	return 0;
 }

@@ -9,40 +9,34 @@
 
 #include "object.h"
 
+#define TT_TEXT(e, text) text,
+const char *const tt_instance_names[] = {TT_INSTANCE(TT_TEXT) NULL};
+const char *const tt_daemon_names[] = {TT_DAEMON(TT_TEXT) NULL};
+const char *const tt_db_names[] = {TT_DB(TT_TEXT) NULL};
+const char *const tt_updatable_names[] = {TT_UPDATABLE(TT_TEXT) NULL};
+const char *const tt_running_names[] = {TT_RUNNING(TT_TEXT) NULL};
+const char *const tt_scheme_names[] = {TT_SCHEME(TT_TEXT) NULL};
+const char *const tt_rep_state_names[] = {TT_REP_STATE(TT_TEXT) NULL};
+#undef TT_TEXT
+
 void
 agent_state_unknown(struct agent_state *st)
 {
-	static const char u[] = "Unknown";
-
-	snprintf(st->instance, sizeof(st->instance), u);
-	snprintf(st->daemon, sizeof(st->daemon), u);
-	snprintf(st->release, sizeof(st->release), u);
-	snprintf(st->db, sizeof(st->db), u);
-	snprintf(st->updatable, sizeof(st->updatable), u);
-	snprintf(st->rep_agent, sizeof(st->rep_agent), u);
-	snprintf(st->rep_scheme, sizeof(st->rep_scheme), u);
-	snprintf(st->rep_state, sizeof(st->rep_state), u);
-	snprintf(st->rep_peer, sizeof(st->rep_peer), u);
-	snprintf(st->cache_agent, sizeof(st->cache_agent), u);
-	st->active_marker = 0;
-}
-
-static int
-is(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
+	memset(st, 0, sizeof(*st));
+	snprintf(st->release, sizeof(st->release), "Unknown");
+	snprintf(st->rep_peer, sizeof(st->rep_peer), "Unknown");
 }
 
 /* TimesTen serves the role: ACTIVE and updatable; or STANDBY with replication running. */
 static int
 serves(const struct agent_state *st, int role)
 {
-	if (!is(st->daemon, "Up") || !is(st->db, "Loaded"))
+	if (st->daemon != DAEMON_UP || st->db != DB_LOADED)
 		return 0;
 	if (role == ROLE_ACTIVE)
-		return is(st->rep_state, "ACTIVE") && is(st->updatable, "Yes");
+		return st->rep_state == REP_ACTIVE && st->updatable == UPDATABLE_YES;
 	if (role == ROLE_STANDBY)
-		return is(st->rep_state, "STANDBY") && is(st->rep_agent, "Running");
+		return st->rep_state == REP_STANDBY && st->rep_agent == RUNNING_YES;
 	return 0;
 }
 
@@ -60,7 +54,7 @@ object_pod_class(const struct ttc_object *o, int i, time_t now)
 		return POD_UNKNOWN;
 	}
 	/* The agent answers but could not learn TimesTen's state: nothing is proven. */
-	if (is(p->st.daemon, "Unknown"))
+	if (p->st.daemon == DAEMON_UNKNOWN)
 		return POD_UNKNOWN;
 	return serves(&p->st, p->role) ? POD_HEALTHY : POD_AVAILABLE;
 }
@@ -134,11 +128,11 @@ object_usable_database(const struct ttc_object *o)
 		int i = o->active >= 0 ? (o->active + k) % PAIR_PODS : k;
 		const struct pod_view *p = &o->pods[i];
 
-		if (!p->exists || p->terminating || !p->reachable || !is(p->st.daemon, "Up") ||
-		    !is(p->st.db, "Loaded"))
+		if (!p->exists || p->terminating || !p->reachable || p->st.daemon != DAEMON_UP ||
+		    p->st.db != DB_LOADED)
 			continue;
-		if (is(p->st.rep_state, "ACTIVE") ||
-		    (is(p->st.rep_state, "IDLE") && is(p->st.rep_scheme, "None")))
+		if (p->st.rep_state == REP_ACTIVE ||
+		    (p->st.rep_state == REP_IDLE && p->st.rep_scheme == SCHEME_NONE))
 			return i;
 	}
 	return -1;

@@ -141,7 +141,7 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		}
 	} else {
 		podevents_diff(name, p->reachable, &p->st, 1, st, emit_pod_event, m);
-		if (strcmp(p->st.rep_state, st->rep_state) != 0)
+		if (p->st.rep_state != st->rep_state)
 			p->rep_state_changed = now;
 		p->st = *st;
 		p->last_reachable = now;

@@ -11,33 +11,38 @@
 #include "object.h"
 #include "podevents.h"
 
+/* The attributes in the order the guide's Events give them; names NULL: a string. */
 static const struct {
 	const char *label;
 	size_t offset;
+	const char *const *names;
 } attributes[] = {
-    {"Instance", offsetof(struct agent_state, instance)},
-    {"Release", offsetof(struct agent_state, release)},
-    {"Daemon", offsetof(struct agent_state, daemon)},
-    {"Database", offsetof(struct agent_state, db)},
-    {"Database", offsetof(struct agent_state, updatable)},
-    {"RepScheme", offsetof(struct agent_state, rep_scheme)},
-    {"RepAgent", offsetof(struct agent_state, rep_agent)},
-    {"RepState", offsetof(struct agent_state, rep_state)},
-    {"CacheAgent", offsetof(struct agent_state, cache_agent)},
+    {"Instance", offsetof(struct agent_state, instance), tt_instance_names},
+    {"Release", offsetof(struct agent_state, release), NULL},
+    {"Daemon", offsetof(struct agent_state, daemon), tt_daemon_names},
+    {"Database", offsetof(struct agent_state, db), tt_db_names},
+    {"Database", offsetof(struct agent_state, updatable), NULL},
+    {"RepScheme", offsetof(struct agent_state, rep_scheme), tt_scheme_names},
+    {"RepAgent", offsetof(struct agent_state, rep_agent), tt_running_names},
+    {"RepState", offsetof(struct agent_state, rep_state), tt_rep_state_names},
+    {"CacheAgent", offsetof(struct agent_state, cache_agent), tt_running_names},
 };
 
-/* "Database Updatable" / "Database Not Updatable" rather than "Database Yes". */
+/* The attribute's word in st: "Database Updatable" / "Database Not Updatable" rather than
+ * "Database Yes". */
 static const char *
-wording(size_t offset, const char *value)
+wording(size_t i, const struct agent_state *st)
 {
-	if (offset == offsetof(struct agent_state, updatable)) {
-		if (strcmp(value, "Yes") == 0)
-			return "Updatable";
-		if (strcmp(value, "No") == 0)
-			return "Not Updatable";
-		return "Updatable Unknown";
+	const char *base = (const char *)st + attributes[i].offset;
+
+	if (attributes[i].offset == offsetof(struct agent_state, updatable)) {
+		static const char *const words[] = {"Updatable Unknown", "Updatable",
+		                                    "Not Updatable"};
+		return words[st->updatable];
 	}
-	return value;
+	if (attributes[i].names == NULL)
+		return base;
+	return attributes[i].names[*(const int *)base];
 }
 
 int
@@ -53,13 +58,11 @@ podevents_diff(const char *pod, int was_reachable, const struct agent_state *old
 		n++;
 	}
 	for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++) {
-		const char *a = (const char *)old + attributes[i].offset;
-		const char *b = (const char *)now + attributes[i].offset;
+		const char *b = wording(i, now);
 
-		if (strcmp(a, b) == 0)
+		if (strcmp(wording(i, old), b) == 0)
 			continue;
-		snprintf(msg, sizeof(msg), "Pod %s %s %s", pod, attributes[i].label,
-		         wording(attributes[i].offset, b));
+		snprintf(msg, sizeof(msg), "Pod %s %s %s", pod, attributes[i].label, b);
 		emit(arg, msg);
 		n++;
 	}

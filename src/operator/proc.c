@@ -20,12 +20,6 @@
 #define PROC_RETRY_MIN 1
 #define PROC_RETRY_MAX 30
 
-static int
-is(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
 static const struct agent_state *
 st(const struct ttc_object *o, int i)
 {
@@ -37,19 +31,19 @@ st(const struct ttc_object *o, int i)
 static int
 instance_exists(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->instance, "Exists");
+	return st(o, i)->instance == INSTANCE_EXISTS;
 }
 
 static int
 daemon_up(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->daemon, "Up");
+	return st(o, i)->daemon == DAEMON_UP;
 }
 
 static int
 no_database(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->db, "None");
+	return st(o, i)->db == DB_NONE;
 }
 
 /* Initializing: a database left by an interrupted initialisation is cleared first. */
@@ -68,13 +62,13 @@ initialized(const struct ttc_object *o, int i)
 static int
 database_loaded(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->db, "Loaded");
+	return st(o, i)->db == DB_LOADED;
 }
 
 static int
 scheme_exists(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->rep_scheme, "Exists");
+	return st(o, i)->rep_scheme == SCHEME_EXISTS;
 }
 
 static int
@@ -86,19 +80,19 @@ duplicated(const struct ttc_object *o, int i)
 static int
 rep_active(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->rep_state, "ACTIVE");
+	return st(o, i)->rep_state == REP_ACTIVE;
 }
 
 static int
 rep_standby(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->rep_state, "STANDBY");
+	return st(o, i)->rep_state == REP_STANDBY;
 }
 
 static int
 rep_agent_running(const struct ttc_object *o, int i)
 {
-	return is(st(o, i)->rep_agent, "Running");
+	return st(o, i)->rep_agent == RUNNING_YES;
 }
 
 static int
@@ -135,10 +129,9 @@ fenced(const struct ttc_object *o, int i)
 		return 1;
 	if (!p->reachable || p->terminating)
 		return 0;
-	return is(st->daemon, "Down") || is(st->db, "None") || is(st->db, "Unloaded") ||
-	       is(st->updatable, "No") ||
-	       (is(st->db, "Loaded") && !is(st->rep_state, "ACTIVE") &&
-		!is(st->rep_state, "Unknown"));
+	return st->daemon == DAEMON_DOWN || st->db == DB_NONE || st->db == DB_UNLOADED ||
+	       st->updatable == UPDATABLE_NO ||
+	       (st->db == DB_LOADED && st->rep_state != REP_ACTIVE && st->rep_state != REP_UNKNOWN);
 }
 
 /* ... and the Service no longer leads to it. */

@@ -67,29 +67,29 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 
 	jw_key(w, "timesTenStatus");
 	jw_obj(w);
-	jw_kstr(w, "instance", st->instance);
-	jw_kstr(w, "daemon", st->daemon);
+	jw_kstr(w, "instance", tt_instance_names[st->instance]);
+	jw_kstr(w, "daemon", tt_daemon_names[st->daemon]);
 	jw_kstr(w, "release", st->release);
 	jw_obj_end(w);
 
 	jw_key(w, "dbStatus");
 	jw_obj(w);
-	jw_kstr(w, "db", st->db);
-	jw_kstr(w, "dbUpdatable", st->updatable);
+	jw_kstr(w, "db", tt_db_names[st->db]);
+	jw_kstr(w, "dbUpdatable", tt_updatable_names[st->updatable]);
 	jw_obj_end(w);
 
 	jw_key(w, "replicationStatus");
 	jw_obj(w);
-	jw_kstr(w, "repAgent", st->rep_agent);
-	jw_kstr(w, "repScheme", st->rep_scheme);
-	jw_kstr(w, "repState", st->rep_state);
+	jw_kstr(w, "repAgent", tt_running_names[st->rep_agent]);
+	jw_kstr(w, "repScheme", tt_scheme_names[st->rep_scheme]);
+	jw_kstr(w, "repState", tt_rep_state_names[st->rep_state]);
 	jw_kstr(w, "repPeerPState", st->rep_peer);
 	jw_kint(w, "lastTimeRepStateChanged", (long long)p->rep_state_changed);
 	jw_obj_end(w);
 
 	jw_key(w, "cacheStatus");
 	jw_obj(w);
-	jw_kstr(w, "cacheAgent", st->cache_agent);
+	jw_kstr(w, "cacheAgent", tt_running_names[st->cache_agent]);
 	jw_kbool(w, "cacheUIDPwdSet", 0); /* no TimesTen Cache: no Oracle database */
 	jw_kint(w, "nCacheGroups", 0);
 	jw_obj_end(w);

@@ -102,12 +102,12 @@ healthy_pair(struct ttc_object *o, struct ttc_spec *spec)
 		p->reachable = 1;
 		p->last_reachable = 1000;
 		agent_state_unknown(&p->st);
-		strcpy(p->st.daemon, "Up");
-		strcpy(p->st.db, "Loaded");
-		strcpy(p->st.rep_agent, "Running");
-		strcpy(p->st.rep_scheme, "Exists");
-		strcpy(p->st.rep_state, i == 0 ? "ACTIVE" : "STANDBY");
-		strcpy(p->st.updatable, i == 0 ? "Yes" : "No");
+		p->st.daemon = DAEMON_UP;
+		p->st.db = DB_LOADED;
+		p->st.rep_agent = RUNNING_YES;
+		p->st.rep_scheme = SCHEME_EXISTS;
+		p->st.rep_state = i == 0 ? REP_ACTIVE : REP_STANDBY;
+		p->st.updatable = i == 0 ? UPDATABLE_YES : UPDATABLE_NO;
 	}
 }
 
@@ -125,7 +125,7 @@ test_situations(void)
 	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active pod deleted: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
-	strcpy(o.pods[0].st.daemon, "Down");
+	o.pods[0].st.daemon = DAEMON_DOWN;
 	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active daemon down: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
@@ -137,7 +137,7 @@ test_situations(void)
 	       "active unreachable for unreachableTimeout: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
-	strcpy(o.pods[0].st.daemon, "Unknown");
+	o.pods[0].st.daemon = DAEMON_UNKNOWN;
 	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
 	       "an agent that cannot learn TimesTen's state proves nothing: wait");
 
@@ -145,18 +145,18 @@ test_situations(void)
 	o.pods[1].exists = 0;
 	is_int(object_situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
 	o.pods[1].exists = 1;
-	strcpy(o.pods[1].st.db, "None");
+	o.pods[1].st.db = DB_NONE;
 	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
 	       "standby pod back without a database: STANDBY_PRESENT");
-	strcpy(o.pods[1].st.db, "Loaded");
-	strcpy(o.pods[1].st.rep_state, "ACTIVE");
-	strcpy(o.pods[1].st.updatable, "Yes");
+	o.pods[1].st.db = DB_LOADED;
+	o.pods[1].st.rep_state = REP_ACTIVE;
+	o.pods[1].st.updatable = UPDATABLE_YES;
 	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
 	       "a second ACTIVE is never taken as a healthy standby");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].exists = 0;
-	strcpy(o.pods[1].st.daemon, "Down");
+	o.pods[1].st.daemon = DAEMON_DOWN;
 	is_int(object_situation(&o, now), TTC_EV_BOTH_LOST, "both down: BOTH_LOST");
 	o.pods[1].reachable = 0;
 	o.pods[1].unreachable_since = now;
@@ -256,14 +256,14 @@ test_traces(void)
 	       "reexamine means nothing elsewhere");
 
 	healthy_pair(&o, &spec);
-	strcpy(o.pods[0].st.rep_state, "IDLE");
-	strcpy(o.pods[0].st.rep_scheme, "None");
-	strcpy(o.pods[1].st.daemon, "Down");
+	o.pods[0].st.rep_state = REP_IDLE;
+	o.pods[0].st.rep_scheme = SCHEME_NONE;
+	o.pods[1].st.daemon = DAEMON_DOWN;
 	o.state = TTC_ST_REEXAMINE;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL),
 	       TTC_ST_CONFIGURING_ACTIVE,
 	       "reexamine finds a repaired database (loaded, IDLE, no scheme) and uses it");
-	strcpy(o.pods[0].st.db, "Unloaded");
+	o.pods[0].st.db = DB_UNLOADED;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_BOTH_LOST, &o, NULL), TTC_ST_MANUAL,
 	       "no usable database: back to ManualInterventionRequired");
 }

@@ -1,6 +1,7 @@
 /* Tests for src/operator/podevents.c: the guide's per-pod Event messages. */
 #include "config.h"
 
+#include "../../src/operator/agentc.h"
 #include "../../src/operator/object.h"
 #include "../../src/operator/podevents.h"
 #include "tap.h"
@@ -21,7 +22,7 @@ main(void)
 
 	agent_state_unknown(&a);
 	b = a;
-	strcpy(b.daemon, "Up");
+	b.daemon = DAEMON_UP;
 	strcpy(b.release, "22.1.1.9.0");
 	is_int(podevents_diff("sample-0", 0, &a, 1, &b, collect, NULL), 3, "three changes");
 	is_str(seen,
@@ -30,10 +31,10 @@ main(void)
 
 	a = b;
 	seen[0] = '\0';
-	strcpy(b.db, "Loaded");
-	strcpy(b.updatable, "Yes");
-	strcpy(b.rep_state, "ACTIVE");
-	strcpy(b.rep_agent, "Not Running");
+	b.db = DB_LOADED;
+	b.updatable = UPDATABLE_YES;
+	b.rep_state = REP_ACTIVE;
+	b.rep_agent = RUNNING_NO;
 	podevents_diff("sample-0", 1, &a, 1, &b, collect, NULL);
 	is_str(seen,
 	       "Pod sample-0 Database Loaded|Pod sample-0 Database Updatable|"
@@ -41,11 +42,31 @@ main(void)
 	       "database, updatable, rep agent and rep state");
 	a = b;
 	seen[0] = '\0';
-	strcpy(b.updatable, "No");
+	b.updatable = UPDATABLE_NO;
 	podevents_diff("sample-1", 1, &a, 1, &b, collect, NULL);
 	is_str(seen, "Pod sample-1 Database Not Updatable|", "not updatable");
 	seen[0] = '\0';
 	is_int(podevents_diff("sample-1", 1, &b, 1, &b, collect, NULL), 0,
 	       "nothing changed, no Event");
+
+	/* The agent's state document is parsed once into the enumerations. */
+	static const char doc[] =
+	    "{\"instance\":\"Exists\",\"daemon\":\"Up\",\"release\":\"22.1.1.31.0\","
+	    "\"database\":\"Loaded\",\"updatable\":\"No\",\"repAgent\":\"Not Running\","
+	    "\"repScheme\":\"Exists\",\"repState\":\"STANDBY\",\"peerState\":\"start\","
+	    "\"cacheAgent\":\"Sleeping\",\"active\":false,\"ready\":true}";
+	char err[128];
+	struct agent_state st;
+	agent_state_unknown(&st);
+	is_int(agentc_parse_state(doc, sizeof(doc) - 1, &st, err, sizeof(err)), 0, "state parsed");
+	ok(st.instance == INSTANCE_EXISTS && st.daemon == DAEMON_UP && st.db == DB_LOADED &&
+	       st.updatable == UPDATABLE_NO && st.rep_agent == RUNNING_NO &&
+	       st.rep_scheme == SCHEME_EXISTS && st.rep_state == REP_STANDBY,
+	   "each word becomes its enumeration value");
+	is_str(st.release, "22.1.1.31.0", "the release is kept as written");
+	is_str(st.rep_peer, "start", "the peer state is kept as written");
+	ok(st.cache_agent == RUNNING_UNKNOWN, "a word not known reads as Unknown");
+	ok(!st.active_marker && st.ready_marker, "both readiness files are read");
+	ok(agentc_parse_state("[1]", 3, &st, err, sizeof(err)) < 0, "a non-object is refused");
 	return done_testing();
 }

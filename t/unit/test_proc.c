@@ -54,24 +54,24 @@ apply(struct ttc_object *o, int i, const char *op, const char *body)
 	struct agent_state *s = &o->pods[i].st;
 
 	if (!strcmp(op, "createInstance"))
-		strcpy(s->instance, "Exists");
+		s->instance = INSTANCE_EXISTS;
 	else if (!strcmp(op, "startDaemon"))
-		strcpy(s->daemon, "Up");
+		s->daemon = DAEMON_UP;
 	else if (!strcmp(op, "createDatabase") || !strcmp(op, "load"))
-		strcpy(s->db, "Loaded");
+		s->db = DB_LOADED;
 	else if (!strcmp(op, "destroyDatabase")) {
-		strcpy(s->db, "None");
-		strcpy(s->rep_scheme, "None");
+		s->db = DB_NONE;
+		s->rep_scheme = SCHEME_NONE;
 	} else if (!strcmp(op, "createRepScheme"))
-		strcpy(s->rep_scheme, "Exists");
+		s->rep_scheme = SCHEME_EXISTS;
 	else if (!strcmp(op, "setRepState")) {
 		int active = strstr(body, "ACTIVE") != NULL;
-		strcpy(s->rep_state, active ? "ACTIVE" : "IDLE");
-		strcpy(s->updatable, active ? "Yes" : "No");
+		s->rep_state = active ? REP_ACTIVE : REP_IDLE;
+		s->updatable = active ? UPDATABLE_YES : UPDATABLE_NO;
 	} else if (!strcmp(op, "startRepAgent")) {
-		strcpy(s->rep_agent, "Running");
-		if (strcmp(s->rep_state, "ACTIVE") != 0)
-			strcpy(s->rep_state, "STANDBY"); /* a duplicate catches up */
+		s->rep_agent = RUNNING_YES;
+		if (s->rep_state != REP_ACTIVE)
+			s->rep_state = REP_STANDBY; /* a duplicate catches up */
 	} else if (!strcmp(op, "setActive"))
 		s->active_marker = 1;
 	else if (!strcmp(op, "setPeerFailed"))
@@ -79,9 +79,9 @@ apply(struct ttc_object *o, int i, const char *op, const char *body)
 	else if (!strcmp(op, "clearActive"))
 		s->active_marker = 0;
 	else if (!strcmp(op, "duplicate")) {
-		strcpy(s->db, "Loaded");
-		strcpy(s->rep_scheme, "Exists");
-		strcpy(s->rep_state, "IDLE");
+		s->db = DB_LOADED;
+		s->rep_scheme = SCHEME_EXISTS;
+		s->rep_state = REP_IDLE;
 	}
 }
 
@@ -125,12 +125,12 @@ fresh(struct ttc_object *o, int state)
 		o->pods[i].reachable = 1;
 		snprintf(o->pods[i].uid, sizeof(o->pods[i].uid), "uid-%d", i);
 		agent_state_unknown(&o->pods[i].st);
-		strcpy(o->pods[i].st.instance, "None");
-		strcpy(o->pods[i].st.daemon, "Down");
-		strcpy(o->pods[i].st.db, "None");
-		strcpy(o->pods[i].st.rep_agent, "Not Running");
-		strcpy(o->pods[i].st.rep_scheme, "None");
-		strcpy(o->pods[i].st.rep_state, "IDLE");
+		o->pods[i].st.instance = INSTANCE_NONE;
+		o->pods[i].st.daemon = DAEMON_DOWN;
+		o->pods[i].st.db = DB_NONE;
+		o->pods[i].st.rep_agent = RUNNING_NO;
+		o->pods[i].st.rep_scheme = SCHEME_NONE;
+		o->pods[i].st.rep_state = REP_IDLE;
 	}
 	orders[0] = '\0';
 	bodies[0] = '\0';
@@ -157,9 +157,9 @@ test_initialize(void)
 
 	/* A restart after the database was created but before schema.sql ran. */
 	fresh(&o, TTC_ST_INITIALIZING);
-	strcpy(o.pods[0].st.instance, "Exists");
-	strcpy(o.pods[0].st.daemon, "Up");
-	strcpy(o.pods[0].st.db, "Loaded");
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
 	run(&o, 4);
 	is_str(orders, "destroyDatabase@0 createDatabase@0 createAdminUser@0 runSchema@0 ",
 	       "an unfinished database is cleared and built again");
@@ -167,12 +167,12 @@ test_initialize(void)
 	/* A restart after the active was fully built. */
 	fresh(&o, TTC_ST_INITIALIZING);
 	o.pods[0].initialized = 1;
-	strcpy(o.pods[0].st.instance, "Exists");
-	strcpy(o.pods[0].st.daemon, "Up");
-	strcpy(o.pods[0].st.db, "Loaded");
-	strcpy(o.pods[0].st.rep_scheme, "Exists");
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[0].st.rep_agent, "Running");
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
+	o.pods[0].st.rep_scheme = SCHEME_EXISTS;
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].st.rep_agent = RUNNING_YES;
 	o.pods[0].st.active_marker = 1;
 	run(&o, 1);
 	is_str(orders, "createInstance@1 ", "what is observed done is skipped");
@@ -184,12 +184,12 @@ test_fail_over(void)
 	struct ttc_object o;
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
-	strcpy(o.pods[0].st.daemon, "Up");
-	strcpy(o.pods[0].st.db, "Loaded");
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[0].st.updatable, "Yes");
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].st.updatable = UPDATABLE_YES;
 	o.pods[0].st.active_marker = 1;
-	strcpy(o.pods[1].st.rep_state, "STANDBY");
+	o.pods[1].st.rep_state = REP_STANDBY;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
 	object_set_roles(&o, 1);
@@ -198,8 +198,8 @@ test_fail_over(void)
 	       "the old active is fenced and unmarked before the standby is promoted");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[0].st.updatable, "Yes");
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].st.updatable = UPDATABLE_YES;
 	o.pods[0].terminating = 1;
 	o.pods[0].reachable = 0;
 	o.fence = 0;
@@ -213,10 +213,10 @@ test_fail_over(void)
 	is_str(orders, "setRepState@1 ", "promoted");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
-	strcpy(o.pods[0].st.daemon, "Up");
-	strcpy(o.pods[0].st.db, "Loaded");
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[0].st.updatable, "Yes");
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].st.updatable = UPDATABLE_YES;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
 	object_set_roles(&o, 1);
@@ -241,7 +241,7 @@ test_fence_evidence(void)
 	is_str(orders, "setRepState@0 ", "a state it could not learn is no proof: it is told to stop");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
-	strcpy(o.pods[0].st.daemon, "Down");
+	o.pods[0].st.daemon = DAEMON_DOWN;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
 	object_set_roles(&o, 1);
@@ -250,7 +250,7 @@ test_fence_evidence(void)
 	is_str(orders, "clearActive@0 ", "a dead daemon takes no writes: only its marker goes");
 
 	fresh(&o, TTC_ST_ACTIVE_DOWN);
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	o.pods[0].st.rep_state = REP_ACTIVE;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
 	snprintf(o.pods[0].uid, sizeof(o.pods[0].uid), "a-new-pod");
@@ -265,13 +265,13 @@ serving_active(struct ttc_object *o, int i)
 {
 	struct agent_state *s = &o->pods[i].st;
 
-	strcpy(s->instance, "Exists");
-	strcpy(s->daemon, "Up");
-	strcpy(s->db, "Loaded");
-	strcpy(s->rep_scheme, "Exists");
-	strcpy(s->rep_state, "ACTIVE");
-	strcpy(s->updatable, "Yes");
-	strcpy(s->rep_agent, "Running");
+	s->instance = INSTANCE_EXISTS;
+	s->daemon = DAEMON_UP;
+	s->db = DB_LOADED;
+	s->rep_scheme = SCHEME_EXISTS;
+	s->rep_state = REP_ACTIVE;
+	s->updatable = UPDATABLE_YES;
+	s->rep_agent = RUNNING_YES;
 }
 
 /* ActiveTakeover: the active, alone, records its peer failed and is marked for the Service. */
@@ -321,8 +321,8 @@ test_configure_active(void)
 	/* BothDown chose -1: its database is on disk, its daemon down. */
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
 	object_set_roles(&o, 1);
-	strcpy(o.pods[1].st.instance, "Exists");
-	strcpy(o.pods[1].st.db, "Unloaded");
+	o.pods[1].st.instance = INSTANCE_EXISTS;
+	o.pods[1].st.db = DB_UNLOADED;
 	is_int(run(&o, 10), PROC_DONE, "configuring the chosen database ends");
 	is_str(orders,
 	       "startDaemon@1 load@1 createRepScheme@1 setRepState@1 startRepAgent@1 setActive@1 ",
@@ -334,18 +334,18 @@ test_configure_active(void)
 
 	/* Reexamine found -0 repaired by hand: loaded, IDLE, no replication scheme. */
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
-	strcpy(o.pods[0].st.instance, "Exists");
-	strcpy(o.pods[0].st.daemon, "Up");
-	strcpy(o.pods[0].st.db, "Loaded");
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
 	is_int(run(&o, 10), PROC_DONE, "configuring a repaired database ends");
 	is_str(orders, "createRepScheme@0 setRepState@0 startRepAgent@0 setActive@0 ",
 	       "what is observed done is skipped");
 
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
 	object_set_roles(&o, 1);
-	strcpy(o.pods[1].st.instance, "Exists");
-	strcpy(o.pods[1].st.daemon, "Up");
-	strcpy(o.pods[1].st.db, "Unloaded");
+	o.pods[1].st.instance = INSTANCE_EXISTS;
+	o.pods[1].st.daemon = DAEMON_UP;
+	o.pods[1].st.db = DB_UNLOADED;
 	next_result = ORDER_FAILED;
 	is_int(run(&o, 10), PROC_FAILED, "a database that will not load fails the procedure");
 	like(o.run.failure, "load the database: TT8191: bad", "saying which step and why");
@@ -371,7 +371,7 @@ test_failures(void)
 	is_int(run(&o, 40), PROC_FAILED, "until too many attempts fail it");
 
 	fresh(&o, TTC_ST_STANDBY_STARTING);
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
+	o.pods[0].st.rep_state = REP_ACTIVE;
 	o.pods[1].terminating = 1;
 	is_int(run(&o, 3), PROC_FAILED, "a step whose pod is gone fails at once");
 
@@ -379,10 +379,10 @@ test_failures(void)
 	is_int(proc_advance(&o, 1000), PROC_IDLE, "Normal has no procedure");
 
 	fresh(&o, TTC_ST_STANDBY_STARTING);
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[1].st.instance, "Exists");
-	strcpy(o.pods[1].st.daemon, "Up");
-	strcpy(o.pods[1].st.db, "Loaded");
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[1].st.instance = INSTANCE_EXISTS;
+	o.pods[1].st.daemon = DAEMON_UP;
+	o.pods[1].st.db = DB_LOADED;
 	o.pods[1].st.active_marker = 1;
 	proc_advance(&o, 1000);
 	unsigned old = queue.work;
@@ -401,11 +401,11 @@ test_fresh(void)
 	struct ttc_object o;
 
 	fresh(&o, TTC_ST_STANDBY_STARTING);
-	strcpy(o.pods[0].st.rep_state, "ACTIVE");
-	strcpy(o.pods[1].st.instance, "Exists");
-	strcpy(o.pods[1].st.daemon, "Up");
-	strcpy(o.pods[1].st.db, "Loaded");
-	strcpy(o.pods[1].st.rep_scheme, "Exists");
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[1].st.instance = INSTANCE_EXISTS;
+	o.pods[1].st.daemon = DAEMON_UP;
+	o.pods[1].st.db = DB_LOADED;
+	o.pods[1].st.rep_scheme = SCHEME_EXISTS;
 	proc_advance(&o, clock_now);
 	is_str(queue.op, "destroyDatabase", "the standby's old database is destroyed first");
 	queue.pending = 0;
@@ -413,8 +413,8 @@ test_fresh(void)
 	is_int(proc_advance(&o, clock_now), PROC_WAITING,
 	       "after an order, nothing is decided on what was seen before it");
 	ok(!queue.pending, "no order goes out meanwhile");
-	strcpy(o.pods[1].st.db, "None");
-	strcpy(o.pods[1].st.rep_scheme, "None");
+	o.pods[1].st.db = DB_NONE;
+	o.pods[1].st.rep_scheme = SCHEME_NONE;
 	o.run.need_fresh = 0;
 	proc_advance(&o, clock_now);
 	is_str(queue.op, "duplicate", "the fresh state shows no database: duplicate");

@@ -35,13 +35,13 @@ main(void)
 		strcpy(p->phase, "Running");
 		snprintf(p->ip, sizeof(p->ip), "192.0.2.%d", i + 1);
 		agent_state_unknown(&p->st);
-		strcpy(p->st.instance, "Exists");
-		strcpy(p->st.daemon, "Up");
-		strcpy(p->st.db, "Loaded");
-		strcpy(p->st.rep_agent, "Running");
-		strcpy(p->st.rep_scheme, "Exists");
-		strcpy(p->st.rep_state, i ? "STANDBY" : "ACTIVE");
-		strcpy(p->st.updatable, i ? "No" : "Yes");
+		p->st.instance = INSTANCE_EXISTS;
+		p->st.daemon = DAEMON_UP;
+		p->st.db = DB_LOADED;
+		p->st.rep_agent = RUNNING_YES;
+		p->st.rep_scheme = SCHEME_EXISTS;
+		p->st.rep_state = i ? REP_STANDBY : REP_ACTIVE;
+		p->st.updatable = i ? UPDATABLE_NO : UPDATABLE_YES;
 	}
 	o.pods[1].exists = 0;
 	o.fence = 1;
