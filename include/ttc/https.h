@@ -122,10 +122,18 @@ int https_request_header(struct https_request *r, const char *name, const char *
 int https_request_body(struct https_request *r, const char *content_type, const void *data,
                        size_t len);
 /*
- * deadline_ms bounds the whole exchange (connect, TLS, request, response); idle_ms the
- * time without any progress (0: same as the deadline). Defaults: 30 s, 0.
+ * deadline_ms bounds the whole exchange (connect, TLS, request, response), or is
+ * HTTPS_NO_DEADLINE; idle_ms the time without any progress (0: same as the deadline).
+ * Defaults: 30 s, 0.
  */
+#define HTTPS_NO_DEADLINE (-1)
 void https_request_timeouts(struct https_request *r, int deadline_ms, int idle_ms);
+/*
+ * Bounds the connection's making, within the deadline: the TCP connection must be up
+ * connect_ms after the request starts (else HTTPS_ERR_CONNECT), and the TLS handshake done
+ * tls_ms after that check (else HTTPS_ERR_TLS). 0 leaves a phase to the deadline alone.
+ */
+void https_request_connect_timeouts(struct https_request *r, int connect_ms, int tls_ms);
 /* Largest whole body accepted (default 64 MiB); not applied to streamed bodies. */
 void https_request_max_body(struct https_request *r, size_t bytes);
 /* Streams the body through data instead of collecting it for done. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -78,6 +79,8 @@ struct https_request {
 	struct evkeyvalq headers;
 	struct evbuffer *body;
 	int deadline_ms, idle_ms;
+	int connect_ms, tls_ms; /* limits on making the connection; 0 none */
+	int handshaking;        /* connected: the phase timer now waits for TLS */
 	size_t max_body;
 	https_head_fn head;
 	https_data_fn data;
@@ -88,7 +91,7 @@ struct https_request {
 	int cancelled, in_done, head_seen;
 	struct evhttp_connection *evcon;
 	SSL *ssl; /* owned by the connection's bufferevent */
-	struct event *deadline_ev, *defer_ev;
+	struct event *deadline_ev, *defer_ev, *phase_ev;
 
 	/* The outcome, kept past evhttp's request so done can run later. */
 	int status;
@@ -402,6 +405,7 @@ https_client_free(struct https_client *c)
 
 static void defer_cb(evutil_socket_t fd, short what, void *arg);
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
+static void phase_cb(evutil_socket_t fd, short what, void *arg);
 
 struct https_request *
 https_request_new(struct https_client *c, enum https_method method, const char *path)
@@ -424,7 +428,9 @@ https_request_new(struct https_client *c, enum https_method method, const char *
 	r->resp_body = evbuffer_new();
 	r->defer_ev = evtimer_new(c->base, defer_cb, r);
 	r->deadline_ev = evtimer_new(c->base, deadline_cb, r);
-	if (r->resp_body == NULL || r->defer_ev == NULL || r->deadline_ev == NULL)
+	r->phase_ev = evtimer_new(c->base, phase_cb, r);
+	if (r->resp_body == NULL || r->defer_ev == NULL || r->deadline_ev == NULL ||
+	    r->phase_ev == NULL)
 		goto fail;
 	TAILQ_INSERT_TAIL(&c->reqs, r, link);
 	return r;
@@ -456,8 +462,17 @@ https_request_body(struct https_request *r, const char *content_type, const void
 void
 https_request_timeouts(struct https_request *r, int deadline_ms, int idle_ms)
 {
-	r->deadline_ms = deadline_ms > 0 ? deadline_ms : HTTPS_DEFAULT_DEADLINE_MS;
+	r->deadline_ms = deadline_ms > 0 || deadline_ms == HTTPS_NO_DEADLINE
+	                     ? deadline_ms
+	                     : HTTPS_DEFAULT_DEADLINE_MS;
 	r->idle_ms = idle_ms > 0 ? idle_ms : 0;
+}
+
+void
+https_request_connect_timeouts(struct https_request *r, int connect_ms, int tls_ms)
+{
+	r->connect_ms = connect_ms > 0 ? connect_ms : 0;
+	r->tls_ms = tls_ms > 0 ? tls_ms : 0;
 }
 
 void
@@ -517,8 +532,10 @@ https_request_send(struct https_request *r, https_done_fn done, void *arg)
 	r->done = done;
 	r->arg = arg;
 	r->state = REQ_STARTING;
-	ms_to_tv(r->deadline_ms, &tv);
-	evtimer_add(r->deadline_ev, &tv);
+	if (r->deadline_ms != HTTPS_NO_DEADLINE) {
+		ms_to_tv(r->deadline_ms, &tv);
+		evtimer_add(r->deadline_ev, &tv);
+	}
 	event_active(r->defer_ev, EV_TIMEOUT, 0);
 	return 0;
 }
@@ -566,7 +583,9 @@ explain_failure(struct https_request *r)
 		fail(r, HTTPS_ERR_TLS, "TLS with %s: %s", r->c->authority, buf);
 	} else if (r->evhttp_error == EVREQ_HTTP_TIMEOUT) {
 		fail(r, HTTPS_ERR_TIMEOUT, "no progress from %s for %d ms", r->c->authority,
-		     r->idle_ms ? r->idle_ms : r->deadline_ms);
+		     r->idle_ms                               ? r->idle_ms
+		     : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
+		                                           : r->deadline_ms);
 	} else if (r->evhttp_error == EVREQ_HTTP_INVALID_HEADER) {
 		fail(r, HTTPS_ERR_PROTOCOL, "invalid response headers from %s", r->c->authority);
 	} else if (r->evhttp_error == EVREQ_HTTP_DATA_TOO_LONG) {
@@ -720,7 +739,11 @@ start(struct https_request *r)
 		fail(r, HTTPS_ERR_INTERNAL, "cannot make a connection");
 		return;
 	}
-	ms_to_tv(r->idle_ms ? r->idle_ms : r->deadline_ms, &tv);
+	/* evhttp always has a limit of its own; "no deadline" leaves it at a day. */
+	ms_to_tv(r->idle_ms                               ? r->idle_ms
+	         : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
+	                                               : r->deadline_ms,
+	         &tv);
 	evhttp_connection_set_timeout_tv(r->evcon, &tv);
 	evhttp_connection_set_max_headers_size(r->evcon, HTTPS_MAX_HEADERS);
 	if (r->data == NULL)
@@ -746,8 +769,56 @@ start(struct https_request *r)
 	}
 	r->state = REQ_RUNNING;
 	/* On failure evhttp has already reported to on_done (or freed the request). */
-	if (evhttp_make_request(r->evcon, ereq, method_types[r->method], r->path) < 0)
+	if (evhttp_make_request(r->evcon, ereq, method_types[r->method], r->path) < 0) {
 		fail(r, HTTPS_ERR_INTERNAL, "cannot send the request to %s", c->authority);
+		return;
+	}
+	if (r->connect_ms > 0 || (r->ssl != NULL && r->tls_ms > 0)) {
+		r->handshaking = r->connect_ms == 0;
+		ms_to_tv(r->connect_ms > 0 ? r->connect_ms : r->tls_ms, &tv);
+		evtimer_add(r->phase_ev, &tv);
+	}
+}
+
+/* Whether the request's TCP connection is up. */
+static int
+tcp_connected(struct https_request *r)
+{
+	struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+/* The connection's making ran past its limits: TCP, then TLS. */
+static void
+phase_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct https_request *r = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (r->state != REQ_RUNNING || r->head_seen)
+		return;
+	if (!r->handshaking) {
+		if (!tcp_connected(r)) {
+			fail(r, HTTPS_ERR_CONNECT, "no TCP connection to %s within %d ms",
+			     r->c->authority, r->connect_ms);
+			return;
+		}
+		if (r->ssl == NULL || r->tls_ms == 0 || SSL_is_init_finished(r->ssl))
+			return;
+		r->handshaking = 1;
+		ms_to_tv(r->tls_ms, &tv);
+		evtimer_add(r->phase_ev, &tv);
+		return;
+	}
+	if (r->ssl != NULL && !SSL_is_init_finished(r->ssl))
+		fail(r, HTTPS_ERR_TLS, "no TLS handshake with %s within %d ms", r->c->authority,
+		     r->tls_ms);
 }
 
 static void
@@ -783,6 +854,7 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 		r->ssl = NULL;
 	}
 	evtimer_del(r->deadline_ev);
+	evtimer_del(r->phase_ev);
 	if (r->c != NULL) {
 		TAILQ_REMOVE(&r->c->reqs, r, link);
 		r->c = NULL;
@@ -808,6 +880,8 @@ request_free(struct https_request *r)
 		event_free(r->defer_ev);
 	if (r->deadline_ev != NULL)
 		event_free(r->deadline_ev);
+	if (r->phase_ev != NULL)
+		event_free(r->phase_ev);
 	evhttp_clear_headers(&r->headers);
 	evhttp_clear_headers(&r->resp_headers);
 	if (r->body != NULL)

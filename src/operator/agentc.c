@@ -29,8 +29,8 @@ struct pending {
 	void *arg;
 	char op[32];
 	char id[64];
-	struct timespec deadline; /* async: give up then */
-	int timeout_ms;
+	struct timespec deadline; /* async: give up then (tv_sec 0: never) */
+	struct agentc_limits lim;
 };
 
 struct agentc {
@@ -222,7 +222,9 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 	https_request_header(p->req, "Accept", "application/json");
 	if (body != NULL)
 		https_request_body(p->req, "application/json", body, strlen(body));
-	https_request_timeouts(p->req, p->timeout_ms, 0);
+	https_request_timeouts(p->req, p->lim.request_ms > 0 ? p->lim.request_ms : HTTPS_NO_DEADLINE,
+	                       0);
+	https_request_connect_timeouts(p->req, p->lim.tcp_ms, p->lim.tls_ms);
 	if (https_request_send(p->req, fn, p) < 0) {
 		https_request_cancel(p->req);
 		p->req = NULL;
@@ -232,14 +234,15 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 }
 
 int
-agentc_get_state(struct agentc *c, int timeout_ms, agentc_state_fn done, void *arg)
+agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state_fn done,
+                 void *arg)
 {
 	struct pending *p = pending_new(c, arg);
 
 	if (p == NULL)
 		return -1;
 	p->state_done = done;
-	p->timeout_ms = timeout_ms;
+	p->lim = *lim;
 	if (send_request(p, HTTPS_GET, "/v1/state", NULL, state_reply) < 0) {
 		pending_free(p);
 		return -1;
@@ -287,7 +290,7 @@ async_reply(struct https_request *r, const struct https_response *resp, void *ar
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec > p->deadline.tv_sec) {
+	if (p->deadline.tv_sec != 0 && now.tv_sec > p->deadline.tv_sec) {
 		order_end(p, ORDER_TRANSIENT, "the operation ran past agentAsyncTimeout");
 		return;
 	}
@@ -349,8 +352,8 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 }
 
 int
-agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
-             int async_timeout_ms, agentc_order_fn done, void *arg)
+agentc_order(struct agentc *c, const char *op, const char *body,
+             const struct agentc_limits *lim, agentc_order_fn done, void *arg)
 {
 	struct pending *p = pending_new(c, arg);
 	char path[96];
@@ -358,10 +361,12 @@ agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
 	if (p == NULL)
 		return -1;
 	p->order_done = done;
-	p->timeout_ms = timeout_ms;
+	p->lim = *lim;
 	snprintf(p->op, sizeof(p->op), "%s", op);
-	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
-	p->deadline.tv_sec += async_timeout_ms / 1000;
+	if (lim->async_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &p->deadline);
+		p->deadline.tv_sec += (lim->async_ms + 999) / 1000;
+	}
 	snprintf(path, sizeof(path), "/v1/ops/%s", op);
 	if (send_request(p, HTTPS_POST, path, body ? body : "{}", order_reply) < 0) {
 		pending_free(p);

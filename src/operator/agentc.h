@@ -21,20 +21,29 @@ struct agentc *agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip,
 /* Drops every request under way (no callbacks follow) and frees the client. */
 void agentc_free(struct agentc *c);
 
+/* The limits of one request, in milliseconds; 0: none (see spec_timeout_ms()). */
+struct agentc_limits {
+	int request_ms; /* the whole exchange (agentGetTimeout, agentPostTimeout) */
+	int tcp_ms;     /* the TCP connection up (agentTcpTimeout) */
+	int tls_ms;     /* then the TLS handshake done (agentTlsTimeout) */
+	int async_ms;   /* an asynchronous operation's end (agentAsyncTimeout) */
+};
+
 /* A state read ended: ok with the state, or not with why. */
 typedef void (*agentc_state_fn)(void *arg, int ok, const struct agent_state *st, const char *error);
-/* Reads GET /v1/state within timeout_ms; 0, or -1 when it cannot be sent. */
-int agentc_get_state(struct agentc *c, int timeout_ms, agentc_state_fn done, void *arg);
+/* Reads GET /v1/state within the limits; 0, or -1 when it cannot be sent. */
+int agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state_fn done,
+                     void *arg);
 
 /* An order ended. */
 typedef void (*agentc_order_fn)(void *arg, enum order_result r, const char *message);
 /*
- * Sends POST /v1/ops/<op> with body (JSON or NULL) within timeout_ms. An asynchronous
- * operation (202) is then followed through GET /v1/async/<id> until it ends or
- * async_timeout_ms passes. 0, or -1 when it cannot be sent.
+ * Sends POST /v1/ops/<op> with body (JSON or NULL) within the limits. An asynchronous
+ * operation (202) is then followed through GET /v1/async/<id> until it ends or its
+ * async_ms limit passes. 0, or -1 when it cannot be sent.
  */
-int agentc_order(struct agentc *c, const char *op, const char *body, int timeout_ms,
-                 int async_timeout_ms, agentc_order_fn done, void *arg);
+int agentc_order(struct agentc *c, const char *op, const char *body,
+                 const struct agentc_limits *lim, agentc_order_fn done, void *arg);
 
 /* Parses a state document into st (absent fields "Unknown"); 0, or -1 with err. */
 int agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,

@@ -106,13 +106,6 @@ state_metric(struct managed *m)
 	metric_set(m->state_series, 1);
 }
 
-static int
-warning_state(int s)
-{
-	return s == TTC_ST_ACTIVE_DOWN || s == TTC_ST_ACTIVE_TAKEOVER || s == TTC_ST_BOTH_DOWN ||
-	       s == TTC_ST_MANUAL || s == TTC_ST_FAILED;
-}
-
 static void
 change_state(struct managed *m, int to, int event)
 {
@@ -131,38 +124,35 @@ change_state(struct managed *m, int to, int event)
 		m->lost_at.tv_sec = 0;
 	}
 	if (o->state != TTC_ST_NEW)
-		ctl_event(m, warning_state(to), "StateChange", "TimesTenClassic was %s, now %s",
+		ctl_event(m, ttc_state_warning(to), "StateChange", "TimesTenClassic was %s, now %s",
 		          ttc_state_names[o->state], ttc_state_names[to]);
 	o->prev_state = o->state;
 	o->state = to;
 	o->last_switch = time(NULL);
-	if (to != TTC_ST_FAILED && to != TTC_ST_MANUAL)
-		o->message[0] = '\0';
+	if (!ttc_state_hands_off(to))
+		o->message[0] = '\0'; /* a hands-off state keeps saying why */
 	proc_reset(o);
 	m->entered = 1;
-	metric_add(metric_series(m->ctl->m->transitions, ttc_state_names[to], NULL), 1);
+	metric_add(metric_series(m->ctl->m->transitions, ttc_state_names[o->prev_state],
+	                         ttc_state_names[to], NULL),
+	           1);
 	state_metric(m);
 }
 
-/* The state's time limit: WaitingForActive (waitingForActiveTimeout, 0 = none) and
- * StandbyCatchup (repStateTimeout). */
+/* Whether the state's time limit (its column in TTC_STATES) has passed; if not, the
+ * object is looked at again when it will. */
 static int
 timed_out(struct ttc_object *o, time_t now)
 {
-	long long limit = 0;
+	int limit = ttc_state_limit(o->state);
+	time_t deadline = limit < 0 ? 0 : spec_deadline(o->spec, limit, o->last_switch);
 
-	if (o->spec == NULL)
+	if (o->spec == NULL || deadline == 0)
 		return 0;
-	if (o->state == TTC_ST_WAITING_FOR_ACTIVE)
-		limit = o->spec->waiting_for_active_timeout;
-	else if (o->state == TTC_ST_STANDBY_CATCHUP)
-		limit = o->spec->rep_state_timeout;
-	if (limit <= 0)
-		return 0;
-	if (now - o->last_switch >= limit)
+	if (now >= deadline)
 		return 1;
-	if (o->wake_at == 0 || o->wake_at > o->last_switch + limit)
-		o->wake_at = o->last_switch + limit; /* look again when it passes */
+	if (o->wake_at == 0 || o->wake_at > deadline)
+		o->wake_at = deadline;
 	return 0;
 }
 
@@ -183,10 +173,19 @@ fire(struct managed *m, int event)
 	struct ttc_object *o = &m->o;
 	int to;
 
-	o->now = time(NULL);
-	to = fsm_step(&pair_table, o->state, event, o, NULL);
+	const struct fsm_row *row;
 
-	if (to < 0 || to == o->state)
+	o->now = time(NULL);
+	to = fsm_step(&pair_table, o->state, event, o, &row);
+	if (to < 0) {
+		/* No row listens (the usual answer to a situation that changes nothing), or the
+		 * row's action could not start. */
+		log_debug("fsm", row ? "action failed" : "no row", "object", o->name, "state",
+		          ttc_state_names[o->state], "event", ttc_event_names[event], "action",
+		          row && row->action_name ? row->action_name : "", NULL);
+		return 0;
+	}
+	if (to == o->state)
 		return 0;
 	change_state(m, to, event);
 	return 1;
@@ -243,7 +242,7 @@ ctl_step(struct managed *m)
 			if (fire(m, TTC_EV_ENTER))
 				continue;
 		}
-		if (o->state == TTC_ST_MANUAL || o->state == TTC_ST_FAILED)
+		if (ttc_state_hands_off(o->state))
 			break;
 		switch (proc_advance(o, now)) {
 		case PROC_DONE:
@@ -527,7 +526,8 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                         "The high-level state of each TimesTenClassic (value 1).",
 	                         "namespace,name,state");
 	snprintf(name, sizeof(name), "%s_state_transitions_total", OPERATOR_METRICS_PREFIX);
-	m->transitions = metrics_counter(reg, name, "State changes, by state entered.", "to");
+	m->transitions =
+	    metrics_counter(reg, name, "State changes, by state left and state entered.", "from,to");
 	snprintf(name, sizeof(name), "%s_failover_seconds", OPERATOR_METRICS_PREFIX);
 	m->failover = metric_series(
 	    metrics_histogram(

@@ -12,7 +12,7 @@ struct controller;
 /* The controller's metrics, registered once for the process. */
 struct controller_metrics {
 	struct metric *state;           /* timesten_classic_state{namespace,name,state} */
-	struct metric *transitions;     /* ..._state_transitions_total{to} */
+	struct metric *transitions;     /* ..._state_transitions_total{from,to} */
 	struct metric_series *failover; /* ..._failover_seconds */
 	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
 };

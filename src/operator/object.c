@@ -44,7 +44,7 @@ enum pod_class
 object_pod_class(const struct ttc_object *o, int i, time_t now)
 {
 	const struct pod_view *p = &o->pods[i];
-	long long limit = o->spec ? o->spec->unreachable_timeout : 30;
+	long long limit = spec_seconds(o->spec, TIMER_UNREACHABLE);
 
 	if (!p->exists || p->terminating)
 		return POD_GONE;

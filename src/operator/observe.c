@@ -80,6 +80,16 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 
 static void state_read(void *arg, int ok, const struct agent_state *st, const char *error);
 
+/* The limits of a request to an agent (request: agentGetTimeout or agentPostTimeout). */
+static struct agentc_limits
+agent_limits(const struct ttc_spec *s, enum spec_timer request)
+{
+	struct agentc_limits l = {spec_timeout_ms(s, request), spec_timeout_ms(s, TIMER_AGENT_TCP),
+	                          spec_timeout_ms(s, TIMER_AGENT_TLS),
+	                          spec_timeout_ms(s, TIMER_AGENT_ASYNC)};
+	return l;
+}
+
 static void
 read_one(struct managed *m, int i)
 {
@@ -109,8 +119,8 @@ read_one(struct managed *m, int i)
 	}
 	rd->m = m;
 	rd->i = i;
-	long long t = m->o.spec ? m->o.spec->agent_get_timeout : 60;
-	if (agentc_get_state(m->agent[i], t > 0 ? (int)(t * 1000) : 3600000, state_read, rd) < 0)
+	struct agentc_limits lim = agent_limits(m->o.spec, TIMER_AGENT_GET);
+	if (agentc_get_state(m->agent[i], &lim, state_read, rd) < 0)
 		return;
 	m->reading[i] = 1;
 	m->read_fresh[i] = m->want_fresh[i];
@@ -152,8 +162,8 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 	if (!ok)
 		agent_state_unknown(&p->st);
 	/* When unreachableTimeout will have passed, look again. */
-	if (!ok && m->o.spec)
-		ctl_wake(m, p->unreachable_since + m->o.spec->unreachable_timeout);
+	if (!ok)
+		ctl_wake(m, spec_deadline(m->o.spec, TIMER_UNREACHABLE, p->unreachable_since));
 	if (m->reread[i]) {
 		m->reread[i] = 0;
 		read_one(m, i);
@@ -164,32 +174,21 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 void
 observe_poll(struct managed *m)
 {
-	if (m->o.state == TTC_ST_MANUAL || m->o.state == TTC_ST_FAILED)
-		return; /* hands off */
+	if (ttc_state_hands_off(m->o.state))
+		return;
 	for (int i = 0; i < PAIR_PODS; i++)
 		read_one(m, i);
-}
-
-/* Watching closely: the pair is changing and its next step waits on what the pods say. */
-#define POLL_CLOSELY_MS 500
-
-static int
-settled(int state)
-{
-	return state == TTC_ST_NORMAL || state == TTC_ST_STANDBY_DOWN || state == TTC_ST_MANUAL ||
-	       state == TTC_ST_FAILED || state == TTC_ST_WAITING_FOR_ACTIVE;
 }
 
 static void
 poll_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct managed *m = arg;
-	long long every = m->o.spec ? m->o.spec->polling_interval : 5;
-	struct timeval tv = {every, 0};
+	struct timeval tv = {spec_seconds(m->o.spec, TIMER_POLLING_INTERVAL), 0};
 
-	if (!settled(m->o.state)) {
+	if (ttc_state_polled_closely(m->o.state)) {
 		tv.tv_sec = 0;
-		tv.tv_usec = POLL_CLOSELY_MS * 1000;
+		tv.tv_usec = TTC_POLL_CLOSELY_MS * 1000;
 	}
 
 	(void)fd;
@@ -257,8 +256,7 @@ send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 {
 	struct managed *m = managed_of(o);
 	struct ctl_order *od = &m->order;
-	long long post = o->spec ? o->spec->agent_post_timeout : 600;
-	long long asyn = o->spec ? o->spec->agent_async_timeout : 600;
+	struct agentc_limits lim = agent_limits(o->spec, TIMER_AGENT_POST);
 
 	(void)async;
 	read_one(m, i); /* makes the client if needed */
@@ -271,8 +269,7 @@ send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 	od->work = o->work;
 	snprintf(od->op, sizeof(od->op), "%s", op);
 	log_info("agent", "order", "object", o->name, "pod", LOG_I(i), "operation", op, NULL);
-	if (agentc_order(m->agent[i], op, body, post > 0 ? (int)(post * 1000) : 86400000,
-	                 (int)(asyn * 1000), order_done, od) < 0) {
+	if (agentc_order(m->agent[i], op, body, &lim, order_done, od) < 0) {
 		free(body);
 		return -1;
 	}

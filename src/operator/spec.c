@@ -80,8 +80,6 @@ struct field {
 		n, F_LIST, OFF(f), NULL, 0, 0, 0, NULL, 0, OFF(n_##f)                              \
 	}
 
-#define DAY (24LL * 3600)
-
 static const struct field fields[] = {
     STR_REQ("image", image),
     ENUM("imagePullPolicy", image_pull_policy, PULL_ALWAYS, pull_policy_names),
@@ -101,16 +99,9 @@ static const struct field fields[] = {
     ENUM("bothDownBehavior", both_down_behavior, BOTHDOWN_BEST, both_down_names),
     ENUM("imageUpgradeStrategy", image_upgrade_strategy, UPGRADE_AUTO, upgrade_strategy_names),
     INT("rollingUpdatePartition", rolling_update_partition, 0, 0, 2),
-    INT("pollingInterval", polling_interval, 5, 1, 3600),
-    INT("unreachableTimeout", unreachable_timeout, 30, 1, DAY),
-    INT("agentGetTimeout", agent_get_timeout, 60, 0, DAY),
-    INT("agentPostTimeout", agent_post_timeout, 600, 0, DAY),
-    INT("agentAsyncTimeout", agent_async_timeout, 600, 1, DAY),
-    INT("agentTcpTimeout", agent_tcp_timeout, 10, 1, 3600),
-    INT("agentTlsTimeout", agent_tls_timeout, 10, 1, 3600),
-    INT("upgradeDownPodTimeout", upgrade_down_pod_timeout, 600, 1, DAY),
-    INT("waitingForActiveTimeout", waiting_for_active_timeout, 0, 0, DAY),
-    INT("repStateTimeout", rep_state_timeout, 120, 1, DAY),
+#define X(e, field, member, def, lo, hi) INT(field, member, def, lo, hi),
+    SPEC_TIMERS(X)
+#undef X
     INT("memoryWarningPercent", memory_warning_percent, 90, 1, 100),
     STR("stopManaging", stop_managing, ""),
     STR("reexamine", reexamine, ""),
@@ -126,6 +117,39 @@ static const struct field fields[] = {
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static const struct {
+	size_t offset;
+	long long def;
+} timers[] = {
+#define X(e, field, member, def, lo, hi) {OFF(member), def},
+    SPEC_TIMERS(X)
+#undef X
+};
+
+long long
+spec_seconds(const struct ttc_spec *s, enum spec_timer t)
+{
+	if (s == NULL)
+		return timers[t].def;
+	return *(const long long *)((const char *)s + timers[t].offset);
+}
+
+time_t
+spec_deadline(const struct ttc_spec *s, enum spec_timer t, time_t from)
+{
+	long long n = spec_seconds(s, t);
+
+	return n > 0 ? from + (time_t)n : 0;
+}
+
+int
+spec_timeout_ms(const struct ttc_spec *s, enum spec_timer t)
+{
+	long long n = spec_seconds(s, t);
+
+	return n > 0 ? (int)(n * 1000) : 0; /* at most a day: fits */
+}
 
 /*
  * A quantity: a decimal number (sign, digits, at most one point) followed by nothing, a

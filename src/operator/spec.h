@@ -6,6 +6,7 @@
 #define SPEC_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -35,6 +36,32 @@ enum pull_policy {
 #define X(e, s) PULL_##e,
 	PULL_POLICIES(X)
 #undef X
+};
+
+#define SPEC_DAY (24LL * 3600)
+
+/*
+ * The spec's timers, in seconds: X(enum, field, member, default, min, max). Their defaults
+ * live here only. A 0, where a timer allows it, means "none" (no limit), for every timer.
+ */
+#define SPEC_TIMERS(X)                                                                             \
+	X(POLLING_INTERVAL, "pollingInterval", polling_interval, 5, 1, 3600)                      \
+	X(UNREACHABLE, "unreachableTimeout", unreachable_timeout, 30, 1, SPEC_DAY)                 \
+	X(AGENT_GET, "agentGetTimeout", agent_get_timeout, 60, 0, SPEC_DAY)                        \
+	X(AGENT_POST, "agentPostTimeout", agent_post_timeout, 600, 0, SPEC_DAY)                    \
+	X(AGENT_ASYNC, "agentAsyncTimeout", agent_async_timeout, 600, 1, SPEC_DAY)                 \
+	X(AGENT_TCP, "agentTcpTimeout", agent_tcp_timeout, 10, 1, 3600)                            \
+	X(AGENT_TLS, "agentTlsTimeout", agent_tls_timeout, 10, 1, 3600)                            \
+	X(UPGRADE_DOWN_POD, "upgradeDownPodTimeout", upgrade_down_pod_timeout, 600, 1, SPEC_DAY)   \
+	X(WAITING_FOR_ACTIVE, "waitingForActiveTimeout", waiting_for_active_timeout, 0, 0,         \
+	  SPEC_DAY)                                                                                \
+	X(REP_STATE, "repStateTimeout", rep_state_timeout, 120, 1, SPEC_DAY)
+
+enum spec_timer {
+#define X(e, field, member, def, lo, hi) TIMER_##e,
+	SPEC_TIMERS(X)
+#undef X
+	    SPEC_NTIMERS
 };
 
 extern const char *const topology_names[];
@@ -67,16 +94,9 @@ struct ttc_spec {
 	int image_upgrade_strategy; /* enum upgrade_strategy */
 	long long rolling_update_partition;
 
-	long long polling_interval;
-	long long unreachable_timeout;
-	long long agent_get_timeout;
-	long long agent_post_timeout;
-	long long agent_async_timeout;
-	long long agent_tcp_timeout;
-	long long agent_tls_timeout;
-	long long upgrade_down_pod_timeout;
-	long long waiting_for_active_timeout; /* 0 = forever */
-	long long rep_state_timeout;
+#define X(e, field, member, def, lo, hi) long long member;
+	SPEC_TIMERS(X) /* seconds; read them with spec_seconds() */
+#undef X
 	long long memory_warning_percent;
 
 	char *stop_managing; /* change-to-trigger values */
@@ -102,6 +122,13 @@ struct ttc_spec {
  */
 struct ttc_spec *spec_parse(yajl_val obj, char *err, size_t errlen);
 void spec_free(struct ttc_spec *s);
+
+/* Timer t of spec s in seconds (0: none); its default when s is NULL (no valid spec). */
+long long spec_seconds(const struct ttc_spec *s, enum spec_timer t);
+/* When timer t started at from runs out, or 0 when it has no limit. */
+time_t spec_deadline(const struct ttc_spec *s, enum spec_timer t, time_t from);
+/* Timer t in milliseconds for a request, or 0 when it has no limit. */
+int spec_timeout_ms(const struct ttc_spec *s, enum spec_timer t);
 
 /* Whether s is a Kubernetes quantity ("250G", "2Gi", "200m", "1.5", "1e3"). */
 int spec_is_quantity(const char *s);

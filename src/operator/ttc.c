@@ -3,19 +3,56 @@
 
 #include <string.h>
 
+#include "spec.h"
 #include "ttc.h"
 
 const char *const ttc_state_names[] = {
-#define X(e, name, meaning) name,
+#define X(e, name, props, limit, meaning) name,
     TTC_STATES(X)
 #undef X
 };
 
 const char *const ttc_state_meanings[] = {
-#define X(e, name, meaning) meaning,
+#define X(e, name, props, limit, meaning) meaning,
     TTC_STATES(X)
 #undef X
 };
+
+/* The property letters of TTC_STATES as bits. */
+enum { W = 1, C = 2, H = 4, NO_LIMIT = -1 };
+
+static const struct {
+	unsigned props;
+	int limit;
+} states[] = {
+#define X(e, name, props, limit, meaning) {props, limit},
+    TTC_STATES(X)
+#undef X
+};
+
+int
+ttc_state_warning(int s)
+{
+	return (states[s].props & W) != 0;
+}
+
+int
+ttc_state_polled_closely(int s)
+{
+	return (states[s].props & C) != 0;
+}
+
+int
+ttc_state_hands_off(int s)
+{
+	return (states[s].props & H) != 0;
+}
+
+int
+ttc_state_limit(int s)
+{
+	return states[s].limit;
+}
 
 const char *const ttc_event_names[] = {
 #define X(e, meaning) #e,

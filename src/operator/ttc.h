@@ -8,31 +8,56 @@
 #include <time.h>
 
 /*
- * Object high-level states, as users read them in .status.highLevelState. X(enum, name,
- * meaning). "Transient" states are left by the operator's own work, not by waiting.
+ * Object high-level states, as users read them in .status.highLevelState, with what every
+ * part of the operator needs to know of each: X(enum, name, properties, time limit,
+ * meaning). Properties:
+ *   W  its state-change Event is a Warning;
+ *   C  the pods are polled closely (every TTC_POLL_CLOSELY_MS, not every pollingInterval):
+ *      the object is changing and its next step waits on what the pods say;
+ *   H  hands off: the pods are not polled and no situation is acted on.
+ * The time limit is the spec timer (enum spec_timer) bounding the stay, or NO_LIMIT; past
+ * it the state gets the TIMEOUT event. Which procedure a state runs depends on the
+ * topology (see topology.h). "Transient" states are left by the operator's own work.
  */
 #define TTC_STATES(X)                                                                              \
-	X(NEW, "New", "seen, not set up yet (no status)")                                          \
-	X(INITIALIZING, "Initializing", "objects made; the databases are being built")             \
-	X(NORMAL, "Normal", "active and standby healthy")                                          \
-	X(ACTIVE_DOWN, "ActiveDown", "transient: active lost; fencing it, promoting standby")      \
-	X(ACTIVE_TAKEOVER, "ActiveTakeover", "transient: new active taking over its duties")       \
-	X(STANDBY_DOWN, "StandbyDown", "active only; waiting to rebuild the standby")              \
-	X(STANDBY_STARTING, "StandbyStarting", "standby being duplicated and started")             \
-	X(STANDBY_CATCHUP, "StandbyCatchup", "new standby applying the active's backlog")          \
-	X(BOTH_DOWN, "BothDown", "neither database healthy; choosing the one to make active")      \
-	X(WAITING_FOR_ACTIVE, "WaitingForActive", "waiting for the chosen database's pod")         \
-	X(CONFIGURING_ACTIVE, "ConfiguringActive", "transient: making the chosen one active")      \
-	X(MANUAL, "ManualInterventionRequired", "hands off: a person must act")                    \
-	X(REEXAMINE, "Reexamine", "transient: looking for a usable database after reexamine")      \
-	X(FAILED, "Failed", "initialisation failed; delete and recreate the object")
+	X(NEW, "New", C, NO_LIMIT, "seen, not set up yet (no status)")                            \
+	X(INITIALIZING, "Initializing", C, NO_LIMIT, "objects made; the databases are being built") \
+	X(NORMAL, "Normal", 0, NO_LIMIT, "active and standby healthy")                             \
+	X(ACTIVE_DOWN, "ActiveDown", W | C, NO_LIMIT,                                              \
+	  "transient: active lost; fencing it, promoting standby")                                 \
+	X(ACTIVE_TAKEOVER, "ActiveTakeover", W | C, NO_LIMIT,                                      \
+	  "transient: new active taking over its duties")                                          \
+	X(STANDBY_DOWN, "StandbyDown", 0, NO_LIMIT, "active only; waiting to rebuild the standby") \
+	X(STANDBY_STARTING, "StandbyStarting", C, NO_LIMIT, "standby being duplicated and started") \
+	X(STANDBY_CATCHUP, "StandbyCatchup", C, TIMER_REP_STATE,                                   \
+	  "new standby applying the active's backlog")                                             \
+	X(BOTH_DOWN, "BothDown", W | C, NO_LIMIT,                                                  \
+	  "neither database healthy; choosing the one to make active")                             \
+	X(WAITING_FOR_ACTIVE, "WaitingForActive", 0, TIMER_WAITING_FOR_ACTIVE,                     \
+	  "waiting for the chosen database's pod")                                                 \
+	X(CONFIGURING_ACTIVE, "ConfiguringActive", C, NO_LIMIT,                                    \
+	  "transient: making the chosen one active")                                               \
+	X(MANUAL, "ManualInterventionRequired", W | H, NO_LIMIT, "hands off: a person must act")   \
+	X(REEXAMINE, "Reexamine", C, NO_LIMIT,                                                     \
+	  "transient: looking for a usable database after reexamine")                              \
+	X(FAILED, "Failed", W | H, NO_LIMIT, "initialisation failed; delete and recreate the object")
 
 enum ttc_state {
-#define X(e, name, meaning) TTC_ST_##e,
+#define X(e, name, props, limit, meaning) TTC_ST_##e,
 	TTC_STATES(X)
 #undef X
 	    TTC_NSTATES
 };
+
+/* The polling period of the states marked C. */
+#define TTC_POLL_CLOSELY_MS 500
+
+/* A state's properties (see TTC_STATES). */
+int ttc_state_warning(int state);
+int ttc_state_polled_closely(int state);
+int ttc_state_hands_off(int state);
+/* The spec timer (enum spec_timer) bounding the state, or -1. */
+int ttc_state_limit(int state);
 
 /*
  * Events that drive the machine. The situation events (PAIR_HEALTHY … UNSETTLED) come

@@ -167,9 +167,36 @@ test_quantities(void)
 		ok(!spec_is_quantity(bad[i]), "\"%s\" is not a quantity", bad[i]);
 }
 
+static void
+test_timers(void)
+{
+	struct ttc_spec *s = parse("{\"storageClassName\":\"oci\",\"image\":\"tt:1\","
+	                           "\"agentGetTimeout\":0,\"unreachableTimeout\":7}");
+
+	ok(s != NULL, "a spec with timers: %s", err);
+	if (s == NULL)
+		return;
+	is_int(spec_seconds(s, TIMER_UNREACHABLE), 7, "a timer as written");
+	is_int(spec_seconds(s, TIMER_POLLING_INTERVAL), 5, "a timer not written: its default");
+	is_int(spec_seconds(NULL, TIMER_AGENT_POST), 600, "no valid spec: the defaults");
+	is_int(spec_seconds(NULL, TIMER_WAITING_FOR_ACTIVE), 0, "waitingForActiveTimeout: none");
+	is_int((long long)spec_deadline(s, TIMER_UNREACHABLE, 1000), 1007, "a deadline");
+	is_int((long long)spec_deadline(s, TIMER_AGENT_GET, 1000), 0, "0 is no deadline");
+	is_int((long long)spec_deadline(NULL, TIMER_WAITING_FOR_ACTIVE, 1000), 0,
+	       "for every timer");
+	is_int(spec_timeout_ms(s, TIMER_AGENT_TLS), 10000, "milliseconds for requests");
+	is_int(spec_timeout_ms(s, TIMER_AGENT_GET), 0, "and 0 for none");
+	spec_free(s);
+	s = parse("{\"storageClassName\":\"oci\",\"image\":\"tt:1\",\"agentTlsTimeout\":0}");
+	ok(s == NULL, "a timer that cannot be none refuses 0");
+	like(err, "spec.ttspec.agentTlsTimeout: 0 is outside [1, 3600]", "naming its range");
+	spec_free(s);
+}
+
 int
 main(void)
 {
+	test_timers();
 	test_seed_sample();
 	test_rep_statements();
 	test_invalid();
