@@ -389,7 +389,7 @@ adopt(struct controller *c, yajl_val obj)
 	/* Its pods may have been seen before it. */
 	for (int i = 0; i < PAIR_PODS; i++) {
 		char pod[300];
-		snprintf(pod, sizeof(pod), "%s-%d", name, i);
+		objects_pod_name(pod, sizeof(pod), name, i);
 		yajl_val p = kube_informer_get(c->pods, c->ns, pod);
 		const char *owner = json_str(p, "metadata", "labels", OBJECT_LABEL, NULL);
 		if (p != NULL && owner != NULL && strcmp(owner, name) == 0)
@@ -469,10 +469,9 @@ on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yaj
 	if (m == NULL || name == NULL)
 		return;
 	if (inf == c->pods) {
-		size_t n = strlen(m->o.name);
-		if (strncmp(name, m->o.name, n) == 0 && name[n] == '-' &&
-		    (name[n + 1] == '0' || name[n + 1] == '1') && name[n + 2] == '\0')
-			observe_pod(m, name[n + 1] - '0', type == KUBE_DELETED ? NULL : obj);
+		int k = objects_pod_ordinal(m->o.name, name);
+		if (k >= 0 && k < PAIR_PODS)
+			observe_pod(m, k, type == KUBE_DELETED ? NULL : obj);
 	}
 	ctl_step(m);
 }

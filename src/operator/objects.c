@@ -16,6 +16,42 @@
 #include "ttc/json.h"
 
 void
+objects_pod_name(char *buf, size_t n, const char *name, int ordinal)
+{
+	snprintf(buf, n, "%s-%d", name, ordinal);
+}
+
+void
+objects_service_domain(char *buf, size_t n, const char *name, const char *ns)
+{
+	snprintf(buf, n, "%s.%s.svc.cluster.local", name, ns);
+}
+
+void
+objects_pod_fqdn(char *buf, size_t n, const char *name, const char *ns, int ordinal)
+{
+	char domain[280];
+
+	objects_service_domain(domain, sizeof(domain), name, ns);
+	snprintf(buf, n, "%s-%d.%s", name, ordinal, domain);
+}
+
+int
+objects_pod_ordinal(const char *name, const char *pod)
+{
+	size_t len = strlen(name);
+	const char *p = pod + len + 1;
+	long k = 0;
+
+	if (strncmp(pod, name, len) != 0 || pod[len] != '-' || *p < '0' || *p > '9' ||
+	    (*p == '0' && p[1] != '\0'))
+		return -1;
+	for (; *p >= '0' && *p <= '9' && k < 100000; p++)
+		k = k * 10 + (*p - '0');
+	return *p == '\0' && k < 100000 ? (int)k : -1;
+}
+
+void
 objects_secret_name(char *buf, size_t n, const char *uid)
 {
 	snprintf(buf, n, "tt%s", uid);

@@ -54,6 +54,17 @@ struct agent_credentials {
 #define SECRET_CLIENT_CERT "operator.crt"
 #define SECRET_CLIENT_KEY "operator.key"
 
+/* Names: every place that names a pod or its DNS name uses these, so that the TLS server
+ * name, the certificate's names and the replication scheme's hosts agree. */
+/* "<name>-<ordinal>" */
+void objects_pod_name(char *buf, size_t n, const char *name, int ordinal);
+/* The headless Service's domain, "<name>.<ns>.svc.cluster.local". */
+void objects_service_domain(char *buf, size_t n, const char *name, const char *ns);
+/* A pod's DNS name in it, "<name>-<ordinal>.<name>.<ns>.svc.cluster.local". */
+void objects_pod_fqdn(char *buf, size_t n, const char *name, const char *ns, int ordinal);
+/* The ordinal of pod "<name>-<ordinal>" of object name, or -1. */
+int objects_pod_ordinal(const char *name, const char *pod);
+
 /* "tt" + the object's uid. */
 void objects_secret_name(char *buf, size_t n, const char *uid);
 

@@ -54,7 +54,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	char name[300];
 	int replaced;
 
-	snprintf(name, sizeof(name), "%s-%d", m->o.name, i);
+	objects_pod_name(name, sizeof(name), m->o.name, i);
 	replaced = pod == NULL || (uid && strcmp(uid, p->uid) != 0);
 	p->exists = pod != NULL;
 	p->terminating = json_get(pod, "metadata", "deletionTimestamp", NULL) != NULL &&
@@ -107,8 +107,7 @@ read_one(struct managed *m, int i)
 			if (!m->reading[k])
 				drop_agent(m, k);
 	if (m->agent[i] == NULL) {
-		snprintf(server, sizeof(server), "%s-%d.%s.%s.svc.cluster.local", m->o.name, i,
-		         m->o.name, m->o.ns);
+		objects_pod_fqdn(server, sizeof(server), m->o.name, m->o.ns, i);
 		m->agent[i] = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
 		                         err, sizeof(err));
 		if (m->agent[i] == NULL) {
@@ -142,7 +141,7 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		m->want_fresh[i] = 0;
 		m->o.run.need_fresh = 0;
 	}
-	snprintf(name, sizeof(name), "%s-%d", m->o.name, i);
+	objects_pod_name(name, sizeof(name), m->o.name, i);
 	if (!ok) {
 		log_debug("agent", "state read failed", "pod", name, "error", error, NULL);
 		if (p->reachable) {
@@ -233,7 +232,7 @@ order_done(void *arg, enum order_result r, const char *message)
 	char name[300];
 	static const char *const results[] = {"ok", "failed", "transient"};
 
-	snprintf(name, sizeof(name), "%s-%d", m->o.name, od->i);
+	objects_pod_name(name, sizeof(name), m->o.name, od->i);
 	metric_add(metric_series(m->ctl->m->orders, od->op, results[r], NULL), 1);
 	if (r == ORDER_OK)
 		log_info("agent", "order done", "pod", name, "operation", od->op, NULL);
@@ -296,7 +295,7 @@ delete_pod(struct ttc_object *o, int i, int grace)
 	char name[300], body[128];
 	struct kube_request rq = {0};
 
-	snprintf(name, sizeof(name), "%s-%d", o->name, i);
+	objects_pod_name(name, sizeof(name), o->name, i);
 	snprintf(body, sizeof(body),
 	         "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
 	         grace);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "objects.h"
 #include "proc.h"
 #include "repscheme.h"
 #include "ttc/json.h"
@@ -216,7 +217,7 @@ body_peer_failed(const struct ttc_object *o, int i)
 	struct jw w;
 	char host[300];
 
-	repscheme_host(host, sizeof(host), o->name, i == 0 ? 1 : 0, o->ns);
+	objects_pod_fqdn(host, sizeof(host), o->name, o->ns, i == 0 ? 1 : 0);
 	if (jw_init(&w) < 0)
 		return NULL;
 	jw_obj(&w);
@@ -234,7 +235,7 @@ body_duplicate(const struct ttc_object *o, int i)
 	char host[300];
 	int from = i == 0 ? 1 : 0;
 
-	repscheme_host(host, sizeof(host), o->name, from, o->ns);
+	objects_pod_fqdn(host, sizeof(host), o->name, o->ns, from);
 	if (jw_init(&w) < 0)
 		return NULL;
 	jw_obj(&w);

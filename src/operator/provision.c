@@ -181,11 +181,13 @@ make_credentials(struct managed *m, struct agent_credentials *c, char *err, size
 	const char *names[4] = {dns[0], dns[1], dns[2], NULL};
 	char *ca_cert = NULL, *ca_key = NULL;
 
-	snprintf(dns[0], sizeof(dns[0]), "%s-0.%s.%s.svc.cluster.local", m->o.name, m->o.name,
-	         m->o.ns);
-	snprintf(dns[1], sizeof(dns[1]), "%s-1.%s.%s.svc.cluster.local", m->o.name, m->o.name,
-	         m->o.ns);
-	snprintf(dns[2], sizeof(dns[2]), "*.%s.%s.svc.cluster.local", m->o.name, m->o.ns);
+	char domain[280];
+
+	/* Every pod's name: the pair's two, and any ordinal through the wildcard. */
+	objects_pod_fqdn(dns[0], sizeof(dns[0]), m->o.name, m->o.ns, 0);
+	objects_pod_fqdn(dns[1], sizeof(dns[1]), m->o.name, m->o.ns, 1);
+	objects_service_domain(domain, sizeof(domain), m->o.name, m->o.ns);
+	snprintf(dns[2], sizeof(dns[2]), "*.%s", domain);
 	struct tls_leaf_req server = {"ttagent", names, NULL, CERT_DAYS, TLS_USAGE_SERVER};
 	struct tls_leaf_req client = {"timestenclassic-operator", NULL, NULL, CERT_DAYS,
 	                              TLS_USAGE_CLIENT};

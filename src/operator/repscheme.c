@@ -10,14 +10,9 @@
 
 #include <event2/buffer.h>
 
+#include "objects.h"
 #include "repscheme.h"
 #include "spec.h"
-
-void
-repscheme_host(char *buf, size_t n, const char *name, int ordinal, const char *ns)
-{
-	snprintf(buf, n, "%s-%d.%s.%s.svc.cluster.local", name, ordinal, name, ns);
-}
 
 static char *
 finish(struct evbuffer *b)
@@ -44,8 +39,8 @@ generated(const struct ttc_spec *spec, const char *name, const char *ns)
 
 	if (b == NULL)
 		return NULL;
-	repscheme_host(h0, sizeof(h0), name, 0, ns);
-	repscheme_host(h1, sizeof(h1), name, 1, ns);
+	objects_pod_fqdn(h0, sizeof(h0), name, ns, 0);
+	objects_pod_fqdn(h1, sizeof(h1), name, ns, 1);
 	evbuffer_add_printf(b, "create active standby pair \"%s\" on \"%s\", \"%s\" on \"%s\" %s",
 	                    name, h0, name, h1, ret);
 	evbuffer_add_printf(b, " store \"%s\" on \"%s\" PORT %lld %s", name, h0, spec->rep_port,
@@ -73,8 +68,8 @@ substituted(const struct ttc_spec *spec, const char *name, const char *ns, char 
 
 	if (b == NULL)
 		return NULL;
-	repscheme_host(h0, sizeof(h0), name, 0, ns);
-	repscheme_host(h1, sizeof(h1), name, 1, ns);
+	objects_pod_fqdn(h0, sizeof(h0), name, ns, 0);
+	objects_pod_fqdn(h1, sizeof(h1), name, ns, 1);
 	snprintf(port, sizeof(port), "%lld", spec->rep_port);
 	while (*p) {
 		const char *open = strstr(p, "{{");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "objects.h"
 #include "status.h"
 #include "ttc/json.h"
 
@@ -47,7 +48,7 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	const struct agent_state *st = &p->st;
 	char name[300];
 
-	snprintf(name, sizeof(name), "%s-%d", o->name, i);
+	objects_pod_name(name, sizeof(name), o->name, i);
 	jw_obj(w);
 	jw_kstr(w, "name", name);
 	jw_kstr(w, "intendedState",
@@ -105,7 +106,7 @@ status_patch(const struct ttc_object *o, time_t now)
 	if (jw_init(&w) < 0)
 		return NULL;
 	if (o->active >= 0 && o->state != TTC_ST_INITIALIZING && o->state != TTC_ST_FAILED)
-		snprintf(active, sizeof(active), "%s-%d", o->name, o->active);
+		objects_pod_name(active, sizeof(active), o->name, o->active);
 	jw_obj(&w);
 	jw_key(&w, "status");
 	jw_obj(&w);
@@ -131,13 +132,13 @@ status_patch(const struct ttc_object *o, time_t now)
 		jw_kint(&w, "repPort", o->spec->rep_port);
 	if (o->serving >= 0) {
 		char pod[300];
-		snprintf(pod, sizeof(pod), "%s-%d", o->name, o->serving);
+		objects_pod_name(pod, sizeof(pod), o->name, o->serving);
 		jw_kstr(&w, "lastServingActive", pod);
 	}
 	if (o->fence >= 0) {
 		/* The old active being fenced: a restarted operator must finish the job. */
 		char pod[300];
-		snprintf(pod, sizeof(pod), "%s-%d", o->name, o->fence);
+		objects_pod_name(pod, sizeof(pod), o->name, o->fence);
 		jw_key(&w, "fencing");
 		jw_obj(&w);
 		jw_kstr(&w, "pod", pod);
@@ -163,16 +164,13 @@ restore_string(char **slot, const char *v)
 	*slot = v ? strdup(v) : NULL;
 }
 
-/* The ordinal of "<name>-0" or "<name>-1", or -1. */
+/* The ordinal of one of the object's pods, or -1. */
 static int
 pod_ordinal(const struct ttc_object *o, const char *pod)
 {
-	size_t n = o->name ? strlen(o->name) : 0;
+	int k = o->name && pod ? objects_pod_ordinal(o->name, pod) : -1;
 
-	if (pod == NULL || n == 0 || strncmp(pod, o->name, n) != 0 || pod[n] != '-' ||
-	    (pod[n + 1] != '0' && pod[n + 1] != '1') || pod[n + 2] != '\0')
-		return -1;
-	return pod[n + 1] - '0';
+	return k < PAIR_PODS ? k : -1;
 }
 
 int

@@ -147,9 +147,30 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	json_free(sts);
 }
 
+static void
+test_names(void)
+{
+	char buf[300];
+
+	objects_pod_name(buf, sizeof(buf), "sample", 1);
+	is_str(buf, "sample-1", "a pod's name");
+	objects_pod_fqdn(buf, sizeof(buf), "sample", "mynamespace", 2);
+	is_str(buf, "sample-2.sample.mynamespace.svc.cluster.local", "its DNS name");
+	objects_service_domain(buf, sizeof(buf), "sample", "mynamespace");
+	is_str(buf, "sample.mynamespace.svc.cluster.local", "the Service's domain");
+	is_int(objects_pod_ordinal("sample", "sample-0"), 0, "ordinal 0");
+	is_int(objects_pod_ordinal("sample", "sample-12"), 12, "ordinal 12");
+	is_int(objects_pod_ordinal("sample", "sample-01"), -1, "no leading zero");
+	is_int(objects_pod_ordinal("sample", "sample-x"), -1, "not a number");
+	is_int(objects_pod_ordinal("sample", "sample-"), -1, "no ordinal");
+	is_int(objects_pod_ordinal("sample", "samples-0"), -1, "another object's pod");
+	is_int(objects_pod_ordinal("sample", "sample-1-0"), -1, "nor sample-1's");
+}
+
 int
 main(void)
 {
+	test_names();
 	yajl_val obj = json_parse(sample, strlen(sample), err, sizeof(err));
 	struct ttc_spec *spec = spec_parse(obj, err, sizeof(err));
 	struct owner o = {"sample", "mynamespace", "517a8646",
