@@ -376,7 +376,7 @@ adopt(struct controller *c, yajl_val obj)
 	m->o.ns = strdup(c->ns);
 	m->o.uid = strdup(uid);
 	m->o.active = m->o.fence = m->o.ahead = m->o.serving = -1;
-	m->o.fx = &observe_effects;
+	m->o.fx = &ctl_effects;
 	for (int i = 0; i < PAIR_PODS; i++)
 		agent_state_unknown(&m->o.pods[i].st);
 	if (status_restore(&m->o, json_get(obj, "status", NULL)) == 0) {
@@ -406,6 +406,7 @@ managed_free(struct managed *m)
 
 	RB_REMOVE(managed_tree, &m->ctl->objects, m);
 	observe_free(m);
+	effects_free(m);
 	provision_free(m);
 	if (m->status_call)
 		kube_call_cancel(m->status_call);
@@ -473,6 +474,8 @@ on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yaj
 		if (k >= 0 && k < PAIR_PODS)
 			observe_pod(m, k, type == KUBE_DELETED ? NULL : obj);
 	}
+	if (inf == c->secrets && type != KUBE_DELETED)
+		provision_credentials(m); /* clients made with older ones are made again */
 	ctl_step(m);
 }
 

@@ -20,6 +20,7 @@ struct event_base;
 struct metrics;
 struct metric;
 struct agentc;
+struct agentc_limits;
 
 struct managed {
 	RB_ENTRY(managed) entry;
@@ -41,7 +42,9 @@ struct managed {
 	/* Agents. */
 	SSL_CTX *agent_ctx; /* client context from the Secret's credentials */
 	char agent_secret_rv[32];
+	unsigned agent_ctx_gen; /* bumped when agent_ctx is replaced */
 	struct agentc *agent[PAIR_PODS];
+	unsigned agent_gen[PAIR_PODS]; /* the agent_ctx_gen each client was made with */
 	int reading[PAIR_PODS];  /* a state GET is out */
 	int observed[PAIR_PODS]; /* a state GET ended since the operator started */
 	int want_fresh[PAIR_PODS]; /* an order ended: the next read must start after it */
@@ -106,18 +109,29 @@ int ctl_informers_synced(const struct controller *c);
 int provision_check(struct managed *m);
 /* Creates whatever owned object is missing. */
 void provision_ensure(struct managed *m);
-/* Loads the agent client credentials from the Secret; 0 when ready. */
+/* Loads the agent client credentials from the Secret when it changed: 1 when replaced
+ * (agent_ctx_gen bumped), 0 when unchanged, -1 when there are none yet. */
 int provision_credentials(struct managed *m);
 void provision_free(struct managed *m);
 
 /* observe.c: pods and agents. */
 /* Updates pod view i from the Pod object (NULL: absent). */
 void observe_pod(struct managed *m, int i, yajl_val pod);
-/* Reads both agents' state now (unless a read is out). */
+/* Reads every agent's state now (unless a read is out). */
 void observe_poll(struct managed *m);
+/* Reads pod i's agent's state now (unless a read is out), making its client if needed. */
+void observe_read(struct managed *m, int i);
+/* Drops pod i's agent client and what was out on it; an order out ends as transient. */
+void observe_drop_agent(struct managed *m, int i);
+/* The limits of a request to an agent (request: TIMER_AGENT_GET or TIMER_AGENT_POST). */
+struct agentc_limits observe_limits(const struct ttc_spec *s, enum spec_timer request);
 /* Starts the polling timer at the spec's pollingInterval. */
 void observe_start(struct managed *m);
 void observe_free(struct managed *m);
-extern const struct ttc_effects observe_effects;
+
+/* effects.c: Events, orders and pod deletion for the machine. */
+extern const struct ttc_effects ctl_effects;
+/* Cancels a pod deletion under way. */
+void effects_free(struct managed *m);
 
 #endif

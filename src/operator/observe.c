@@ -1,7 +1,8 @@
 /*
  * Watching a managed object's pods: the Pod objects from the informer, their agents'
- * state read every pollingInterval (and at once after every order), Events for what
- * changed; and the effects the procedures use: orders to agents, pod deletion.
+ * state read every pollingInterval (closely in the states that say so, and at once after
+ * every order), and Events for what changed. What the operator does to them is in
+ * effects.c.
  */
 #include "config.h"
 
@@ -17,11 +18,10 @@
 #include "podevents.h"
 #include "ttc/json.h"
 #include "ttc/log.h"
-#include "ttc/metrics.h"
 
 /* Drops pod i's agent client and what was out on it; an order out ends as transient. */
-static void
-drop_agent(struct managed *m, int i)
+void
+observe_drop_agent(struct managed *m, int i)
 {
 	agentc_free(m->agent[i]);
 	m->agent[i] = NULL;
@@ -72,7 +72,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	}
 	if (replaced || strcmp(ip ? ip : "", p->ip) != 0) {
 		snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
-		drop_agent(m, i);
+		observe_drop_agent(m, i);
 		if (*p->ip && !p->terminating)
 			observe_poll(m); /* a new address: ask at once */
 	}
@@ -80,9 +80,8 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 
 static void state_read(void *arg, int ok, const struct agent_state *st, const char *error);
 
-/* The limits of a request to an agent (request: agentGetTimeout or agentPostTimeout). */
-static struct agentc_limits
-agent_limits(const struct ttc_spec *s, enum spec_timer request)
+struct agentc_limits
+observe_limits(const struct ttc_spec *s, enum spec_timer request)
 {
 	struct agentc_limits l = {spec_timeout_ms(s, request), spec_timeout_ms(s, TIMER_AGENT_TCP),
 	                          spec_timeout_ms(s, TIMER_AGENT_TLS),
@@ -90,22 +89,21 @@ agent_limits(const struct ttc_spec *s, enum spec_timer request)
 	return l;
 }
 
-static void
-read_one(struct managed *m, int i)
+void
+observe_read(struct managed *m, int i)
 {
 	struct pod_view *p = &m->o.pods[i];
 	struct ctl_read *rd = &m->read_arg[i];
 	char err[256], server[300];
-	int fresh;
 
 	if (!p->exists || !*p->ip || m->reading[i])
 		return;
-	if ((fresh = provision_credentials(m)) < 0)
-		return;
-	if (fresh == 1)
-		for (int k = 0; k < PAIR_PODS; k++)
-			if (!m->reading[k])
-				drop_agent(m, k);
+	if (m->agent_ctx == NULL && provision_credentials(m) < 0)
+		return; /* no Secret yet: its arrival is an event */
+	/* A client made with credentials since replaced is made again once idle. */
+	if (m->agent[i] != NULL && m->agent_gen[i] != m->agent_ctx_gen &&
+	    !(m->order.out && m->order.i == i))
+		observe_drop_agent(m, i);
 	if (m->agent[i] == NULL) {
 		objects_pod_fqdn(server, sizeof(server), m->o.name, m->o.ns, i);
 		m->agent[i] = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
@@ -115,10 +113,11 @@ read_one(struct managed *m, int i)
 			         NULL);
 			return;
 		}
+		m->agent_gen[i] = m->agent_ctx_gen;
 	}
 	rd->m = m;
 	rd->i = i;
-	struct agentc_limits lim = agent_limits(m->o.spec, TIMER_AGENT_GET);
+	struct agentc_limits lim = observe_limits(m->o.spec, TIMER_AGENT_GET);
 	if (agentc_get_state(m->agent[i], &lim, state_read, rd) < 0)
 		return;
 	m->reading[i] = 1;
@@ -165,7 +164,7 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		ctl_wake(m, spec_deadline(m->o.spec, TIMER_UNREACHABLE, p->unreachable_since));
 	if (m->reread[i]) {
 		m->reread[i] = 0;
-		read_one(m, i);
+		observe_read(m, i);
 	}
 	ctl_step(m);
 }
@@ -176,7 +175,7 @@ observe_poll(struct managed *m)
 	if (ttc_state_hands_off(m->o.state))
 		return;
 	for (int i = 0; i < PAIR_PODS; i++)
-		read_one(m, i);
+		observe_read(m, i);
 }
 
 static void
@@ -209,112 +208,7 @@ void
 observe_free(struct managed *m)
 {
 	for (int i = 0; i < PAIR_PODS; i++)
-		drop_agent(m, i);
-	if (m->fence_call)
-		kube_call_cancel(m->fence_call);
+		observe_drop_agent(m, i);
 	if (m->poll)
 		event_free(m->poll);
 }
-
-/* Effects for the procedures. */
-
-static struct managed *
-managed_of(struct ttc_object *o)
-{
-	return (struct managed *)((char *)o - offsetof(struct managed, o));
-}
-
-static void
-order_done(void *arg, enum order_result r, const char *message)
-{
-	struct ctl_order *od = arg;
-	struct managed *m = od->m;
-	char name[300];
-	static const char *const results[] = {"ok", "failed", "transient"};
-
-	objects_pod_name(name, sizeof(name), m->o.name, od->i);
-	metric_add(metric_series(m->ctl->m->orders, od->op, results[r], NULL), 1);
-	if (r == ORDER_OK)
-		log_info("agent", "order done", "pod", name, "operation", od->op, NULL);
-	else
-		log_warn("agent", "order failed", "pod", name, "operation", od->op, "error",
-		         message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);
-	od->out = 0;
-	proc_order_done(&m->o, od->work, r, message, time(NULL));
-	/* See what it did before the next step: a read that starts now. */
-	m->want_fresh[od->i] = 1;
-	if (m->reading[od->i])
-		m->reread[od->i] = 1;
-	else
-		read_one(m, od->i);
-	ctl_step(m);
-}
-
-static int
-send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
-{
-	struct managed *m = managed_of(o);
-	struct ctl_order *od = &m->order;
-	struct agentc_limits lim = agent_limits(o->spec, TIMER_AGENT_POST);
-
-	(void)async;
-	read_one(m, i); /* makes the client if needed */
-	if (m->agent[i] == NULL || od->out) {
-		free(body);
-		return -1;
-	}
-	od->m = m;
-	od->i = i;
-	od->work = o->work;
-	snprintf(od->op, sizeof(od->op), "%s", op);
-	log_info("agent", "order", "object", o->name, "pod", LOG_I(i), "operation", op, NULL);
-	if (agentc_order(m->agent[i], op, body, &lim, order_done, od) < 0) {
-		free(body);
-		return -1;
-	}
-	od->out = 1;
-	free(body);
-	return 0;
-}
-
-static void
-deleted(struct kube_result *r, void *arg)
-{
-	struct managed *m = arg;
-
-	m->fence_call = NULL;
-	if (r->err != KUBE_ERR_OK && r->err != KUBE_ERR_NOT_FOUND)
-		log_warn("fence", "cannot delete a pod", "object", m->o.name, "error", r->message,
-		         NULL);
-}
-
-static int
-delete_pod(struct ttc_object *o, int i, int grace)
-{
-	struct managed *m = managed_of(o);
-	char name[300], body[128];
-	struct kube_request rq = {0};
-
-	objects_pod_name(name, sizeof(name), o->name, i);
-	snprintf(body, sizeof(body),
-	         "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
-	         grace);
-	rq.verb = KUBE_DELETE;
-	rq.res = &kube_res_pods;
-	rq.ns = o->ns;
-	rq.name = name;
-	rq.body = body;
-	if (m->fence_call != NULL)
-		return 0;
-	ctl_event(m, 1, "Fence", "Pod %s cannot be told to stop taking writes: deleting it", name);
-	m->fence_call = kube_request(m->ctl->kube, &rq, deleted, m);
-	return m->fence_call ? 0 : -1;
-}
-
-static void
-event_effect(struct ttc_object *o, int warning, const char *reason, const char *msg)
-{
-	ctl_event(managed_of(o), warning, reason, "%s", msg);
-}
-
-const struct ttc_effects observe_effects = {event_effect, send_order, delete_pod};

@@ -376,8 +376,9 @@ provision_credentials(struct managed *m)
 	if (m->agent_ctx != NULL)
 		SSL_CTX_free(m->agent_ctx);
 	m->agent_ctx = ctx;
+	m->agent_ctx_gen++;
 	snprintf(m->agent_secret_rv, sizeof(m->agent_secret_rv), "%s", rv ? rv : "");
-	return 1; /* new credentials: clients must be made again */
+	return 1;
 }
 
 void
