@@ -131,7 +131,8 @@ void https_request_timeouts(struct https_request *r, int deadline_ms, int idle_m
 /*
  * Bounds the connection's making, within the deadline: the TCP connection must be up
  * connect_ms after the request starts (else HTTPS_ERR_CONNECT), and the TLS handshake done
- * tls_ms after that check (else HTTPS_ERR_TLS). 0 leaves a phase to the deadline alone.
+ * tls_ms after the connection was seen up, which is looked at every 100 ms (else
+ * HTTPS_ERR_TLS). 0 leaves a phase to the deadline alone.
  */
 void https_request_connect_timeouts(struct https_request *r, int connect_ms, int tls_ms);
 /* Largest whole body accepted (default 64 MiB); not applied to streamed bodies. */

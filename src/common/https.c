@@ -34,6 +34,7 @@
 #define HTTPS_DEFAULT_DEADLINE_MS 30000
 #define HTTPS_DEFAULT_MAX_BODY (64u << 20)
 #define HTTPS_MAX_HEADERS 65536
+#define PHASE_TICK_MS 100 /* how often a connection being made is looked at */
 
 static const char *const err_names[] = {
 #define X(e, s) s,
@@ -81,6 +82,7 @@ struct https_request {
 	int deadline_ms, idle_ms;
 	int connect_ms, tls_ms; /* limits on making the connection; 0 none */
 	int handshaking;        /* connected: the phase timer now waits for TLS */
+	struct timespec phase_start;
 	size_t max_body;
 	https_head_fn head;
 	https_data_fn data;
@@ -406,6 +408,7 @@ https_client_free(struct https_client *c)
 static void defer_cb(evutil_socket_t fd, short what, void *arg);
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 static void phase_cb(evutil_socket_t fd, short what, void *arg);
+static int tcp_connected(struct https_request *r);
 
 struct https_request *
 https_request_new(struct https_client *c, enum https_method method, const char *path)
@@ -774,9 +777,9 @@ start(struct https_request *r)
 		return;
 	}
 	if (r->connect_ms > 0 || (r->ssl != NULL && r->tls_ms > 0)) {
-		r->handshaking = r->connect_ms == 0;
-		ms_to_tv(r->connect_ms > 0 ? r->connect_ms : r->tls_ms, &tv);
-		evtimer_add(r->phase_ev, &tv);
+		clock_gettime(CLOCK_MONOTONIC, &r->phase_start);
+		r->handshaking = 0;
+		phase_cb(-1, 0, r);
 	}
 }
 
@@ -792,33 +795,55 @@ tcp_connected(struct https_request *r)
 	return fd >= 0 && getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
 }
 
-/* The connection's making ran past its limits: TCP, then TLS. */
+static int
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)((now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000);
+}
+
+/*
+ * Watches the connection's making: every PHASE_TICK_MS until the TCP connection is up
+ * (failing past connect_ms), then once more tls_ms after it was seen up (failing if the
+ * TLS handshake is not done by then).
+ */
 static void
 phase_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct https_request *r = arg;
 	struct timeval tv;
+	int waited = ms_since(&r->phase_start);
 
 	(void)fd;
 	(void)what;
 	if (r->state != REQ_RUNNING || r->head_seen)
 		return;
-	if (!r->handshaking) {
-		if (!tcp_connected(r)) {
+	if (r->handshaking) {
+		if (r->ssl != NULL && !SSL_is_init_finished(r->ssl))
+			fail(r, HTTPS_ERR_TLS, "no TLS handshake with %s within %d ms",
+			     r->c->authority, r->tls_ms);
+		return;
+	}
+	if (!tcp_connected(r)) {
+		if (r->connect_ms > 0 && waited >= r->connect_ms) {
 			fail(r, HTTPS_ERR_CONNECT, "no TCP connection to %s within %d ms",
 			     r->c->authority, r->connect_ms);
 			return;
 		}
-		if (r->ssl == NULL || r->tls_ms == 0 || SSL_is_init_finished(r->ssl))
-			return;
-		r->handshaking = 1;
-		ms_to_tv(r->tls_ms, &tv);
+		ms_to_tv(r->connect_ms > 0 && r->connect_ms - waited < PHASE_TICK_MS
+		             ? r->connect_ms - waited
+		             : PHASE_TICK_MS,
+		         &tv);
 		evtimer_add(r->phase_ev, &tv);
 		return;
 	}
-	if (r->ssl != NULL && !SSL_is_init_finished(r->ssl))
-		fail(r, HTTPS_ERR_TLS, "no TLS handshake with %s within %d ms", r->c->authority,
-		     r->tls_ms);
+	if (r->ssl == NULL || r->tls_ms == 0 || SSL_is_init_finished(r->ssl))
+		return;
+	r->handshaking = 1;
+	ms_to_tv(r->tls_ms, &tv);
+	evtimer_add(r->phase_ev, &tv);
 }
 
 static void

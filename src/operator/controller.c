@@ -15,11 +15,11 @@
 
 #include "controller.h"
 #include "ctl.h"
+#include "fsm.h"
 #include "objects.h"
 #include "operator.h"
-#include "pair.h"
-#include "repscheme.h"
 #include "status.h"
+#include "topology.h"
 #include "ttc/json.h"
 #include "ttc/log.h"
 #include "ttc/metrics.h"
@@ -156,12 +156,12 @@ timed_out(struct ttc_object *o, time_t now)
 	return 0;
 }
 
-/* Whether both pods have been looked at since the operator started. */
+/* Whether every pod has been looked at since the operator started. */
 static int
 observed(const struct managed *m)
 {
-	for (int i = 0; i < PAIR_PODS; i++)
-		if (!m->observed[i] && m->o.pods[i].exists && !m->o.pods[i].terminating)
+	for (int i = 0; i < m->o.npods; i++)
+		if (!m->links[i].observed && m->o.pods[i].exists && !m->o.pods[i].terminating)
 			return 0;
 	return 1;
 }
@@ -176,7 +176,7 @@ fire(struct managed *m, int event)
 	const struct fsm_row *row;
 
 	o->now = time(NULL);
-	to = fsm_step(&pair_table, o->state, event, o, &row);
+	to = fsm_step(o->topo->table, o->state, event, o, &row);
 	if (to < 0) {
 		/* No row listens (the usual answer to a situation that changes nothing), or the
 		 * row's action could not start. */
@@ -208,14 +208,11 @@ step_new(struct managed *m)
 		fire(m, TTC_EV_SPEC_INVALID);
 		return;
 	}
-	if (o->rep_statement == NULL) {
-		char err[512];
-		o->rep_statement = repscheme_statement(o->spec, o->name, o->ns, err, sizeof(err));
-		if (o->rep_statement == NULL) {
-			snprintf(o->message, sizeof(o->message), "%s", err);
-			fire(m, TTC_EV_SPEC_INVALID);
-			return;
-		}
+	char err[512];
+	if (o->topo->prepare(o, err, sizeof(err)) < 0) {
+		snprintf(o->message, sizeof(o->message), "%s", err);
+		fire(m, TTC_EV_SPEC_INVALID);
+		return;
 	}
 	fire(m, TTC_EV_CREATE);
 }
@@ -254,12 +251,8 @@ ctl_step(struct managed *m)
 			event = TTC_EV_PROC_FAILED;
 			break;
 		default:
-			if (o->active >= 0 && observed(m) &&
-			    object_pod_class(o, o->active, now) == POD_HEALTHY &&
-			    o->pods[o->active].role == ROLE_ACTIVE)
-				o->serving = o->active;
 			event = timed_out(o, now) ? TTC_EV_TIMEOUT
-			        : observed(m)     ? (int)object_situation(o, now)
+			        : observed(m)     ? o->topo->situation(o, now)
 			                          : -1;
 		}
 		if (o->run.retry_at > now)
@@ -360,6 +353,42 @@ read_spec(struct managed *m, yajl_val obj)
 	}
 }
 
+int
+ctl_resize_pods(struct managed *m, int n)
+{
+	struct pod_link *links;
+
+	if (n == m->o.npods)
+		return 0;
+	/* Reads and orders out hold pointers into the links: end them first. */
+	for (int i = 0; i < m->o.npods; i++)
+		observe_drop_agent(m, i);
+	if ((links = realloc(m->links, (n > 0 ? n : 1) * sizeof(*links))) == NULL)
+		return -1;
+	m->links = links;
+	for (int i = m->o.npods; i < n; i++)
+		memset(&links[i], 0, sizeof(links[i]));
+	if (object_resize_pods(&m->o, n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		links[i].arg.m = m;
+		links[i].arg.i = i;
+	}
+	return 0;
+}
+
+/* Frees an object that failed to be adopted (nothing else refers to it yet). */
+static void
+managed_free_early(struct managed *m)
+{
+	free(m->o.name);
+	free(m->o.ns);
+	free(m->o.uid);
+	free(m->links);
+	object_free_pods(&m->o);
+	free(m);
+}
+
 static struct managed *
 adopt(struct controller *c, yajl_val obj)
 {
@@ -377,8 +406,19 @@ adopt(struct controller *c, yajl_val obj)
 	m->o.uid = strdup(uid);
 	m->o.active = m->o.fence = m->o.ahead = m->o.serving = -1;
 	m->o.fx = &ctl_effects;
-	for (int i = 0; i < PAIR_PODS; i++)
-		agent_state_unknown(&m->o.pods[i].st);
+	/* How many pods: the spec's topology says, or the status (a restart), whichever is
+	 * more; the spec read next may change it. */
+	char err[512];
+	struct ttc_spec *sp = spec_parse(obj, err, sizeof(err));
+	m->o.topo = topology_of(sp ? sp->topology : TOPO_PAIR);
+	int n = m->o.topo->pods(sp);
+	spec_free(sp);
+	if ((int)json_len(json_get(obj, "status", "podStatus", NULL)) > n)
+		n = (int)json_len(json_get(obj, "status", "podStatus", NULL));
+	if (ctl_resize_pods(m, n) < 0) {
+		managed_free_early(m);
+		return NULL;
+	}
 	if (status_restore(&m->o, json_get(obj, "status", NULL)) == 0) {
 		log_info("operator", "adopting", "object", name, "state",
 		         ttc_state_names[m->o.state], NULL);
@@ -387,7 +427,7 @@ adopt(struct controller *c, yajl_val obj)
 	RB_INSERT(managed_tree, &c->objects, m);
 	state_metric(m);
 	/* Its pods may have been seen before it. */
-	for (int i = 0; i < PAIR_PODS; i++) {
+	for (int i = 0; i < m->o.npods; i++) {
 		char pod[300];
 		objects_pod_name(pod, sizeof(pod), name, i);
 		yajl_val p = kube_informer_get(c->pods, c->ns, pod);
@@ -422,6 +462,8 @@ managed_free(struct managed *m)
 	free(o->rep_statement);
 	free(o->prev_stop_managing);
 	free(o->prev_reexamine);
+	free(m->links);
+	object_free_pods(o);
 	free(m);
 }
 
@@ -471,7 +513,7 @@ on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yaj
 		return;
 	if (inf == c->pods) {
 		int k = objects_pod_ordinal(m->o.name, name);
-		if (k >= 0 && k < PAIR_PODS)
+		if (k >= 0 && k < m->o.npods)
 			observe_pod(m, k, type == KUBE_DELETED ? NULL : obj);
 	}
 	if (inf == c->secrets && type != KUBE_DELETED)

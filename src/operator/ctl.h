@@ -43,17 +43,7 @@ struct managed {
 	SSL_CTX *agent_ctx; /* client context from the Secret's credentials */
 	char agent_secret_rv[32];
 	unsigned agent_ctx_gen; /* bumped when agent_ctx is replaced */
-	struct agentc *agent[PAIR_PODS];
-	unsigned agent_gen[PAIR_PODS]; /* the agent_ctx_gen each client was made with */
-	int reading[PAIR_PODS];  /* a state GET is out */
-	int observed[PAIR_PODS]; /* a state GET ended since the operator started */
-	int want_fresh[PAIR_PODS]; /* an order ended: the next read must start after it */
-	int read_fresh[PAIR_PODS]; /* the read out started after the last order ended */
-	int reread[PAIR_PODS];	   /* read again as soon as the read out ends */
-	struct ctl_read {
-		struct managed *m;
-		int i;
-	} read_arg[PAIR_PODS];
+	struct pod_link *links; /* one per pod view (o.npods) */
 	/* The one order out (procedures send one at a time). */
 	struct ctl_order {
 		struct managed *m;
@@ -81,6 +71,21 @@ struct managed {
 
 RB_HEAD(managed_tree, managed);
 
+/* The operator's line to one pod's agent. */
+struct pod_link {
+	struct agentc *agent;
+	unsigned gen;   /* the agent_ctx_gen its client was made with */
+	int reading;    /* a state GET is out */
+	int observed;   /* a state GET ended since the operator started */
+	int want_fresh; /* an order ended: the next read must start after it */
+	int read_fresh; /* the read out started after the last order ended */
+	int reread;     /* read again as soon as the read out ends */
+	struct ctl_read {
+		struct managed *m;
+		int i;
+	} arg;
+};
+
 struct controller {
 	struct event_base *base;
 	struct kube_client *kube;
@@ -97,6 +102,8 @@ extern const struct kube_resource ttc_resource;
 
 /* controller.c */
 struct managed *ctl_find(struct controller *c, const char *name);
+/* Makes the object hold n pods (agent clients of removed ones dropped); 0 or -1. */
+int ctl_resize_pods(struct managed *m, int n);
 void ctl_step(struct managed *m);
 void ctl_event(struct managed *m, int warning, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

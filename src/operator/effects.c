@@ -39,9 +39,9 @@ order_done(void *arg, enum order_result r, const char *message)
 	od->out = 0;
 	proc_order_done(&m->o, od->work, r, message, time(NULL));
 	/* See what it did before the next step: a read that starts now. */
-	m->want_fresh[od->i] = 1;
-	if (m->reading[od->i])
-		m->reread[od->i] = 1;
+	m->links[od->i].want_fresh = 1;
+	if (m->links[od->i].reading)
+		m->links[od->i].reread = 1;
 	else
 		observe_read(m, od->i);
 	ctl_step(m);
@@ -56,7 +56,7 @@ send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 
 	(void)async;
 	observe_read(m, i); /* makes the client if needed */
-	if (m->agent[i] == NULL || od->out) {
+	if (m->links[i].agent == NULL || od->out) {
 		free(body);
 		return -1;
 	}
@@ -65,7 +65,7 @@ send_order(struct ttc_object *o, int i, const char *op, char *body, int async)
 	od->work = o->work;
 	snprintf(od->op, sizeof(od->op), "%s", op);
 	log_info("agent", "order", "object", o->name, "pod", LOG_I(i), "operation", op, NULL);
-	if (agentc_order(m->agent[i], op, body, &lim, order_done, od) < 0) {
+	if (agentc_order(m->links[i].agent, op, body, &lim, order_done, od) < 0) {
 		free(body);
 		return -1;
 	}

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsm.h"
 #include "operator.h"
-#include "pair.h"
+#include "topology.h"
 #include "ttc/log.h"
 
 static void
@@ -29,7 +30,8 @@ usage(FILE *out)
 	        "      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
 	        "      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
 	        "                             else the operator's own)\n"
-	        "      --dump-fsm             print the state machine as Graphviz and exit\n"
+	        "      --dump-fsm[=TOPOLOGY]  print a topology's state machine as Graphviz and\n"
+	        "                             exit (activeStandbyPair, the default, or none)\n"
 	        "  -h, --help                 show this help and exit\n"
 	        "  -V, --version              show the version and exit\n"
 	        "\n"
@@ -62,7 +64,7 @@ static const struct option options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"dump-fsm", no_argument, NULL, OPT_DUMP_FSM},
+    {"dump-fsm", optional_argument, NULL, OPT_DUMP_FSM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -105,9 +107,15 @@ main(int argc, char **argv)
 		case OPT_NAMESPACE:
 			op.overrides.namespace = optarg;
 			break;
-		case OPT_DUMP_FSM:
-			fsm_dot(&pair_table, stdout);
+		case OPT_DUMP_FSM: {
+			const struct topology *t = topology_named(optarg ? optarg : "activeStandbyPair");
+			if (t == NULL) {
+				fprintf(stderr, "--dump-fsm: no topology \"%s\"\n", optarg);
+				return 2;
+			}
+			fsm_dot(t->table, stdout);
 			return 0;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

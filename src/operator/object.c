@@ -1,10 +1,11 @@
 /*
- * One managed object (see object.h): classifying its pods into situation events, and the
- * decisions the pair machine's actions record.
+ * One managed object (see object.h): its pod views, how each pod stands against its
+ * role, and the decisions every topology's actions record.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "object.h"
@@ -59,83 +60,40 @@ object_pod_class(const struct ttc_object *o, int i, time_t now)
 	return serves(&p->st, p->role) ? POD_HEALTHY : POD_AVAILABLE;
 }
 
-enum ttc_event
-object_situation(const struct ttc_object *o, time_t now)
+int
+object_resize_pods(struct ttc_object *o, int n)
 {
-	int a = o->active, s = a == 0 ? 1 : 0;
-	enum pod_class ca, cs;
+	struct pod_view *p;
 
-	if (a < 0)
-		return TTC_EV_UNSETTLED;
-	ca = object_pod_class(o, a, now);
-	cs = object_pod_class(o, s, now);
-	if (ca == POD_UNKNOWN || cs == POD_UNKNOWN)
-		return TTC_EV_UNSETTLED;
-	if (ca == POD_HEALTHY) {
-		if (cs == POD_HEALTHY)
-			return TTC_EV_PAIR_HEALTHY;
-		return cs == POD_AVAILABLE ? TTC_EV_STANDBY_PRESENT : TTC_EV_STANDBY_LOST;
+	if (n == o->npods)
+		return 0;
+	if ((p = realloc(o->pods, (n > 0 ? n : 1) * sizeof(*p))) == NULL)
+		return -1;
+	for (int i = o->npods; i < n; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		agent_state_unknown(&p[i].st);
 	}
-	return cs == POD_HEALTHY ? TTC_EV_ACTIVE_LOST : TTC_EV_BOTH_LOST;
+	o->pods = p;
+	o->npods = n;
+	return 0;
+}
+
+void
+object_free_pods(struct ttc_object *o)
+{
+	free(o->pods);
+	o->pods = NULL;
+	o->npods = 0;
 }
 
 void
 object_set_roles(struct ttc_object *o, int active)
 {
 	o->active = active;
-	for (int i = 0; i < PAIR_PODS; i++)
+	for (int i = 0; i < o->npods; i++)
 		o->pods[i].role = active < 0 ? ROLE_NONE : i == active ? ROLE_ACTIVE : ROLE_STANDBY;
 	if (active >= 0)
 		o->tried |= 1u << active;
-}
-
-/*
- * BothDown: the database that is ahead, when known; else the best candidate: the one last
- * seen serving as the healthy ACTIVE (status keeps it), then the intended active, then
- * ordinal 0. Every commit acknowledged under RETURN TWOSAFE is on both; with NO RETURN
- * the active is the one ahead.
- */
-int
-object_choose_ahead(const struct ttc_object *o)
-{
-	if (o->ahead >= 0)
-		return o->ahead;
-	if (o->serving >= 0)
-		return o->serving;
-	return o->active >= 0 ? o->active : 0;
-}
-
-/* A database on the other pod, not tried yet as active since BothDown. */
-int
-object_other_candidate(const struct ttc_object *o)
-{
-	int other = o->active == 0 ? 1 : 0;
-
-	if (o->tried & (1u << other))
-		return -1;
-	return other;
-}
-
-/*
- * Reexamine: a pod whose agent answers, with the daemon up and a loaded database that is
- * ACTIVE, or IDLE without a replication scheme (repaired by hand as documented). The
- * recorded active is preferred.
- */
-int
-object_usable_database(const struct ttc_object *o)
-{
-	for (int k = 0; k < PAIR_PODS; k++) {
-		int i = o->active >= 0 ? (o->active + k) % PAIR_PODS : k;
-		const struct pod_view *p = &o->pods[i];
-
-		if (!p->exists || p->terminating || !p->reachable || p->st.daemon != DAEMON_UP ||
-		    p->st.db != DB_LOADED)
-			continue;
-		if (p->st.rep_state == REP_ACTIVE ||
-		    (p->st.rep_state == REP_IDLE && p->st.rep_scheme == SCHEME_NONE))
-			return i;
-	}
-	return -1;
 }
 
 void

@@ -1,7 +1,6 @@
 /*
- * One managed TimesTenClassic object: what is known of it and of its two pods, the
- * classification of that knowledge into the pair machine's situation events, and the
- * decisions the machine's actions record.
+ * One managed TimesTenClassic object: what is known of it and of its pods, how a pod
+ * stands against its role, and the decisions the machine's actions record.
  */
 #ifndef OBJECT_H
 #define OBJECT_H
@@ -11,8 +10,6 @@
 #include "proc.h"
 #include "spec.h"
 #include "ttc.h"
-
-#define PAIR_PODS 2
 
 enum pod_role { ROLE_NONE, ROLE_ACTIVE, ROLE_STANDBY };
 
@@ -97,6 +94,7 @@ enum pod_class {
 };
 
 struct ttc_object;
+struct topology;
 
 /* What the machine's actions and procedures do outside the object. */
 struct ttc_effects {
@@ -137,20 +135,21 @@ struct ttc_object {
 	time_t wake_at;       /* actions ask to be looked at again then (0: no need) */
 	struct proc_run run;
 
-	struct pod_view pods[PAIR_PODS];
+	const struct topology *topo; /* how its pods work together (never NULL once adopted) */
+	struct pod_view *pods;       /* one per ordinal */
+	int npods;
 	const struct ttc_effects *fx;
 };
 
+/* Makes the object hold n pod views (new ones empty, Unknown); 0 or -1 (no memory). */
+int object_resize_pods(struct ttc_object *o, int n);
+void object_free_pods(struct ttc_object *o);
+
 /* Classifies pod i against its role at time now. */
 enum pod_class object_pod_class(const struct ttc_object *o, int i, time_t now);
-/* The situation event for the pair at time now (TTC_EV_PAIR_HEALTHY … UNSETTLED). */
-enum ttc_event object_situation(const struct ttc_object *o, time_t now);
 
 /* Decisions recorded by actions. */
 void object_set_roles(struct ttc_object *o, int active);
-int object_choose_ahead(const struct ttc_object *o);
-int object_other_candidate(const struct ttc_object *o);
-int object_usable_database(const struct ttc_object *o);
 void object_cancel_work(struct ttc_object *o);
 void object_report_invalid_spec(struct ttc_object *o);
 

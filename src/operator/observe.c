@@ -23,12 +23,12 @@
 void
 observe_drop_agent(struct managed *m, int i)
 {
-	agentc_free(m->agent[i]);
-	m->agent[i] = NULL;
-	m->reading[i] = 0;
-	m->reread[i] = 0;
-	if (m->want_fresh[i]) { /* no read will come from this client */
-		m->want_fresh[i] = 0;
+	agentc_free(m->links[i].agent);
+	m->links[i].agent = NULL;
+	m->links[i].reading = 0;
+	m->links[i].reread = 0;
+	if (m->links[i].want_fresh) { /* no read will come from this client */
+		m->links[i].want_fresh = 0;
 		m->o.run.need_fresh = 0;
 	}
 	if (m->order.out && m->order.i == i) {
@@ -68,7 +68,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 		p->reachable = 0;
 		p->unreachable_since = time(NULL);
 		agent_state_unknown(&p->st);
-		m->observed[i] = 0;
+		m->links[i].observed = 0;
 	}
 	if (replaced || strcmp(ip ? ip : "", p->ip) != 0) {
 		snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
@@ -93,35 +93,35 @@ void
 observe_read(struct managed *m, int i)
 {
 	struct pod_view *p = &m->o.pods[i];
-	struct ctl_read *rd = &m->read_arg[i];
+	struct ctl_read *rd = &m->links[i].arg;
 	char err[256], server[300];
 
-	if (!p->exists || !*p->ip || m->reading[i])
+	if (!p->exists || !*p->ip || m->links[i].reading)
 		return;
 	if (m->agent_ctx == NULL && provision_credentials(m) < 0)
 		return; /* no Secret yet: its arrival is an event */
 	/* A client made with credentials since replaced is made again once idle. */
-	if (m->agent[i] != NULL && m->agent_gen[i] != m->agent_ctx_gen &&
+	if (m->links[i].agent != NULL && m->links[i].gen != m->agent_ctx_gen &&
 	    !(m->order.out && m->order.i == i))
 		observe_drop_agent(m, i);
-	if (m->agent[i] == NULL) {
+	if (m->links[i].agent == NULL) {
 		objects_pod_fqdn(server, sizeof(server), m->o.name, m->o.ns, i);
-		m->agent[i] = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
+		m->links[i].agent = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
 		                         err, sizeof(err));
-		if (m->agent[i] == NULL) {
+		if (m->links[i].agent == NULL) {
 			log_warn("agent", "cannot make a client", "pod", server, "error", err,
 			         NULL);
 			return;
 		}
-		m->agent_gen[i] = m->agent_ctx_gen;
+		m->links[i].gen = m->agent_ctx_gen;
 	}
 	rd->m = m;
 	rd->i = i;
 	struct agentc_limits lim = observe_limits(m->o.spec, TIMER_AGENT_GET);
-	if (agentc_get_state(m->agent[i], &lim, state_read, rd) < 0)
+	if (agentc_get_state(m->links[i].agent, &lim, state_read, rd) < 0)
 		return;
-	m->reading[i] = 1;
-	m->read_fresh[i] = m->want_fresh[i];
+	m->links[i].reading = 1;
+	m->links[i].read_fresh = m->links[i].want_fresh;
 }
 
 static void
@@ -134,10 +134,10 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 	char name[300];
 	time_t now = time(NULL);
 
-	m->reading[i] = 0;
-	m->observed[i] = 1;
-	if (m->read_fresh[i]) {
-		m->want_fresh[i] = 0;
+	m->links[i].reading = 0;
+	m->links[i].observed = 1;
+	if (m->links[i].read_fresh) {
+		m->links[i].want_fresh = 0;
 		m->o.run.need_fresh = 0;
 	}
 	objects_pod_name(name, sizeof(name), m->o.name, i);
@@ -162,8 +162,8 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 	/* When unreachableTimeout will have passed, look again. */
 	if (!ok)
 		ctl_wake(m, spec_deadline(m->o.spec, TIMER_UNREACHABLE, p->unreachable_since));
-	if (m->reread[i]) {
-		m->reread[i] = 0;
+	if (m->links[i].reread) {
+		m->links[i].reread = 0;
 		observe_read(m, i);
 	}
 	ctl_step(m);
@@ -174,7 +174,7 @@ observe_poll(struct managed *m)
 {
 	if (ttc_state_hands_off(m->o.state))
 		return;
-	for (int i = 0; i < PAIR_PODS; i++)
+	for (int i = 0; i < m->o.npods; i++)
 		observe_read(m, i);
 }
 
@@ -207,7 +207,7 @@ observe_start(struct managed *m)
 void
 observe_free(struct managed *m)
 {
-	for (int i = 0; i < PAIR_PODS; i++)
+	for (int i = 0; i < m->o.npods; i++)
 		observe_drop_agent(m, i);
 	if (m->poll)
 		event_free(m->poll);

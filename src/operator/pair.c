@@ -1,7 +1,9 @@
 /*
- * The state machine of an active/standby pair: the table that is the machine, and the
- * guards and actions its rows name. Actions only record decisions and start work; the
- * work itself is the procedure of the state entered (see proc.c), whose end is an event.
+ * The active/standby pair topology (replicationTopology activeStandbyPair): the state
+ * machine table, the guards and actions its rows name, the classifier that turns what is
+ * observed of the two pods into situation events, and the procedures of its states.
+ * Actions only record decisions and start work; the work itself is the procedure of the
+ * state entered, whose end is an event.
  */
 #include "config.h"
 
@@ -11,7 +13,65 @@
 #include "fsm.h"
 #include "object.h"
 #include "pair.h"
+#include "proc.h"
+#include "repscheme.h"
+#include "steps.h"
+#include "topology.h"
 #include "ttc.h"
+
+#define PAIR_PODS 2
+
+/* What the actions decide from. */
+
+/*
+ * BothDown: the database that is ahead, when known; else the best candidate: the one last
+ * seen serving as the healthy ACTIVE (status keeps it), then the intended active, then
+ * ordinal 0. Every commit acknowledged under RETURN TWOSAFE is on both; with NO RETURN
+ * the active is the one ahead.
+ */
+static int
+choose_ahead(const struct ttc_object *o)
+{
+	if (o->ahead >= 0)
+		return o->ahead;
+	if (o->serving >= 0)
+		return o->serving;
+	return o->active >= 0 ? o->active : 0;
+}
+
+/* A database on the other pod, not tried yet as active since BothDown. */
+static int
+other_pod_candidate(const struct ttc_object *o)
+{
+	int other = o->active == 0 ? 1 : 0;
+
+	if (o->tried & (1u << other))
+		return -1;
+	return other;
+}
+
+/*
+ * Reexamine: a pod whose agent answers, with the daemon up and a loaded database that is
+ * ACTIVE, or IDLE without a replication scheme (repaired by hand as documented). The
+ * recorded active is preferred.
+ */
+static int
+usable_database(const struct ttc_object *o)
+{
+	for (int k = 0; k < PAIR_PODS; k++) {
+		int i = o->active >= 0 ? (o->active + k) % PAIR_PODS : k;
+		const struct pod_view *p = &o->pods[i];
+
+		if (!p->exists || p->terminating || !p->reachable || p->st.daemon != DAEMON_UP ||
+		    p->st.db != DB_LOADED)
+			continue;
+		if (p->st.rep_state == REP_ACTIVE ||
+		    (p->st.rep_state == REP_IDLE && p->st.rep_scheme == SCHEME_NONE))
+			return i;
+	}
+	return -1;
+}
+
 
 /* Guards. */
 
@@ -37,7 +97,7 @@ chosen_reachable(void *ctx)
 static int
 other_candidate(void *ctx)
 {
-	return object_other_candidate(ctx) >= 0;
+	return other_pod_candidate(ctx) >= 0;
 }
 
 /* StandbyDown: a rebuild may start (not too soon after a failed one). */
@@ -57,7 +117,7 @@ may_rebuild(void *ctx)
 static int
 usable_found(void *ctx)
 {
-	return object_usable_database(ctx) >= 0;
+	return usable_database(ctx) >= 0;
 }
 
 /* Actions. */
@@ -129,21 +189,21 @@ choose_active(void *ctx)
 	struct ttc_object *o = ctx;
 
 	o->tried = 0;
-	object_set_roles(o, object_choose_ahead(o));
+	object_set_roles(o, choose_ahead(o));
 	return 0;
 }
 
 static int
 choose_other(void *ctx)
 {
-	object_set_roles(ctx, object_other_candidate(ctx));
+	object_set_roles(ctx, other_pod_candidate(ctx));
 	return 0;
 }
 
 static int
 adopt_usable(void *ctx)
 {
-	object_set_roles(ctx, object_usable_database(ctx));
+	object_set_roles(ctx, usable_database(ctx));
 	return 0;
 }
 
@@ -242,4 +302,172 @@ const struct fsm_table pair_table = {
               BIT(WAITING_FOR_ACTIVE) | BIT(CONFIGURING_ACTIVE) | BIT(MANUAL) | BIT(REEXAMINE) |
               BIT(FAILED),
     .terminal = BIT(FAILED),
+};
+
+/* The situation. */
+
+/* Whether every pod has been heard from since the operator started is the controller's
+ * to know; this classifies the two against their intended roles. */
+static int
+pair_situation(struct ttc_object *o, time_t now)
+{
+	int a = o->active, s = a == 0 ? 1 : 0;
+	enum pod_class ca, cs;
+
+	if (a < 0)
+		return TTC_EV_UNSETTLED;
+	ca = object_pod_class(o, a, now);
+	cs = object_pod_class(o, s, now);
+	if (ca == POD_HEALTHY && o->pods[a].role == ROLE_ACTIVE)
+		o->serving = a; /* the one to prefer after losing both */
+	if (ca == POD_UNKNOWN || cs == POD_UNKNOWN)
+		return TTC_EV_UNSETTLED;
+	if (ca == POD_HEALTHY) {
+		if (cs == POD_HEALTHY)
+			return TTC_EV_PAIR_HEALTHY;
+		return cs == POD_AVAILABLE ? TTC_EV_STANDBY_PRESENT : TTC_EV_STANDBY_LOST;
+	}
+	return cs == POD_HEALTHY ? TTC_EV_ACTIVE_LOST : TTC_EV_BOTH_LOST;
+}
+
+/* Procedures. */
+
+/* Initializing: -0 becomes the active, -1 its duplicate and standby. */
+static const struct proc_step initialize_steps[] = {
+    STEP("instance on the active", ACTIVE, 0, instance_exists, "createInstance", NULL, NULL),
+    STEP("daemon on the active", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
+    STEP("clear an unfinished database", ACTIVE, 0, no_partial_database, "destroyDatabase", NULL,
+         mark_uninitialized),
+    STEP("create the database", ACTIVE, 0, initialized, "createDatabase", body_dsn, NULL),
+    STEP("create the admin user", ACTIVE, 0, initialized, "createAdminUser", NULL, NULL),
+    STEP("run schema.sql", ACTIVE, 0, initialized, "runSchema", NULL, mark_initialized),
+    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
+         NULL),
+    STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
+    STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
+    STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
+    STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
+    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL, mark_uninitialized),
+    STEP("duplicate the active", STANDBY, STEP_ASYNC, duplicated, "duplicate", body_duplicate,
+         mark_initialized),
+    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
+    STEP("wait for STANDBY", STANDBY, STEP_WAIT, rep_standby, NULL, NULL, NULL),
+    STEP("run epilog.sql", ACTIVE, 0, NULL, "runEpilog", NULL, NULL),
+};
+
+/* ActiveDown: make sure the old active takes no more writes, then promote the standby. */
+static const struct proc_step fail_over_steps[] = {
+    STEP("fence the old active", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
+    STEP("unmark the old active", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL,
+	 NULL),
+    STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
+};
+
+/* ActiveTakeover: the active serves alone. Its peer is recorded FAILED so that it keeps
+ * no logs for it and commits stop waiting for it (RETURN TWOSAFE), and it is the one the
+ * Service leads to. */
+static const struct proc_step take_over_steps[] = {
+    STEP("record the standby failed", ACTIVE, 0, NULL, "setPeerFailed", body_peer_failed, NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
+};
+
+/* StandbyStarting: rebuild the standby from the active, whatever its pod held. */
+static const struct proc_step build_standby_steps[] = {
+    STEP("unmark the standby", STANDBY, 0, not_marked_active, "clearActive", NULL, NULL),
+    STEP("instance on the standby", STANDBY, 0, instance_exists, "createInstance", NULL, NULL),
+    STEP("daemon on the standby", STANDBY, 0, daemon_up, "startDaemon", NULL, NULL),
+    STEP("clear the standby", STANDBY, 0, no_database, "destroyDatabase", NULL, mark_uninitialized),
+    STEP("duplicate the active", STANDBY, STEP_ASYNC, duplicated, "duplicate", body_duplicate,
+         mark_initialized),
+    STEP("start replication on the standby", STANDBY, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
+};
+
+/* ConfiguringActive: the chosen database is loaded and made ACTIVE. */
+static const struct proc_step configure_active_steps[] = {
+    STEP("daemon on the chosen pod", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
+    STEP("load the database", ACTIVE, 0, database_loaded, "load", NULL, NULL),
+    STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
+         NULL),
+    STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
+    STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
+         NULL),
+    STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
+};
+
+static const struct proc initialize_proc = PROC("initialize", initialize_steps);
+static const struct proc fail_over_proc = PROC("fail over", fail_over_steps);
+static const struct proc take_over_proc = PROC("take over", take_over_steps);
+static const struct proc build_standby_proc = PROC("build standby", build_standby_steps);
+static const struct proc configure_active_proc = PROC("configure active", configure_active_steps);
+
+static const struct proc *
+pair_procedure(int state)
+{
+	static const struct proc *const by_state[TTC_NSTATES] = {
+	    [TTC_ST_INITIALIZING] = &initialize_proc,
+	    [TTC_ST_ACTIVE_DOWN] = &fail_over_proc,
+	    [TTC_ST_ACTIVE_TAKEOVER] = &take_over_proc,
+	    [TTC_ST_STANDBY_STARTING] = &build_standby_proc,
+	    [TTC_ST_CONFIGURING_ACTIVE] = &configure_active_proc,
+	};
+
+	return state >= 0 && state < TTC_NSTATES ? by_state[state] : NULL;
+}
+
+/* What status shows of pod i. */
+static const char *
+pair_pod_state(const struct ttc_object *o, int i, time_t now)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	if (o->state == TTC_ST_FAILED)
+		return "Terminal";
+	switch (object_pod_class(o, i, now)) {
+	case POD_HEALTHY:
+		if (o->state == TTC_ST_REEXAMINE)
+			return p->role == ROLE_ACTIVE ? "HealthyActive" : "HealthyStandby";
+		return "Healthy";
+	case POD_UNKNOWN:
+		return "Unknown";
+	case POD_GONE:
+		return p->exists && !p->terminating ? "Unknown" : "Down";
+	case POD_AVAILABLE:
+		if (o->state == TTC_ST_INITIALIZING)
+			return "Initializing";
+		if (o->state == TTC_ST_STANDBY_CATCHUP && p->role == ROLE_STANDBY)
+			return "CatchingUp";
+		return "Down";
+	}
+	return "Unknown";
+}
+
+static int
+pair_pods(const struct ttc_spec *spec)
+{
+	(void)spec;
+	return PAIR_PODS;
+}
+
+/* The replication scheme, kept in status once made. */
+static int
+pair_prepare(struct ttc_object *o, char *err, size_t errlen)
+{
+	if (o->rep_statement == NULL)
+		o->rep_statement = repscheme_statement(o->spec, o->name, o->ns, err, errlen);
+	return o->rep_statement ? 0 : -1;
+}
+
+const struct topology pair_topology = {
+    .name = "activeStandbyPair",
+    .id = TOPO_PAIR,
+    .table = &pair_table,
+    .pods = pair_pods,
+    .prepare = pair_prepare,
+    .situation = pair_situation,
+    .procedure = pair_procedure,
+    .pod_state = pair_pod_state,
 };

@@ -16,6 +16,7 @@ enum proc_target {
 	TARGET_ACTIVE,  /* the intended active */
 	TARGET_STANDBY, /* the intended standby */
 	TARGET_FENCED,  /* the old active being fenced */
+	PROC_NTARGETS
 };
 
 #define STEP_FENCING 1u /* when the pod cannot be told, delete it (grace 0) instead */
@@ -41,8 +42,15 @@ struct proc {
 	size_t nsteps;
 };
 
-/* The procedure a state runs, or NULL when it only waits for situations. */
-const struct proc *proc_for_state(int state);
+/* Rows of a topology's procedure tables. */
+#define STEP(name, target, flags, done, op, body, after)                                           \
+	{                                                                                          \
+		name, TARGET_##target, flags, done, op, body, after                                \
+	}
+#define PROC(name, steps)                                                                          \
+	{                                                                                          \
+		name, steps, sizeof(steps) / sizeof(steps[0])                                      \
+	}
 
 /* How an order ended. */
 enum order_result {
@@ -62,7 +70,8 @@ struct proc_run {
 	int deleting;      /* a fencing deletion was sent for the current step */
 	int reported;      /* the end was reported (PROC_DONE or PROC_FAILED) */
 	int need_fresh;    /* an order just succeeded: wait for a state read made after it */
-	char uid[2][64]; /* the pods the run started with: a new pod starts it over */
+	char uid[PROC_NTARGETS][64]; /* each target's pod as the run started: a new pod
+	                                starts it over */
 	char failure[512]; /* why the procedure failed, "" while it has not */
 };
 

@@ -11,7 +11,7 @@
 #include <yajl/yajl_tree.h>
 
 #define TOPOLOGIES(X) X(PAIR, "activeStandbyPair") X(NONE, "none")
-enum topology {
+enum replication_topology {
 #define X(e, s) TOPO_##e,
 	TOPOLOGIES(X)
 #undef X
@@ -84,7 +84,7 @@ struct ttc_spec {
 	char **db_secrets;
 	size_t n_db_secrets;
 
-	int topology; /* enum topology */
+	int topology; /* enum replication_topology */
 	long long replicas;
 	long long rep_port;
 	char *rep_create_statement; /* the user's, with {{tt-...}} tokens; "" = generated */

@@ -11,6 +11,7 @@
 #include "object.h"
 #include "objects.h"
 #include "status.h"
+#include "topology.h"
 #include "ttc/json.h"
 
 #define STATUS_VERSION "1.0"
@@ -18,27 +19,7 @@
 const char *
 status_pod_state(const struct ttc_object *o, int i, time_t now)
 {
-	const struct pod_view *p = &o->pods[i];
-
-	if (o->state == TTC_ST_FAILED)
-		return "Terminal";
-	switch (object_pod_class(o, i, now)) {
-	case POD_HEALTHY:
-		if (o->state == TTC_ST_REEXAMINE)
-			return p->role == ROLE_ACTIVE ? "HealthyActive" : "HealthyStandby";
-		return "Healthy";
-	case POD_UNKNOWN:
-		return "Unknown";
-	case POD_GONE:
-		return p->exists && !p->terminating ? "Unknown" : "Down";
-	case POD_AVAILABLE:
-		if (o->state == TTC_ST_INITIALIZING)
-			return "Initializing";
-		if (o->state == TTC_ST_STANDBY_CATCHUP && p->role == ROLE_STANDBY)
-			return "CatchingUp";
-		return "Down";
-	}
-	return "Unknown";
+	return o->topo->pod_state(o, i, now);
 }
 
 static void
@@ -149,7 +130,7 @@ status_patch(const struct ttc_object *o, time_t now)
 	jw_kstr(&w, "prevReexamine", o->prev_reexamine ? o->prev_reexamine : "");
 	jw_key(&w, "podStatus");
 	jw_arr(&w);
-	for (int i = 0; i < PAIR_PODS; i++)
+	for (int i = 0; i < o->npods; i++)
 		pod_entry(&w, o, i, now);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
@@ -170,7 +151,7 @@ pod_ordinal(const struct ttc_object *o, const char *pod)
 {
 	int k = o->name && pod ? objects_pod_ordinal(o->name, pod) : -1;
 
-	return k < PAIR_PODS ? k : -1;
+	return k < o->npods ? k : -1;
 }
 
 int
@@ -203,7 +184,7 @@ status_restore(struct ttc_object *o, yajl_val status)
 		o->fence = -1;
 	o->serving = pod_ordinal(o, json_str(status, "lastServingActive", NULL));
 	o->active = -1;
-	for (size_t i = 0; i < json_len(pods) && i < PAIR_PODS; i++) {
+	for (size_t i = 0; i < json_len(pods) && i < (size_t)o->npods; i++) {
 		yajl_val p = json_at(pods, i);
 		const char *intended = json_str(p, "intendedState", NULL);
 

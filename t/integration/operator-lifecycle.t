@@ -29,12 +29,19 @@ out=$("$agent" --version); like "$out" "^ttagent \(ttclassic\) [0-9]" "ttagent -
 out=$("$op" --dump-fsm); ok $? "operator --dump-fsm exits 0"
 like "$out" '^digraph "activeStandbyPair"' "--dump-fsm prints the pair machine as Graphviz"
 like "$out" '"Normal" -> "ActiveDown"' "with its transitions"
-if diff -u "$top_srcdir/docs/pair-fsm.dot" <(printf '%s\n' "$out") >"$work/fsm.diff"; then
-	ok 0 "docs/pair-fsm.dot is the machine as built"
-else
-	ok 1 "docs/pair-fsm.dot is the machine as built (make it again with --dump-fsm)"
-	diag "$(cat "$work/fsm.diff")"
-fi
+# Each topology's drawing in docs/ is its machine as built.
+for t in activeStandbyPair:pair; do
+	name=${t%%:*} file=docs/${t#*:}-fsm.dot
+	out=$("$op" --dump-fsm="$name")
+	if diff -u "$top_srcdir/$file" <(printf '%s\n' "$out") >"$work/fsm.diff"; then
+		ok 0 "$file is the $name machine as built"
+	else
+		ok 1 "$file is the $name machine as built (make it again with --dump-fsm=$name)"
+		diag "$(cat "$work/fsm.diff")"
+	fi
+done
+err=$("$op" --dump-fsm=ring 2>&1 >/dev/null); is "$?" 2 "--dump-fsm of an unknown topology exits 2"
+like "$err" 'no topology "ring"' "saying so"
 "$op" --bogus >/dev/null 2>&1; is "$?" 2 "an unknown flag exits 2"
 "$op" --log-level loud >/dev/null 2>&1; is "$?" 2 "an unknown log level exits 2"
 

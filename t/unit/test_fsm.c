@@ -7,6 +7,7 @@
 #include "../../src/operator/fsm.h"
 #include "../../src/operator/object.h"
 #include "../../src/operator/pair.h"
+#include "../../src/operator/topology.h"
 #include "tap.h"
 
 static char err[512];
@@ -87,8 +88,14 @@ test_pair_table(void)
 static void
 healthy_pair(struct ttc_object *o, struct ttc_spec *spec)
 {
+	static struct pod_view pods[2];
+
 	memset(o, 0, sizeof(*o));
 	memset(spec, 0, sizeof(*spec));
+	memset(pods, 0, sizeof(pods));
+	o->pods = pods;
+	o->npods = 2;
+	o->topo = &pair_topology;
 	spec->unreachable_timeout = 30;
 	spec->both_down_behavior = BOTHDOWN_BEST;
 	o->spec = spec;
@@ -119,48 +126,48 @@ test_situations(void)
 	time_t now = 1000;
 
 	healthy_pair(&o, &spec);
-	is_int(object_situation(&o, now), TTC_EV_PAIR_HEALTHY, "both serving: PAIR_HEALTHY");
+	is_int(pair_topology.situation(&o, now), TTC_EV_PAIR_HEALTHY, "both serving: PAIR_HEALTHY");
 
 	o.pods[0].terminating = 1;
-	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active pod deleted: ACTIVE_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST, "active pod deleted: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].st.daemon = DAEMON_DOWN;
-	is_int(object_situation(&o, now), TTC_EV_ACTIVE_LOST, "active daemon down: ACTIVE_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST, "active daemon down: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].reachable = 0;
 	o.pods[0].unreachable_since = now - 10;
-	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
 	       "active unreachable for less than unreachableTimeout: wait");
-	is_int(object_situation(&o, now + 20), TTC_EV_ACTIVE_LOST,
+	is_int(pair_topology.situation(&o, now + 20), TTC_EV_ACTIVE_LOST,
 	       "active unreachable for unreachableTimeout: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].st.daemon = DAEMON_UNKNOWN;
-	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
 	       "an agent that cannot learn TimesTen's state proves nothing: wait");
 
 	healthy_pair(&o, &spec);
 	o.pods[1].exists = 0;
-	is_int(object_situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
 	o.pods[1].exists = 1;
 	o.pods[1].st.db = DB_NONE;
-	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_PRESENT,
 	       "standby pod back without a database: STANDBY_PRESENT");
 	o.pods[1].st.db = DB_LOADED;
 	o.pods[1].st.rep_state = REP_ACTIVE;
 	o.pods[1].st.updatable = UPDATABLE_YES;
-	is_int(object_situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_PRESENT,
 	       "a second ACTIVE is never taken as a healthy standby");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].exists = 0;
 	o.pods[1].st.daemon = DAEMON_DOWN;
-	is_int(object_situation(&o, now), TTC_EV_BOTH_LOST, "both down: BOTH_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_BOTH_LOST, "both down: BOTH_LOST");
 	o.pods[1].reachable = 0;
 	o.pods[1].unreachable_since = now;
-	is_int(object_situation(&o, now), TTC_EV_UNSETTLED,
+	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
 	       "active gone, standby unknown for now: wait");
 }
 
@@ -244,7 +251,7 @@ test_traces(void)
 		       "stopManaging from %s: %s", ttc_state_names[s],
 		       want < 0 ? "no move" : ttc_state_names[want]);
 	}
-	o.run.proc = proc_for_state(TTC_ST_STANDBY_STARTING);
+	o.run.proc = pair_topology.procedure(TTC_ST_STANDBY_STARTING);
 	o.run.next = 3;
 	unsigned work = o.work;
 	fsm_step(&pair_table, TTC_ST_STANDBY_STARTING, TTC_EV_STOP_MANAGING, &o, NULL);

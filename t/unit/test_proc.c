@@ -6,6 +6,7 @@
 
 #include "../../src/operator/object.h"
 #include "../../src/operator/proc.h"
+#include "../../src/operator/topology.h"
 #include "tap.h"
 
 static char orders[4096];
@@ -112,7 +113,13 @@ run(struct ttc_object *o, int max)
 static void
 fresh(struct ttc_object *o, int state)
 {
+	static struct pod_view pods[2];
+
 	memset(o, 0, sizeof(*o));
+	memset(pods, 0, sizeof(pods));
+	o->pods = pods;
+	o->npods = 2;
+	o->topo = &pair_topology;
 	o->name = "sample";
 	o->ns = "ns";
 	o->rep_statement = "create active standby pair ...";

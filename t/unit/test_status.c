@@ -3,6 +3,7 @@
 
 #include "../../src/operator/object.h"
 #include "../../src/operator/status.h"
+#include "../../src/operator/topology.h"
 #include "tap.h"
 #include "ttc/json.h"
 
@@ -14,6 +15,10 @@ main(void)
 
 	back.name = "sample";
 	char err[256];
+
+	o.topo = back.topo = &pair_topology;
+	object_resize_pods(&o, 2);
+	object_resize_pods(&back, 2);
 
 	spec.unreachable_timeout = 30;
 	spec.rep_port = 4444;
@@ -99,5 +104,7 @@ main(void)
 	ok(status_restore(&back, NULL) < 0, "no status, nothing restored");
 	json_free(v);
 	free(text);
+	object_free_pods(&o);
+	object_free_pods(&back);
 	return done_testing();
 }

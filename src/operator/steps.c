@@ -1,0 +1,250 @@
+/* The words procedures are made of (see steps.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "object.h"
+#include "objects.h"
+#include "steps.h"
+#include "ttc/json.h"
+
+static const struct agent_state *
+st(const struct ttc_object *o, int i)
+{
+	return &o->pods[i].st;
+}
+
+/* Done tests. */
+
+int
+instance_exists(const struct ttc_object *o, int i)
+{
+	return st(o, i)->instance == INSTANCE_EXISTS;
+}
+
+int
+daemon_up(const struct ttc_object *o, int i)
+{
+	return st(o, i)->daemon == DAEMON_UP;
+}
+
+int
+no_database(const struct ttc_object *o, int i)
+{
+	return st(o, i)->db == DB_NONE;
+}
+
+/* Initializing: a database left by an interrupted initialisation is cleared first. */
+int
+no_partial_database(const struct ttc_object *o, int i)
+{
+	return no_database(o, i) || o->pods[i].initialized;
+}
+
+int
+initialized(const struct ttc_object *o, int i)
+{
+	return o->pods[i].initialized;
+}
+
+int
+database_loaded(const struct ttc_object *o, int i)
+{
+	return st(o, i)->db == DB_LOADED;
+}
+
+int
+scheme_exists(const struct ttc_object *o, int i)
+{
+	return st(o, i)->rep_scheme == SCHEME_EXISTS;
+}
+
+int
+duplicated(const struct ttc_object *o, int i)
+{
+	return database_loaded(o, i) && scheme_exists(o, i);
+}
+
+int
+rep_active(const struct ttc_object *o, int i)
+{
+	return st(o, i)->rep_state == REP_ACTIVE;
+}
+
+int
+rep_standby(const struct ttc_object *o, int i)
+{
+	return st(o, i)->rep_state == REP_STANDBY;
+}
+
+int
+rep_agent_running(const struct ttc_object *o, int i)
+{
+	return st(o, i)->rep_agent == RUNNING_YES;
+}
+
+int
+marked_active(const struct ttc_object *o, int i)
+{
+	return o->pods[i].reachable && st(o, i)->active_marker;
+}
+
+int
+not_marked_active(const struct ttc_object *o, int i)
+{
+	return o->pods[i].reachable && !st(o, i)->active_marker;
+}
+
+/* The pod being fenced is gone, or is a new one. */
+int
+fenced_pod_gone(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	return !p->exists || strcmp(p->uid, o->fence_uid) != 0;
+}
+
+/* The old active's database can no longer take writes: its pod is gone, or its agent
+ * shows it cannot (daemon down, no database loaded, not updatable, or loaded in a state
+ * other than ACTIVE). "Unknown" proves nothing. */
+int
+fenced(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+	const struct agent_state *st = &p->st;
+
+	if (fenced_pod_gone(o, i))
+		return 1;
+	if (!p->reachable || p->terminating)
+		return 0;
+	return st->daemon == DAEMON_DOWN || st->db == DB_NONE || st->db == DB_UNLOADED ||
+	       st->updatable == UPDATABLE_NO ||
+	       (st->db == DB_LOADED && st->rep_state != REP_ACTIVE && st->rep_state != REP_UNKNOWN);
+}
+
+/* ... and the Service no longer leads to it. */
+int
+fenced_unmarked(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	return fenced_pod_gone(o, i) || (p->reachable && !p->terminating && !p->st.active_marker);
+}
+
+/* Bodies. */
+
+/* {"key": "value"} */
+static char *
+body_one(const char *key, const char *value)
+{
+	struct jw w;
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, key, value);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+char *
+body_active(const struct ttc_object *o, int i)
+{
+	(void)o;
+	(void)i;
+	return body_one("state", "ACTIVE");
+}
+
+char *
+body_idle(const struct ttc_object *o, int i)
+{
+	(void)o;
+	(void)i;
+	return body_one("state", "IDLE");
+}
+
+/* The DSN attributes the operator sets on both databases of a pair. */
+static void
+dsn_attributes(struct jw *w)
+{
+	jw_key(w, "attributes");
+	jw_obj(w);
+	jw_kint(w, "DDLReplicationLevel", 3);
+	jw_kint(w, "ForceDisconnectEnabled", 1); /* a standby rebuilt forces its users off */
+	jw_obj_end(w);
+}
+
+/* The database's DSN is the object's name. */
+char *
+body_dsn(const struct ttc_object *o, int i)
+{
+	struct jw w;
+
+	(void)i;
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "dsn", o->name);
+	dsn_attributes(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+char *
+body_scheme(const struct ttc_object *o, int i)
+{
+	(void)i;
+	return body_one("statement", o->rep_statement);
+}
+
+/* The standby, as the replication scheme names it, recorded FAILED on the active. */
+char *
+body_peer_failed(const struct ttc_object *o, int i)
+{
+	struct jw w;
+	char host[300];
+
+	objects_pod_fqdn(host, sizeof(host), o->name, o->ns, i == 0 ? 1 : 0);
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "peer", o->name);
+	jw_kstr(&w, "host", host);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+/* Duplicate from the active, named as the replication scheme names it. */
+char *
+body_duplicate(const struct ttc_object *o, int i)
+{
+	struct jw w;
+	char host[300];
+	int from = i == 0 ? 1 : 0;
+
+	objects_pod_fqdn(host, sizeof(host), o->name, o->ns, from);
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "from", o->name);
+	jw_kstr(&w, "host", host);
+	jw_kstr(&w, "dsn", o->name);
+	dsn_attributes(&w);
+	if (*o->pods[from].ip)
+		jw_kstr(&w, "remoteIP", o->pods[from].ip);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+void
+mark_initialized(struct ttc_object *o, int i)
+{
+	o->pods[i].initialized = 1;
+}
+
+void
+mark_uninitialized(struct ttc_object *o, int i)
+{
+	o->pods[i].initialized = 0;
+}
