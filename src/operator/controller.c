@@ -218,6 +218,7 @@ step_new(struct managed *m)
 }
 
 static void write_status(struct managed *m);
+static void adopt_pods(struct managed *m);
 
 void
 ctl_step(struct managed *m)
@@ -260,7 +261,7 @@ ctl_step(struct managed *m)
 		if (event < 0 || !fire(m, event))
 			break;
 	}
-	if (o->wake_at > time(NULL))
+	if (o->wake_at != 0)
 		ctl_wake(m, o->wake_at);
 	o->wake_at = 0;
 	write_status(m);
@@ -330,8 +331,26 @@ read_spec(struct managed *m, yajl_val obj)
 			ctl_event(m, 1, "InvalidSpec", "%s; the previous spec stays in force", err);
 		return;
 	}
+	if (o->state != TTC_ST_NEW && spec->topology != o->topo->id) {
+		snprintf(o->message, sizeof(o->message),
+		         "spec.ttspec.replicationTopology: cannot change from %s to %s on a running "
+		         "object; the previous spec stays in force",
+		         topology_names[o->topo->id], topology_names[spec->topology]);
+		ctl_event(m, 1, "InvalidSpec", "%s", o->message);
+		spec_free(spec);
+		return;
+	}
 	spec_free(o->spec);
 	o->spec = spec;
+	o->topo = topology_of(spec->topology);
+	if (o->topo->pods(spec) != o->npods) {
+		log_info("operator", "pods", "object", o->name, "from", LOG_I(o->npods), "to",
+		         LOG_I(o->topo->pods(spec)), NULL);
+		if (ctl_resize_pods(m, o->topo->pods(spec)) < 0)
+			log_error("operator", "out of memory", "object", o->name, NULL);
+		else
+			adopt_pods(m);
+	}
 	if (o->state == TTC_ST_NEW) {
 		free(o->prev_stop_managing);
 		free(o->prev_reexamine);
@@ -370,11 +389,31 @@ ctl_resize_pods(struct managed *m, int n)
 		memset(&links[i], 0, sizeof(links[i]));
 	if (object_resize_pods(&m->o, n) < 0)
 		return -1;
+	if (m->o.target >= n) { /* scaled down under the work */
+		object_cancel_work(&m->o);
+		m->o.target = -1;
+	}
 	for (int i = 0; i < n; i++) {
 		links[i].arg.m = m;
 		links[i].arg.i = i;
 	}
 	return 0;
+}
+
+/* Looks at the object's pods as the cache has them. */
+static void
+adopt_pods(struct managed *m)
+{
+	struct controller *c = m->ctl;
+
+	for (int i = 0; i < m->o.npods; i++) {
+		char pod[300];
+		objects_pod_name(pod, sizeof(pod), m->o.name, i);
+		yajl_val p = kube_informer_get(c->pods, c->ns, pod);
+		const char *owner = json_str(p, "metadata", "labels", OBJECT_LABEL, NULL);
+		if (p != NULL && owner != NULL && strcmp(owner, m->o.name) == 0)
+			observe_pod(m, i, p);
+	}
 }
 
 /* Frees an object that failed to be adopted (nothing else refers to it yet). */
@@ -404,7 +443,7 @@ adopt(struct controller *c, yajl_val obj)
 	m->o.name = strdup(name);
 	m->o.ns = strdup(c->ns);
 	m->o.uid = strdup(uid);
-	m->o.active = m->o.fence = m->o.ahead = m->o.serving = -1;
+	m->o.active = m->o.fence = m->o.ahead = m->o.serving = m->o.target = -1;
 	m->o.fx = &ctl_effects;
 	/* How many pods: the spec's topology says, or the status (a restart), whichever is
 	 * more; the spec read next may change it. */
@@ -426,15 +465,7 @@ adopt(struct controller *c, yajl_val obj)
 	}
 	RB_INSERT(managed_tree, &c->objects, m);
 	state_metric(m);
-	/* Its pods may have been seen before it. */
-	for (int i = 0; i < m->o.npods; i++) {
-		char pod[300];
-		objects_pod_name(pod, sizeof(pod), name, i);
-		yajl_val p = kube_informer_get(c->pods, c->ns, pod);
-		const char *owner = json_str(p, "metadata", "labels", OBJECT_LABEL, NULL);
-		if (p != NULL && owner != NULL && strcmp(owner, name) == 0)
-			observe_pod(m, i, p);
-	}
+	adopt_pods(m); /* they may have been seen before it */
 	observe_start(m);
 	return m;
 }

@@ -42,7 +42,7 @@ serves(const struct agent_state *st, int role)
 }
 
 enum pod_class
-object_pod_class(const struct ttc_object *o, int i, time_t now)
+object_pod_presence(const struct ttc_object *o, int i, time_t now)
 {
 	const struct pod_view *p = &o->pods[i];
 	long long limit = spec_seconds(o->spec, TIMER_UNREACHABLE);
@@ -57,7 +57,17 @@ object_pod_class(const struct ttc_object *o, int i, time_t now)
 	/* The agent answers but could not learn TimesTen's state: nothing is proven. */
 	if (p->st.daemon == DAEMON_UNKNOWN)
 		return POD_UNKNOWN;
-	return serves(&p->st, p->role) ? POD_HEALTHY : POD_AVAILABLE;
+	return POD_AVAILABLE;
+}
+
+enum pod_class
+object_pod_class(const struct ttc_object *o, int i, time_t now)
+{
+	enum pod_class c = object_pod_presence(o, i, now);
+
+	if (c != POD_AVAILABLE)
+		return c;
+	return serves(&o->pods[i].st, o->pods[i].role) ? POD_HEALTHY : POD_AVAILABLE;
 }
 
 int

@@ -62,6 +62,7 @@ struct agent_state {
 	int cache_agent;   /* enum tt_running */
 	int active_marker; /* /tmp/active exists (a pair's readiness probe passes) */
 	int ready_marker;  /* /tmp/readiness exists (a non-replicated pod's probe passes) */
+	int admin_user_file; /* /ttconfig/adminUser exists */
 };
 
 /* Sets every field to Unknown (what is shown while the agent cannot be asked). */
@@ -82,6 +83,7 @@ struct pod_view {
 	/* Decided by the operator, kept in status. */
 	int role;                 /* enum pod_role */
 	int initialized;          /* its database was created with users and schema */
+	int creating;             /* its database was created, users and schema not yet run */
 	time_t rep_state_changed; /* when rep_state last changed */
 };
 
@@ -124,6 +126,7 @@ struct ttc_object {
 	time_t now; /* the time of the step under way: the machine's guards and actions read it */
 
 	int active;         /* ordinal of the intended active, -1 none */
+	int target;         /* non-replicated: the pod being brought up, -1 none */
 	int fence;          /* ordinal that must be fenced before promotion, -1 none */
 	char fence_uid[64]; /* uid of that pod when it was the active */
 	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
@@ -145,6 +148,9 @@ struct ttc_object {
 int object_resize_pods(struct ttc_object *o, int n);
 void object_free_pods(struct ttc_object *o);
 
+/* Whether pod i can be asked at time now: POD_GONE, POD_UNKNOWN, or POD_AVAILABLE (its agent
+ * answers with TimesTen's state). */
+enum pod_class object_pod_presence(const struct ttc_object *o, int i, time_t now);
 /* Classifies pod i against its role at time now. */
 enum pod_class object_pod_class(const struct ttc_object *o, int i, time_t now);
 

@@ -405,8 +405,10 @@ static const struct proc build_standby_proc = PROC("build standby", build_standb
 static const struct proc configure_active_proc = PROC("configure active", configure_active_steps);
 
 static const struct proc *
-pair_procedure(int state)
+pair_procedure(const struct ttc_object *o)
 {
+	int state = o->state;
+
 	static const struct proc *const by_state[TTC_NSTATES] = {
 	    [TTC_ST_INITIALIZING] = &initialize_proc,
 	    [TTC_ST_ACTIVE_DOWN] = &fail_over_proc,
@@ -469,5 +471,6 @@ const struct topology pair_topology = {
     .prepare = pair_prepare,
     .situation = pair_situation,
     .procedure = pair_procedure,
+    .has_active = 1,
     .pod_state = pair_pod_state,
 };

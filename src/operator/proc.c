@@ -28,6 +28,8 @@ target_pod(const struct ttc_object *o, enum proc_target t)
 		return o->active < 0 ? -1 : o->active == 0 ? 1 : 0;
 	case TARGET_FENCED:
 		return o->fence;
+	case TARGET_POD:
+		return o->target;
 	case PROC_NTARGETS:
 		break;
 	}
@@ -51,7 +53,7 @@ enum proc_outcome
 proc_advance(struct ttc_object *o, time_t now)
 {
 	struct proc_run *r = &o->run;
-	const struct proc *p = o->topo ? o->topo->procedure(o->state) : NULL;
+	const struct proc *p = o->topo ? o->topo->procedure(o) : NULL;
 
 	if (p == NULL)
 		return PROC_IDLE;
@@ -99,6 +101,11 @@ proc_advance(struct ttc_object *o, time_t now)
 		}
 		if (s->flags & STEP_WAIT)
 			return PROC_WAITING;
+		if (s->flags & STEP_NOTE) {
+			s->after(o, i);
+			r->next++;
+			continue;
+		}
 		if (now < r->retry_at)
 			return PROC_WAITING;
 		const struct pod_view *pv = &o->pods[i];

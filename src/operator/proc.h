@@ -16,12 +16,14 @@ enum proc_target {
 	TARGET_ACTIVE,  /* the intended active */
 	TARGET_STANDBY, /* the intended standby */
 	TARGET_FENCED,  /* the old active being fenced */
+	TARGET_POD,     /* the pod the topology chose to work on (o->target) */
 	PROC_NTARGETS
 };
 
 #define STEP_FENCING 1u /* when the pod cannot be told, delete it (grace 0) instead */
 #define STEP_WAIT 2u    /* no order: wait until done() holds */
 #define STEP_ASYNC 4u   /* the order runs in the background (duplicate) */
+#define STEP_NOTE 8u    /* no order: when not done, after() records it and the run goes on */
 
 struct proc_step {
 	const char *name; /* for logs and Events */

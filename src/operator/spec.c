@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "spec.h"
 #include "ttc/json.h"
@@ -91,14 +92,14 @@ static const struct field fields[] = {
     LIST("dbConfigMap", db_config_maps),
     LIST("dbSecret", db_secrets),
     ENUM("replicationTopology", topology, TOPO_PAIR, topology_names),
-    INT("replicas", replicas, 1, 1, 3),
+    INT("replicas", replicas, 1, 1, SPEC_MAX_REPLICAS),
     INT("repPort", rep_port, 4444, 1, 65535),
     STR("repCreateStatement", rep_create_statement, ""),
     STR("repReturnServiceAttribute", rep_return_service, ""),
     STR("repStoreAttribute", rep_store_attribute, ""),
     ENUM("bothDownBehavior", both_down_behavior, BOTHDOWN_BEST, both_down_names),
     ENUM("imageUpgradeStrategy", image_upgrade_strategy, UPGRADE_AUTO, upgrade_strategy_names),
-    INT("rollingUpdatePartition", rolling_update_partition, 0, 0, 2),
+    INT("rollingUpdatePartition", rolling_update_partition, 0, 0, SPEC_MAX_REPLICAS),
 #define X(e, field, member, def, lo, hi) INT(field, member, def, lo, hi),
     SPEC_TIMERS(X)
 #undef X
@@ -287,9 +288,11 @@ set_field(struct ttc_spec *s, const struct field *f, yajl_val v, char *err, size
 			            text ? text : "(not a string)");
 		return set_str((char **)(base + f->offset), text);
 	case F_ENUM:
+		/* As the guide's own samples spell them too ("manual"); read back in the
+		 * canonical spelling. */
 		text = YAJL_IS_STRING(v) ? v->u.string : "";
 		for (int i = 0; f->names[i]; i++)
-			if (strcmp(f->names[i], text) == 0) {
+			if (strcasecmp(f->names[i], text) == 0) {
 				*(int *)(base + f->offset) = i;
 				return 0;
 			}

@@ -39,6 +39,7 @@ enum pull_policy {
 };
 
 #define SPEC_DAY (24LL * 3600)
+#define SPEC_MAX_REPLICAS 100 /* pods of a non-replicated object */
 
 /*
  * The spec's timers, in seconds: X(enum, field, member, default, min, max). Their defaults

@@ -38,6 +38,8 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	                                  : "None");
 	jw_kstr(w, "highLevelState", status_pod_state(o, i, now));
 	jw_kbool(w, "initialized", p->initialized);
+	if (p->creating)
+		jw_kbool(w, "creatingDatabase", 1); /* a restart knows it is half made */
 
 	jw_key(w, "podStatus");
 	jw_obj(w);
@@ -86,7 +88,9 @@ status_patch(const struct ttc_object *o, time_t now)
 
 	if (jw_init(&w) < 0)
 		return NULL;
-	if (o->active >= 0 && o->state != TTC_ST_INITIALIZING && o->state != TTC_ST_FAILED)
+	if (!o->topo->has_active)
+		snprintf(active, sizeof(active), "N/A");
+	else if (o->active >= 0 && o->state != TTC_ST_INITIALIZING && o->state != TTC_ST_FAILED)
 		objects_pod_name(active, sizeof(active), o->name, o->active);
 	jw_obj(&w);
 	jw_key(&w, "status");
@@ -189,6 +193,7 @@ status_restore(struct ttc_object *o, yajl_val status)
 		const char *intended = json_str(p, "intendedState", NULL);
 
 		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
+		o->pods[i].creating = json_bool(p, "creatingDatabase", NULL) == 1;
 		o->pods[i].role = intended == NULL                   ? ROLE_NONE
 		                  : strcmp(intended, "Active") == 0  ? ROLE_ACTIVE
 		                  : strcmp(intended, "Standby") == 0 ? ROLE_STANDBY

@@ -241,10 +241,83 @@ void
 mark_initialized(struct ttc_object *o, int i)
 {
 	o->pods[i].initialized = 1;
+	o->pods[i].creating = 0;
 }
 
 void
 mark_uninitialized(struct ttc_object *o, int i)
 {
 	o->pods[i].initialized = 0;
+	o->pods[i].creating = 0;
+}
+
+/* Non-replicated databases. */
+
+int
+database_exists(const struct ttc_object *o, int i)
+{
+	return st(o, i)->db == DB_LOADED || st(o, i)->db == DB_UNLOADED;
+}
+
+/* A database the operator created and did not finish (users, schema) is half made. */
+int
+no_half_made_database(const struct ttc_object *o, int i)
+{
+	const struct pod_view *p = &o->pods[i];
+
+	return !(p->creating && !p->initialized && database_exists(o, i));
+}
+
+/* Created and finished, or found on the pod's volume (kept as it is). */
+int
+created_or_found(const struct ttc_object *o, int i)
+{
+	return o->pods[i].initialized || database_exists(o, i);
+}
+
+/* The database's users and schema are not the operator's to make: done, or found. */
+int
+not_being_created(const struct ttc_object *o, int i)
+{
+	return o->pods[i].initialized || !o->pods[i].creating;
+}
+
+/* ... nor the admin user when /ttconfig has no adminUser. */
+int
+no_admin_user_to_make(const struct ttc_object *o, int i)
+{
+	return not_being_created(o, i) || !st(o, i)->admin_user_file;
+}
+
+int
+marked_ready(const struct ttc_object *o, int i)
+{
+	return o->pods[i].reachable && st(o, i)->ready_marker;
+}
+
+void
+mark_creating(struct ttc_object *o, int i)
+{
+	o->pods[i].creating = 1;
+}
+
+/* A database found on a volume the operator has no record of making is kept. */
+void
+keep_found_database(struct ttc_object *o, int i)
+{
+	char pod[300], msg[400];
+
+	mark_initialized(o, i);
+	objects_pod_name(pod, sizeof(pod), o->name, i);
+	snprintf(msg, sizeof(msg), "Pod %s holds a database on its volume: kept as it is", pod);
+	if (o->fx && o->fx->event)
+		o->fx->event(o, 0, "DatabaseKept", msg);
+}
+
+/* A database of its own: the DSN is the object's name. */
+char *
+body_dsn_solo(const struct ttc_object *o, int i)
+{
+	(void)i;
+	return body_one("dsn", o->name);
 }

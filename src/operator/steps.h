@@ -25,6 +25,12 @@ int not_marked_active(const struct ttc_object *o, int i);
 int fenced_pod_gone(const struct ttc_object *o, int i);
 int fenced(const struct ttc_object *o, int i);
 int fenced_unmarked(const struct ttc_object *o, int i);
+int database_exists(const struct ttc_object *o, int i);
+int no_half_made_database(const struct ttc_object *o, int i);
+int created_or_found(const struct ttc_object *o, int i);
+int not_being_created(const struct ttc_object *o, int i);
+int no_admin_user_to_make(const struct ttc_object *o, int i);
+int marked_ready(const struct ttc_object *o, int i);
 
 /* Bodies (malloc'd JSON, or NULL) of the orders to pod i. */
 char *body_active(const struct ttc_object *o, int i);
@@ -33,9 +39,12 @@ char *body_dsn(const struct ttc_object *o, int i);
 char *body_scheme(const struct ttc_object *o, int i);
 char *body_peer_failed(const struct ttc_object *o, int i);
 char *body_duplicate(const struct ttc_object *o, int i);
+char *body_dsn_solo(const struct ttc_object *o, int i);
 
 /* After a step succeeded. */
 void mark_initialized(struct ttc_object *o, int i);
 void mark_uninitialized(struct ttc_object *o, int i);
+void mark_creating(struct ttc_object *o, int i);
+void keep_found_database(struct ttc_object *o, int i);
 
 #endif

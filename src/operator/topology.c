@@ -5,7 +5,7 @@
 
 #include "topology.h"
 
-const struct topology *const topologies[] = {&pair_topology, NULL};
+const struct topology *const topologies[] = {&pair_topology, &nonrep_topology, NULL};
 
 const struct topology *
 topology_of(int id)

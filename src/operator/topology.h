@@ -1,7 +1,7 @@
 /*
  * A topology: how the pods of a TimesTenClassic work together (replicationTopology). Each
  * is one file holding its state machine table, its situation classifier and its
- * procedures (pair.c: activeStandbyPair); the controller knows topologies only through
+ * procedures (pair.c: activeStandbyPair; nonrep.c: none); the controller knows topologies only through
  * this struct. A new topology is a new file with one of these, listed in topology.c.
  */
 #ifndef TOPOLOGY_H
@@ -27,13 +27,16 @@ struct topology {
 	/* The situation event after an observation of every pod at time now (it may record
 	 * what it saw, such as the active last seen serving), or -1: nothing to say yet. */
 	int (*situation)(struct ttc_object *o, time_t now);
-	/* The procedure state s runs, or NULL when the state only waits. */
-	const struct proc *(*procedure)(int state);
+	/* The procedure the object's state runs now, or NULL when it only waits. */
+	const struct proc *(*procedure)(const struct ttc_object *o);
+	/* Whether one pod is the active (status activePods names it; else "N/A"). */
+	int has_active;
 	/* Pod i's high-level state in status (Healthy, Down, Normal, …). */
 	const char *(*pod_state)(const struct ttc_object *o, int i, time_t now);
 };
 
-extern const struct topology pair_topology;
+extern const struct topology pair_topology;   /* pair.c */
+extern const struct topology nonrep_topology; /* nonrep.c */
 
 /* The topology of a spec's replicationTopology (enum replication_topology); NULL if none. */
 const struct topology *topology_of(int id);

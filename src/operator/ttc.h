@@ -40,7 +40,12 @@
 	X(MANUAL, "ManualInterventionRequired", W | H, NO_LIMIT, "hands off: a person must act")   \
 	X(REEXAMINE, "Reexamine", C, NO_LIMIT,                                                     \
 	  "transient: looking for a usable database after reexamine")                              \
-	X(FAILED, "Failed", W | H, NO_LIMIT, "initialisation failed; delete and recreate the object")
+	X(FAILED, "Failed", W | H, NO_LIMIT, "initialisation failed; delete and recreate the object") \
+	X(ALL_READY, "AllReplicasReady", 0, NO_LIMIT, "non-replicated: every database serving")    \
+	X(SOME_READY, "SomeReplicasReady", C, NO_LIMIT,                                            \
+	  "non-replicated: some databases serving, the others being brought up")                   \
+	X(NO_READY, "NoReplicasReady", W | C, NO_LIMIT,                                            \
+	  "non-replicated: no database serving; bringing them up")
 
 enum ttc_state {
 #define X(e, name, props, limit, meaning) TTC_ST_##e,
@@ -60,8 +65,9 @@ int ttc_state_hands_off(int state);
 int ttc_state_limit(int state);
 
 /*
- * Events that drive the machine. The situation events (PAIR_HEALTHY … UNSETTLED) come
- * from classifying the two pods against their intended roles after each observation.
+ * Events that drive the machines. The situation events come from a topology classifying
+ * its pods after each observation: PAIR_HEALTHY … UNSETTLED for a pair, ALL_READY …
+ * NONE_READY (and UNSETTLED) for non-replicated databases.
  */
 #define TTC_EVENTS(X)                                                                              \
 	X(CREATE, "first seen without status")                                                     \
@@ -77,7 +83,10 @@ int ttc_state_limit(int state);
 	X(PROC_FAILED, "the state's procedure failed")                                             \
 	X(STOP_MANAGING, "spec.ttspec.stopManaging changed")                                       \
 	X(REEXAMINE, "spec.ttspec.reexamine changed")                                              \
-	X(TIMEOUT, "the state's time limit passed")
+	X(TIMEOUT, "the state's time limit passed")                                                \
+	X(ALL_READY, "non-replicated: every pod's database serving")                               \
+	X(SOME_READY, "non-replicated: some pods' databases serving, not all")                     \
+	X(NONE_READY, "non-replicated: no pod's database serving")
 
 enum ttc_event {
 #define X(e, meaning) TTC_EV_##e,

@@ -30,7 +30,7 @@ out=$("$op" --dump-fsm); ok $? "operator --dump-fsm exits 0"
 like "$out" '^digraph "activeStandbyPair"' "--dump-fsm prints the pair machine as Graphviz"
 like "$out" '"Normal" -> "ActiveDown"' "with its transitions"
 # Each topology's drawing in docs/ is its machine as built.
-for t in activeStandbyPair:pair; do
+for t in activeStandbyPair:pair none:nonrep; do
 	name=${t%%:*} file=docs/${t#*:}-fsm.dot
 	out=$("$op" --dump-fsm="$name")
 	if diff -u "$top_srcdir/$file" <(printf '%s\n' "$out") >"$work/fsm.diff"; then

@@ -8,6 +8,7 @@
 #include "../../src/operator/object.h"
 #include "../../src/operator/pair.h"
 #include "../../src/operator/topology.h"
+#include "../../src/operator/ttc.h"
 #include "tap.h"
 
 static char err[512];
@@ -246,12 +247,15 @@ test_traces(void)
 	       TTC_ST_MANUAL, "both tried: ManualInterventionRequired");
 
 	for (int s = TTC_ST_INITIALIZING; s < TTC_NSTATES; s++) {
+		if (!(pair_table.states & (1ULL << s)))
+			continue;
 		int want = s == TTC_ST_FAILED ? -1 : TTC_ST_MANUAL;
 		is_int(fsm_step(&pair_table, s, TTC_EV_STOP_MANAGING, &o, NULL), want,
 		       "stopManaging from %s: %s", ttc_state_names[s],
 		       want < 0 ? "no move" : ttc_state_names[want]);
 	}
-	o.run.proc = pair_topology.procedure(TTC_ST_STANDBY_STARTING);
+	o.state = TTC_ST_STANDBY_STARTING;
+	o.run.proc = pair_topology.procedure(&o);
 	o.run.next = 3;
 	unsigned work = o.work;
 	fsm_step(&pair_table, TTC_ST_STANDBY_STARTING, TTC_EV_STOP_MANAGING, &o, NULL);
@@ -373,9 +377,134 @@ test_dot(void)
 	free(text);
 }
 
+/* The properties every part of the operator reads from the state list. */
+static void
+test_state_properties(void)
+{
+	char warn[512] = "", hands[256] = "";
+
+	for (int st = 0; st < TTC_NSTATES; st++) {
+		if (ttc_state_warning(st))
+			snprintf(warn + strlen(warn), sizeof(warn) - strlen(warn), "%s ",
+			         ttc_state_names[st]);
+		if (ttc_state_hands_off(st))
+			snprintf(hands + strlen(hands), sizeof(hands) - strlen(hands), "%s ",
+			         ttc_state_names[st]);
+	}
+	is_str(warn,
+	       "ActiveDown ActiveTakeover BothDown ManualInterventionRequired Failed "
+	       "NoReplicasReady ",
+	       "Warning Events for the states a DBA must look at");
+	is_str(hands, "ManualInterventionRequired Failed ", "hands off where the guide says");
+	ok(!ttc_state_polled_closely(TTC_ST_NORMAL) && !ttc_state_polled_closely(TTC_ST_ALL_READY) &&
+	       ttc_state_polled_closely(TTC_ST_ACTIVE_DOWN) &&
+	       ttc_state_polled_closely(TTC_ST_SOME_READY),
+	   "settled states are polled every pollingInterval, changing ones closely");
+	is_int(ttc_state_limit(TTC_ST_STANDBY_CATCHUP), TIMER_REP_STATE,
+	       "StandbyCatchup is bounded by repStateTimeout");
+	is_int(ttc_state_limit(TTC_ST_WAITING_FOR_ACTIVE), TIMER_WAITING_FOR_ACTIVE,
+	       "WaitingForActive by waitingForActiveTimeout");
+	is_int(ttc_state_limit(TTC_ST_NORMAL), -1, "Normal by nothing");
+}
+
+/* Three independent databases, all serving. */
+static void
+serving_nonrep(struct ttc_object *o, struct ttc_spec *spec)
+{
+	static struct pod_view pods[3];
+
+	memset(o, 0, sizeof(*o));
+	memset(spec, 0, sizeof(*spec));
+	memset(pods, 0, sizeof(pods));
+	spec->unreachable_timeout = 30;
+	spec->replicas = 3;
+	o->spec = spec;
+	o->pods = pods;
+	o->npods = 3;
+	o->topo = &nonrep_topology;
+	o->state = TTC_ST_ALL_READY;
+	o->active = o->fence = o->ahead = o->serving = o->target = -1;
+	for (int i = 0; i < 3; i++) {
+		struct pod_view *p = &o->pods[i];
+		p->exists = 1;
+		p->reachable = 1;
+		agent_state_unknown(&p->st);
+		p->st.daemon = DAEMON_UP;
+		p->st.db = DB_LOADED;
+		p->st.updatable = UPDATABLE_YES;
+		p->st.ready_marker = 1;
+	}
+}
+
+static void
+test_nonrep(void)
+{
+	const struct fsm_table *t = nonrep_topology.table;
+	struct ttc_object o;
+	struct ttc_spec spec;
+	time_t now = 1000;
+
+	is_int(fsm_check(t, err, sizeof(err)), 0,
+	       "the non-replicated table: every state reachable, no dead ends, no ambiguous rows");
+	if (err[0])
+		diag("%s", err);
+	is_str(t->name, "none", "named as replicationTopology says");
+	ok(!(t->states & (1ULL << TTC_ST_NORMAL)) && !(t->states & (1ULL << TTC_ST_ACTIVE_DOWN)),
+	   "no pair state in it");
+
+	serving_nonrep(&o, &spec);
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_ALL_READY, "all serve: ALL_READY");
+	is_int(o.target, -1, "nothing to work on");
+	is_str(nonrep_topology.pod_state(&o, 1, now), "Normal", "a serving pod is Normal");
+	is_int(nonrep_topology.pods(&spec), 3, "replicas pods");
+	is_int(nonrep_topology.pods(NULL), 1, "one without a spec");
+
+	o.pods[1].st.ready_marker = 0;
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_SOME_READY,
+	       "one not marked ready: SOME_READY");
+	is_int(o.target, 1, "and it is the one to bring up");
+	is_str(nonrep_topology.pod_state(&o, 1, now), "Initializing", "being brought up");
+	o.pods[0].exists = 0;
+	o.pods[2].st.db = DB_UNLOADED;
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_NONE_READY, "none serve: NONE_READY");
+	is_int(o.target, 1, "the target stays while it needs work");
+	is_str(nonrep_topology.pod_state(&o, 0, now), "Down", "a pod gone is Down");
+	o.pods[2].reachable = 0;
+	o.pods[2].unreachable_since = now - 5;
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_UNSETTLED, "a pod unknown: nothing said");
+	is_str(nonrep_topology.pod_state(&o, 2, now), "Unknown", "it is Unknown");
+	o.pods[2].unreachable_since = now - 30;
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_NONE_READY,
+	       "unreachable past unreachableTimeout: it counts as down");
+
+	serving_nonrep(&o, &spec);
+	o.state = TTC_ST_SOME_READY;
+	o.rebuild_at = now + 8;
+	o.pods[2].st.ready_marker = 0;
+	nonrep_topology.situation(&o, now);
+	ok(o.target == -1 && o.wake_at == now + 8, "after a failure the next try waits (%d, %ld)",
+	   o.target, (long)o.wake_at);
+
+	is_int(fsm_step(t, TTC_ST_SOME_READY, TTC_EV_PROC_FAILED, &o, NULL), TTC_ST_SOME_READY,
+	       "a pod that cannot be brought up keeps the state");
+	is_int(fsm_step(t, TTC_ST_INITIALIZING, TTC_EV_PROC_FAILED, &o, NULL), TTC_ST_FAILED,
+	       "but fails the initialisation");
+	is_int(fsm_step(t, TTC_ST_ALL_READY, TTC_EV_STOP_MANAGING, &o, NULL), TTC_ST_MANUAL,
+	       "stopManaging: ManualInterventionRequired");
+	is_int(fsm_step(t, TTC_ST_MANUAL, TTC_EV_REEXAMINE, &o, NULL), TTC_ST_REEXAMINE,
+	       "reexamine: Reexamine");
+	is_int(fsm_step(t, TTC_ST_REEXAMINE, TTC_EV_SOME_READY, &o, NULL), TTC_ST_SOME_READY,
+	       "then managed again by the count of serving pods");
+	o.state = TTC_ST_MANUAL;
+	is_str(nonrep_topology.pod_state(&o, 0, now), "ManualInterventionRequired",
+	       "pods show the hands-off state");
+}
+
 int
 main(void)
 {
+	test_state_properties();
+	test_nonrep();
 	test_checker();
 	test_pair_table();
 	test_situations();

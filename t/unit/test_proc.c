@@ -11,7 +11,7 @@
 
 static char orders[4096];
 static char bodies[4096]; /* "op@pod body" lines, for the orders that have one */
-static int deleted[2];
+static int deleted[3];
 static struct {
 	int pending, pod;
 	unsigned work;
@@ -46,7 +46,17 @@ fake_delete(struct ttc_object *o, int i, int grace)
 	return 0;
 }
 
-static const struct ttc_effects fx = {NULL, fake_order, fake_delete};
+static char events[1024];
+
+static void
+fake_event(struct ttc_object *o, int warning, const char *reason, const char *msg)
+{
+	(void)o;
+	snprintf(events + strlen(events), sizeof(events) - strlen(events), "%s%s: %s\n",
+	         warning ? "Warning " : "", reason, msg);
+}
+
+static const struct ttc_effects fx = {fake_event, fake_order, fake_delete};
 
 /* What each operation does to a simulated pod. */
 static void
@@ -58,8 +68,12 @@ apply(struct ttc_object *o, int i, const char *op, const char *body)
 		s->instance = INSTANCE_EXISTS;
 	else if (!strcmp(op, "startDaemon"))
 		s->daemon = DAEMON_UP;
-	else if (!strcmp(op, "createDatabase") || !strcmp(op, "load"))
+	else if (!strcmp(op, "createDatabase") || !strcmp(op, "load")) {
 		s->db = DB_LOADED;
+		if (s->rep_scheme != SCHEME_EXISTS)
+			s->updatable = UPDATABLE_YES;
+	} else if (!strcmp(op, "setReady"))
+		s->ready_marker = 1;
 	else if (!strcmp(op, "destroyDatabase")) {
 		s->db = DB_NONE;
 		s->rep_scheme = SCHEME_NONE;
@@ -141,7 +155,7 @@ fresh(struct ttc_object *o, int state)
 	}
 	orders[0] = '\0';
 	bodies[0] = '\0';
-	deleted[0] = deleted[1] = 0;
+	memset(deleted, 0, sizeof(deleted));
 	queue.pending = 0;
 	next_result = ORDER_OK;
 }
@@ -427,9 +441,99 @@ test_fresh(void)
 	is_str(queue.op, "duplicate", "the fresh state shows no database: duplicate");
 }
 
+/* Three independent databases, none made yet; pod `target` is the one worked on. */
+static void
+fresh_nonrep(struct ttc_object *o, int target)
+{
+	static struct pod_view pods[3];
+
+	fresh(o, TTC_ST_INITIALIZING);
+	memset(pods, 0, sizeof(pods));
+	o->pods = pods;
+	o->npods = 3;
+	o->topo = &nonrep_topology;
+	o->rep_statement = NULL;
+	o->target = target;
+	for (int i = 0; i < 3; i++) {
+		o->pods[i].exists = 1;
+		o->pods[i].reachable = 1;
+		snprintf(o->pods[i].uid, sizeof(o->pods[i].uid), "uid-%d", i);
+		agent_state_unknown(&o->pods[i].st);
+		o->pods[i].st.instance = INSTANCE_NONE;
+		o->pods[i].st.daemon = DAEMON_DOWN;
+		o->pods[i].st.db = DB_NONE;
+		o->pods[i].st.admin_user_file = 1;
+	}
+	events[0] = '\0';
+}
+
+static void
+test_nonrep(void)
+{
+	struct ttc_object o;
+
+	fresh_nonrep(&o, 2);
+	is_int(run(&o, 50), PROC_DONE, "a non-replicated pod is brought up");
+	is_str(orders,
+	       "createInstance@2 startDaemon@2 createDatabase@2 createAdminUser@2 runSchema@2 "
+	       "runEpilog@2 setReady@2 ",
+	       "instance, daemon, database, admin user, schema, epilog, ready: on its own pod");
+	like(bodies, "createDatabase@2 {\"dsn\":\"sample\"}\n", "no replication attributes");
+	ok(o.pods[2].initialized && !o.pods[2].creating && !o.pods[0].initialized,
+	   "that database is remembered as made, the others not");
+
+	/* The pod deleted and made again: its volume holds the database. */
+	fresh_nonrep(&o, 0);
+	o.pods[0].initialized = 1;
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.db = DB_UNLOADED;
+	run(&o, 50);
+	is_str(orders, "startDaemon@0 load@0 setReady@0 ",
+	       "a database made before is loaded, never made again");
+
+	/* A database on a volume the operator has no record of making. */
+	fresh_nonrep(&o, 1);
+	o.pods[1].st.instance = INSTANCE_EXISTS;
+	o.pods[1].st.daemon = DAEMON_UP;
+	o.pods[1].st.db = DB_UNLOADED;
+	run(&o, 50);
+	is_str(orders, "load@1 setReady@1 ", "a database found is kept as it is");
+	like(events, "DatabaseKept: Pod sample-1 holds a database on its volume: kept as it is",
+	     "with an Event saying so");
+	ok(o.pods[1].initialized, "and remembered as made");
+
+	/* Interrupted after the database was made, before its schema ran. */
+	fresh_nonrep(&o, 0);
+	o.pods[0].creating = 1;
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
+	run(&o, 50);
+	is_str(orders,
+	       "destroyDatabase@0 createDatabase@0 createAdminUser@0 runSchema@0 runEpilog@0 "
+	       "setReady@0 ",
+	       "a half-made database is cleared and made again");
+
+	/* No adminUser in /ttconfig: none to make. */
+	fresh_nonrep(&o, 0);
+	o.pods[0].st.admin_user_file = 0;
+	run(&o, 50);
+	is_str(orders, "createInstance@0 startDaemon@0 createDatabase@0 runSchema@0 runEpilog@0 "
+	               "setReady@0 ",
+	       "without adminUser no admin user is made");
+
+	/* No pod to work on: no procedure. */
+	fresh_nonrep(&o, -1);
+	is_int(proc_advance(&o, clock_now), PROC_IDLE, "no target, nothing to do");
+	fresh_nonrep(&o, 0);
+	o.state = TTC_ST_ALL_READY;
+	is_int(proc_advance(&o, clock_now), PROC_IDLE, "AllReplicasReady has no work");
+}
+
 int
 main(void)
 {
+	test_nonrep();
 	test_fresh();
 	test_fence_evidence();
 	test_initialize();

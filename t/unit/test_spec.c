@@ -134,8 +134,10 @@ static const struct {
      "spec.ttspec.daemonLogSidecar: must be true or false"},
     {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicas\":2}",
      "spec.ttspec.replicas: applies only to replicationTopology none"},
-    {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":4}",
-     "spec.ttspec.replicas: 4 is outside [1, 3]"},
+    {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":0}",
+     "spec.ttspec.replicas: 0 is outside [1, 100]"},
+    {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":-1}",
+     "spec.ttspec.replicas: -1 is outside [1, 100]"},
 };
 
 static void
@@ -168,6 +170,23 @@ test_quantities(void)
 }
 
 static void
+test_spellings(void)
+{
+	struct ttc_spec *s = parse("{\"storageClassName\":\"oci\",\"image\":\"tt:1\","
+	                           "\"imageUpgradeStrategy\":\"manual\",\"replicationTopology\":"
+	                           "\"NONE\",\"bothDownBehavior\":\"best\",\"replicas\":3}");
+
+	ok(s != NULL, "enumerations as the guide's samples spell them: %s", err);
+	if (s == NULL)
+		return;
+	is_str(upgrade_strategy_names[s->image_upgrade_strategy], "Manual", "manual is Manual");
+	is_str(topology_names[s->topology], "none", "NONE is none");
+	is_str(both_down_names[s->both_down_behavior], "Best", "best is Best");
+	is_int(s->replicas, 3, "three replicas");
+	spec_free(s);
+}
+
+static void
 test_timers(void)
 {
 	struct ttc_spec *s = parse("{\"storageClassName\":\"oci\",\"image\":\"tt:1\","
@@ -197,6 +216,7 @@ int
 main(void)
 {
 	test_timers();
+	test_spellings();
 	test_seed_sample();
 	test_rep_statements();
 	test_invalid();
