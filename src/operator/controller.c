@@ -231,6 +231,8 @@ ctl_step(struct managed *m)
 		step_new(m);
 	if (o->state != TTC_ST_NEW && o->state != TTC_ST_FAILED)
 		provision_ensure(m);
+	if (o->state != TTC_ST_NEW && !ttc_state_hands_off(o->state))
+		provision_update(m);
 	for (int n = 0; n < STEP_LIMIT && o->state != TTC_ST_NEW; n++) {
 		time_t now = time(NULL);
 		int event;

@@ -38,6 +38,8 @@ struct managed {
 	struct kube_call *creating[3]; /* Secret, Service, StatefulSet creations under way */
 	void *creation[3];             /* their callback records */
 	int made[3];                   /* created, not yet seen in the cache */
+	struct kube_call *updating;    /* a StatefulSet patch under way */
+	time_t update_failed_at;       /* the last patch failed then: wait before the next */
 
 	/* Agents. */
 	SSL_CTX *agent_ctx; /* client context from the Secret's credentials */
@@ -116,6 +118,8 @@ int ctl_informers_synced(const struct controller *c);
 int provision_check(struct managed *m);
 /* Creates whatever owned object is missing. */
 void provision_ensure(struct managed *m);
+/* Writes a changed spec to the StatefulSet. */
+void provision_update(struct managed *m);
 /* Loads the agent client credentials from the Secret when it changed: 1 when replaced
  * (agent_ctx_gen bumped), 0 when unchanged, -1 when there are none yet. */
 int provision_credentials(struct managed *m);

@@ -9,15 +9,18 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "fsm.h"
 #include "object.h"
+#include "objects.h"
 #include "proc.h"
 #include "steps.h"
 #include "topology.h"
 #include "ttc.h"
 
-/* A pod's database serves: loaded, updatable, and the pod marked ready for the Service. */
+/* A pod's database serves: loaded, updatable, and the pod marked ready for the Service.
+ * Nothing more is for the operator to do on it. */
 static int
 serving(const struct ttc_object *o, int i)
 {
@@ -25,6 +28,13 @@ serving(const struct ttc_object *o, int i)
 
 	return st->daemon == DAEMON_UP && st->db == DB_LOADED && st->updatable == UPDATABLE_YES &&
 	       st->ready_marker;
+}
+
+/* ... and Kubernetes counts it Ready (its readiness probe saw the mark): a replica ready. */
+static int
+ready(const struct ttc_object *o, int i)
+{
+	return serving(o, i) && o->pods[i].ready;
 }
 
 /* Whether a procedure is under way (its target must not change under it). */
@@ -152,23 +162,71 @@ static const struct fsm_table nonrep_table = {
 };
 
 /*
- * The count of serving pods gives the event; nothing is said while a pod is unknown. On
- * the way, the pod to bring up next is chosen (the first that answers and does not serve)
+ * A pod back on a new image (deleted by the user, or rolled by the StatefulSet) must be
+ * ready again within upgradeDownPodTimeout; one that is not is reported once (a Warning
+ * Event, nonRepUpgradeFailed in its status). Kubernetes stops a rolling update there by
+ * itself; the other pods serve on.
+ */
+static void
+watch_upgrade(struct ttc_object *o, int i, time_t now)
+{
+	struct pod_view *p = &o->pods[i];
+	char pod[300], msg[700];
+	time_t deadline;
+
+	objects_pod_name(pod, sizeof(pod), o->name, i);
+	if (ready(o, i)) {
+		if (p->upgrade_failed && o->fx && o->fx->event) {
+			snprintf(msg, sizeof(msg), "Pod %s is ready on image %s", pod, p->image);
+			o->fx->event(o, 0, "Upgrade", msg);
+		}
+		p->upgrade_failed = 0;
+		p->down_since = 0;
+		if (*p->image)
+			snprintf(p->served_image, sizeof(p->served_image), "%s", p->image);
+		return;
+	}
+	if (p->down_since == 0)
+		p->down_since = now;
+	if (p->upgrade_failed || !*p->served_image || !*p->image ||
+	    strcmp(p->image, p->served_image) == 0)
+		return;
+	deadline = spec_deadline(o->spec, TIMER_UPGRADE_DOWN_POD, p->down_since);
+	if (deadline == 0)
+		return;
+	if (now < deadline) {
+		if (o->wake_at == 0 || o->wake_at > deadline)
+			o->wake_at = deadline;
+		return;
+	}
+	p->upgrade_failed = 1;
+	snprintf(msg, sizeof(msg),
+	         "Pod %s is not ready on image %s within upgradeDownPodTimeout (%lld s); the "
+	         "upgrade stops there, the other pods serve on",
+	         pod, p->image, spec_seconds(o->spec, TIMER_UPGRADE_DOWN_POD));
+	if (o->fx && o->fx->event)
+		o->fx->event(o, 1, "UpgradeFailed", msg);
+}
+
+/*
+ * The count of ready pods gives the event; nothing is said while a pod is unknown. On the
+ * way, the pod to bring up next is chosen (the first that answers and does not serve)
  * unless a procedure is under way, or a failed one asks to wait.
  */
 static int
 nonrep_situation(struct ttc_object *o, time_t now)
 {
-	int ready = 0, unknown = 0, next = -1;
+	int nready = 0, unknown = 0, next = -1;
 
 	for (int i = 0; i < o->npods; i++) {
 		enum pod_class c = object_pod_presence(o, i, now);
 
+		watch_upgrade(o, i, now);
 		if (c == POD_UNKNOWN)
 			unknown++;
-		else if (c == POD_AVAILABLE && serving(o, i))
-			ready++;
-		else if (c == POD_AVAILABLE && next < 0)
+		else if (c == POD_AVAILABLE && ready(o, i))
+			nready++;
+		else if (c == POD_AVAILABLE && !serving(o, i) && next < 0)
 			next = i;
 	}
 	/* A pod being brought up that went away: work on another meanwhile. */
@@ -188,7 +246,9 @@ nonrep_situation(struct ttc_object *o, time_t now)
 	}
 	if (unknown)
 		return TTC_EV_UNSETTLED;
-	return ready == o->npods ? TTC_EV_ALL_READY : ready ? TTC_EV_SOME_READY : TTC_EV_NONE_READY;
+	return nready == o->npods ? TTC_EV_ALL_READY
+	       : nready           ? TTC_EV_SOME_READY
+	                          : TTC_EV_NONE_READY;
 }
 
 /* Bring up one pod: whatever it lacks, in order; a database is made once, never again. */
@@ -249,7 +309,7 @@ nonrep_pod_state(const struct ttc_object *o, int i, time_t now)
 	default:
 		break;
 	}
-	if (serving(o, i))
+	if (ready(o, i))
 		return "Normal";
 	return o->state == TTC_ST_INITIALIZING || o->target == i ? "Initializing" : "Down";
 }

@@ -75,6 +75,8 @@ struct pod_view {
 	char uid[64];
 	char ip[64];
 	char phase[16];
+	int ready;       /* its Ready condition is True (the readiness probe passes) */
+	char image[256]; /* the tt container's image */
 	/* From the agent. */
 	int reachable;            /* the last state GET succeeded */
 	time_t last_reachable;    /* when it last answered; 0 never */
@@ -84,6 +86,11 @@ struct pod_view {
 	int role;                 /* enum pod_role */
 	int initialized;          /* its database was created with users and schema */
 	int creating;             /* its database was created, users and schema not yet run */
+	/* Non-replicated upgrades: since when it is not ready, the image it last was ready
+	 * on (kept in status), and whether it failed to come back on a new one in time. */
+	time_t down_since;
+	char served_image[256];
+	int upgrade_failed;
 	time_t rep_state_changed; /* when rep_state last changed */
 };
 

@@ -103,33 +103,40 @@ labels(struct jw *w, const struct owner *o)
 	labels_with(w, o, o->labels);
 }
 
-/* The object's annotations, without kubectl's record of the last applied object. */
+/* The object's annotations, without kubectl's record of the last applied object, and the
+ * generation of the spec a StatefulSet was made from (gen >= 0). */
 static void
-annotations(struct jw *w, const struct owner *o)
+annotations(struct jw *w, const struct owner *o, long long gen)
 {
-	if (json_nkeys(o->annotations) == 0)
+	if (json_nkeys(o->annotations) == 0 && gen < 0)
 		return;
 	jw_key(w, "annotations");
 	jw_obj(w);
 	for (size_t i = 0; i < json_nkeys(o->annotations); i++) {
 		const char *k = json_key_at(o->annotations, i);
-		if (strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") == 0)
+		if (strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") == 0 ||
+		    strcmp(k, GENERATION_ANNOTATION) == 0)
 			continue;
 		jw_key(w, k);
 		jw_val(w, json_value_at(o->annotations, i));
+	}
+	if (gen >= 0) {
+		char text[32];
+		snprintf(text, sizeof(text), "%lld", gen);
+		jw_kstr(w, GENERATION_ANNOTATION, text);
 	}
 	jw_obj_end(w);
 }
 
 static void
-metadata(struct jw *w, const struct owner *o, const char *name)
+metadata(struct jw *w, const struct owner *o, const char *name, long long gen)
 {
 	jw_key(w, "metadata");
 	jw_obj(w);
 	jw_kstr(w, "name", name);
 	jw_kstr(w, "namespace", o->ns);
 	labels(w, o);
-	annotations(w, o);
+	annotations(w, o, gen);
 	owner_reference(w, o);
 	jw_obj_end(w);
 }
@@ -161,7 +168,7 @@ objects_secret(const struct owner *o, const struct agent_credentials *c)
 	jw_obj(&w);
 	jw_kstr(&w, "apiVersion", "v1");
 	jw_kstr(&w, "kind", "Secret");
-	metadata(&w, o, name);
+	metadata(&w, o, name, -1);
 	jw_kstr(&w, "type", "Opaque");
 	jw_key(&w, "data");
 	jw_obj(&w);
@@ -194,7 +201,7 @@ objects_service(const struct owner *o, const struct ttc_spec *spec)
 	jw_obj(&w);
 	jw_kstr(&w, "apiVersion", "v1");
 	jw_kstr(&w, "kind", "Service");
-	metadata(&w, o, o->name);
+	metadata(&w, o, o->name, -1);
 	jw_key(&w, "spec");
 	jw_obj(&w);
 	jw_kstr(&w, "clusterIP", "None");
@@ -549,8 +556,41 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	jw_obj_end(w);
 }
 
+/*
+ * How the StatefulSet replaces pods: OnDelete for a pair (the operator orders every
+ * replacement) and for non-replicated objects upgraded by hand (the user deletes pods);
+ * RollingUpdate from rollingUpdatePartition up for non-replicated objects upgraded
+ * automatically (Kubernetes rolls them, highest ordinal first, each after the previous is
+ * Ready). A patch clears rollingUpdate when the type becomes OnDelete.
+ */
+static void
+update_strategy(struct jw *w, const struct ttc_spec *spec, int patch)
+{
+	int rolling = spec->topology == TOPO_NONE && spec->image_upgrade_strategy == UPGRADE_AUTO;
+
+	jw_key(w, "updateStrategy");
+	jw_obj(w);
+	jw_kstr(w, "type", rolling ? "RollingUpdate" : "OnDelete");
+	if (rolling) {
+		jw_key(w, "rollingUpdate");
+		jw_obj(w);
+		jw_kint(w, "partition", spec->rolling_update_partition);
+		jw_obj_end(w);
+	} else if (patch) {
+		jw_key(w, "rollingUpdate");
+		jw_null(w);
+	}
+	jw_obj_end(w);
+}
+
+static long long
+replicas(const struct ttc_spec *spec)
+{
+	return spec->topology == TOPO_PAIR ? 2 : spec->replicas;
+}
+
 char *
-objects_statefulset(const struct owner *o, const struct ttc_spec *spec)
+objects_statefulset(const struct owner *o, const struct ttc_spec *spec, long long gen)
 {
 	struct jw w;
 
@@ -559,17 +599,14 @@ objects_statefulset(const struct owner *o, const struct ttc_spec *spec)
 	jw_obj(&w);
 	jw_kstr(&w, "apiVersion", "apps/v1");
 	jw_kstr(&w, "kind", "StatefulSet");
-	metadata(&w, o, o->name);
+	metadata(&w, o, o->name, gen);
 	jw_key(&w, "spec");
 	jw_obj(&w);
-	jw_kint(&w, "replicas", spec->topology == TOPO_PAIR ? 2 : spec->replicas);
+	jw_kint(&w, "replicas", replicas(spec));
 	jw_kstr(&w, "serviceName", o->name);
 	/* Both pods start together: the database that must become active may be on -1. */
 	jw_kstr(&w, "podManagementPolicy", "Parallel");
-	jw_key(&w, "updateStrategy");
-	jw_obj(&w);
-	jw_kstr(&w, "type", "OnDelete");
-	jw_obj_end(&w);
+	update_strategy(&w, spec, 0);
 	jw_key(&w, "selector");
 	jw_obj(&w);
 	jw_key(&w, "matchLabels");
@@ -587,6 +624,28 @@ objects_statefulset(const struct owner *o, const struct ttc_spec *spec)
 	for (size_t i = 0; i < json_len(spec->volume_claim_templates); i++)
 		jw_val(&w, json_at(spec->volume_claim_templates, i));
 	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
+}
+
+char *
+objects_statefulset_patch(const struct owner *o, const struct ttc_spec *spec, long long gen)
+{
+	struct jw w;
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_key(&w, "metadata");
+	jw_obj(&w);
+	annotations(&w, o, gen);
+	jw_obj_end(&w);
+	jw_key(&w, "spec");
+	jw_obj(&w);
+	jw_kint(&w, "replicas", replicas(spec));
+	update_strategy(&w, spec, 1);
+	pod_template(&w, o, spec);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	return jw_finish(&w, NULL);

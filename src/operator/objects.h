@@ -18,6 +18,8 @@ struct ttc_spec;
 /* Every object made for a TimesTenClassic, and its pods, carry this label with the
  * object's name: the operator watches only what carries it. */
 #define OBJECT_LABEL "timesten.oracle.com/object"
+/* On the StatefulSet: the generation of the TimesTenClassic spec it was last made from. */
+#define GENERATION_ANNOTATION "timesten.oracle.com/spec-generation"
 
 /* Where TimesTen lives in the image and in the pod. */
 #define TT_IMAGE_ENTRYPOINT "/home/timesten/starthost"
@@ -71,6 +73,11 @@ void objects_secret_name(char *buf, size_t n, const char *uid);
 /* Each returns a malloc'd JSON body, or NULL. */
 char *objects_secret(const struct owner *o, const struct agent_credentials *c);
 char *objects_service(const struct owner *o, const struct ttc_spec *spec);
-char *objects_statefulset(const struct owner *o, const struct ttc_spec *spec);
+/* The StatefulSet made from spec generation gen (kept in GENERATION_ANNOTATION). */
+char *objects_statefulset(const struct owner *o, const struct ttc_spec *spec, long long gen);
+/* The merge patch that brings a StatefulSet to spec generation gen: replicas, update
+ * strategy and pod template (every container running the TimesTen image with it). */
+char *objects_statefulset_patch(const struct owner *o, const struct ttc_spec *spec,
+                                long long gen);
 
 #endif

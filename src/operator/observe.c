@@ -61,6 +61,22 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	                 !YAJL_IS_NULL(json_get(pod, "metadata", "deletionTimestamp", NULL));
 	snprintf(p->uid, sizeof(p->uid), "%s", uid ? uid : "");
 	snprintf(p->phase, sizeof(p->phase), "%s", phase ? phase : (pod ? "Pending" : ""));
+	p->ready = 0;
+	yajl_val conds = json_get(pod, "status", "conditions", NULL);
+	for (size_t k = 0; k < json_len(conds); k++) {
+		const char *type = json_str(json_at(conds, k), "type", NULL);
+		const char *status = json_str(json_at(conds, k), "status", NULL);
+		if (type && status && strcmp(type, "Ready") == 0)
+			p->ready = strcmp(status, "True") == 0;
+	}
+	p->image[0] = '\0';
+	yajl_val cs = json_get(pod, "spec", "containers", NULL);
+	for (size_t k = 0; k < json_len(cs); k++) {
+		const char *cname = json_str(json_at(cs, k), "name", NULL);
+		const char *image = json_str(json_at(cs, k), "image", NULL);
+		if (cname && image && strcmp(cname, "tt") == 0)
+			snprintf(p->image, sizeof(p->image), "%s", image);
+	}
 	if (replaced) {
 		/* A new pod (or none): nothing said of the old one holds. */
 		if (p->reachable)

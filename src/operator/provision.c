@@ -314,11 +314,60 @@ provision_ensure(struct managed *m)
 		} else if (k == OWNED_SERVICE) {
 			create(m, k, names[k], objects_service(&ow, m->o.spec), &kube_res_services);
 		} else {
-			create(m, k, names[k], objects_statefulset(&ow, m->o.spec),
+			create(m, k, names[k], objects_statefulset(&ow, m->o.spec, m->o.generation),
 			       &kube_res_statefulsets);
 		}
 		return; /* one at a time, so the Events come in order */
 	}
+}
+
+static void
+updated(struct kube_result *r, void *arg)
+{
+	struct managed *m = arg;
+
+	m->updating = NULL;
+	if (r->err == KUBE_ERR_OK) {
+		long long n = 0;
+		json_int(r->object, &n, "spec", "replicas", NULL);
+		ctl_event(m, 0, "Update", "StatefulSet %s updated: image %s, %lld replicas", m->o.name,
+		          m->o.spec ? m->o.spec->image : "?", n);
+	} else {
+		ctl_event(m, 1, "UpdateFailed", "cannot update StatefulSet %s: %s", m->o.name,
+		          r->message);
+		ctl_wake(m, time(NULL) + RETRY_SECONDS);
+		m->update_failed_at = time(NULL);
+	}
+	ctl_step(m);
+}
+
+/*
+ * A spec change reaches the StatefulSet: when the generation it was made from (its
+ * annotation) is not the spec's, it is patched with what this spec makes of it.
+ */
+void
+provision_update(struct managed *m)
+{
+	struct owner ow = {m->o.name, m->o.ns, m->o.uid,
+	                   json_get(m->obj, "metadata", "labels", NULL),
+	                   json_get(m->obj, "metadata", "annotations", NULL)};
+	yajl_val sts = kube_informer_get(m->ctl->sets, m->o.ns, m->o.name);
+	const char *made = json_str(sts, "metadata", "annotations", GENERATION_ANNOTATION, NULL);
+	char gen[32], *patch;
+
+	if (m->o.spec == NULL || sts == NULL || m->updating != NULL ||
+	    time(NULL) < m->update_failed_at + RETRY_SECONDS)
+		return;
+	snprintf(gen, sizeof(gen), "%lld", m->o.generation);
+	if (made != NULL && strcmp(made, gen) == 0)
+		return;
+	if ((patch = objects_statefulset_patch(&ow, m->o.spec, m->o.generation)) == NULL)
+		return;
+	log_info("provision", "updating the StatefulSet", "object", m->o.name, "from",
+	         made ? made : "(none)", "to", gen, NULL);
+	m->updating =
+	    kube_patch(m->ctl->kube, &kube_res_statefulsets, m->o.ns, m->o.name, patch, updated, m);
+	free(patch);
 }
 
 static char *
@@ -386,6 +435,8 @@ provision_free(struct managed *m)
 {
 	if (m->check)
 		kube_call_cancel(m->check);
+	if (m->updating)
+		kube_call_cancel(m->updating);
 	for (int k = 0; k < 3; k++)
 		if (m->creating[k]) {
 			kube_call_cancel(m->creating[k]); /* no callback: free its record here */

@@ -40,6 +40,10 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kbool(w, "initialized", p->initialized);
 	if (p->creating)
 		jw_kbool(w, "creatingDatabase", 1); /* a restart knows it is half made */
+	if (!o->topo->has_active) {
+		jw_kbool(w, "nonRepUpgradeFailed", p->upgrade_failed);
+		jw_kstr(w, "lastReadyImage", p->served_image);
+	}
 
 	jw_key(w, "podStatus");
 	jw_obj(w);
@@ -194,6 +198,10 @@ status_restore(struct ttc_object *o, yajl_val status)
 
 		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
 		o->pods[i].creating = json_bool(p, "creatingDatabase", NULL) == 1;
+		o->pods[i].upgrade_failed = json_bool(p, "nonRepUpgradeFailed", NULL) == 1;
+		const char *img = json_str(p, "lastReadyImage", NULL);
+		snprintf(o->pods[i].served_image, sizeof(o->pods[i].served_image), "%s",
+		         img ? img : "");
 		o->pods[i].role = intended == NULL                   ? ROLE_NONE
 		                  : strcmp(intended, "Active") == 0  ? ROLE_ACTIVE
 		                  : strcmp(intended, "Standby") == 0 ? ROLE_STANDBY

@@ -433,6 +433,7 @@ serving_nonrep(struct ttc_object *o, struct ttc_spec *spec)
 		p->st.db = DB_LOADED;
 		p->st.updatable = UPDATABLE_YES;
 		p->st.ready_marker = 1;
+		p->ready = 1;
 	}
 }
 
@@ -459,6 +460,10 @@ test_nonrep(void)
 	is_int(nonrep_topology.pods(&spec), 3, "replicas pods");
 	is_int(nonrep_topology.pods(NULL), 1, "one without a spec");
 
+	o.pods[1].ready = 0;
+	is_int(nonrep_topology.situation(&o, now), TTC_EV_SOME_READY,
+	       "one serving but not yet Ready for Kubernetes: SOME_READY");
+	is_int(o.target, -1, "nothing to do on it but wait for its probe");
 	o.pods[1].st.ready_marker = 0;
 	is_int(nonrep_topology.situation(&o, now), TTC_EV_SOME_READY,
 	       "one not marked ready: SOME_READY");
@@ -498,6 +503,32 @@ test_nonrep(void)
 	o.state = TTC_ST_MANUAL;
 	is_str(nonrep_topology.pod_state(&o, 0, now), "ManualInterventionRequired",
 	       "pods show the hands-off state");
+
+	/* An upgrade: pod -2 comes back on a new image and does not become ready. */
+	serving_nonrep(&o, &spec);
+	spec.upgrade_down_pod_timeout = 600;
+	for (int i = 0; i < 3; i++)
+		snprintf(o.pods[i].image, sizeof(o.pods[i].image), "tt:1");
+	nonrep_topology.situation(&o, now);
+	is_str(o.pods[2].served_image, "tt:1", "the image each pod is ready on is remembered");
+	snprintf(o.pods[2].image, sizeof(o.pods[2].image), "tt:2");
+	o.pods[2].ready = 0;
+	o.wake_at = 0;
+	nonrep_topology.situation(&o, now);
+	ok(!o.pods[2].upgrade_failed && o.wake_at == now + 600,
+	   "not ready on the new image: looked at again after upgradeDownPodTimeout");
+	nonrep_topology.situation(&o, now + 599);
+	ok(!o.pods[2].upgrade_failed, "not failed before");
+	nonrep_topology.situation(&o, now + 600);
+	ok(o.pods[2].upgrade_failed && !o.pods[1].upgrade_failed, "failed then, that pod only");
+	o.pods[2].ready = 1;
+	nonrep_topology.situation(&o, now + 700);
+	ok(!o.pods[2].upgrade_failed && strcmp(o.pods[2].served_image, "tt:2") == 0,
+	   "ready at last: no longer failed, and ready on the new image");
+	o.pods[1].ready = 0;
+	nonrep_topology.situation(&o, now + 800);
+	nonrep_topology.situation(&o, now + 2000);
+	ok(!o.pods[1].upgrade_failed, "a pod down on the image it served on is no upgrade failure");
 }
 
 int

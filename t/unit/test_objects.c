@@ -60,7 +60,7 @@ static const char sample[] =
 static void
 test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 {
-	yajl_val sts = parse_body(objects_statefulset(o, spec));
+	yajl_val sts = parse_body(objects_statefulset(o, spec, 1));
 	if (sts == NULL) {
 		ok(0, "the StatefulSet body is JSON");
 		return;
@@ -147,6 +147,60 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	json_free(sts);
 }
 
+/* A non-replicated object's StatefulSet, as made and as patched. */
+static void
+test_nonrep_statefulset(const struct owner *o)
+{
+	char perr[128];
+	const char *text =
+	    "{\"metadata\":{\"name\":\"norep\"},\"spec\":{\"ttspec\":{\"storageClassName\":\"s\","
+	    "\"image\":\"tt:22.1.1.31.0\",\"replicationTopology\":\"none\",\"replicas\":3,"
+	    "\"rollingUpdatePartition\":2}}}";
+	yajl_val obj = json_parse(text, strlen(text), perr, sizeof(perr));
+	struct ttc_spec *spec = spec_parse(obj, err, sizeof(err));
+	long long n = 0;
+
+	ok(spec != NULL, "a non-replicated spec: %s", err);
+	if (spec == NULL) {
+		json_free(obj);
+		return;
+	}
+	yajl_val sts = parse_body(objects_statefulset(o, spec, 4));
+	ok(json_int(sts, &n, "spec", "replicas", NULL) == 0 && n == 3, "replicas pods");
+	is_str(json_str(sts, "spec", "updateStrategy", "type", NULL), "RollingUpdate",
+	       "imageUpgradeStrategy Auto: Kubernetes rolls the pods");
+	ok(json_int(sts, &n, "spec", "updateStrategy", "rollingUpdate", "partition", NULL) == 0 &&
+	       n == 2,
+	   "from rollingUpdatePartition up");
+	is_str(json_str(sts, "metadata", "annotations", GENERATION_ANNOTATION, NULL), "4",
+	       "the spec generation it was made from");
+	json_free(sts);
+
+	spec->image_upgrade_strategy = UPGRADE_MANUAL;
+	yajl_val patch = parse_body(objects_statefulset_patch(o, spec, 5));
+	is_str(json_str(patch, "spec", "updateStrategy", "type", NULL), "OnDelete",
+	       "Manual: OnDelete, pods replaced only when deleted");
+	yajl_val ru = json_get(patch, "spec", "updateStrategy", "rollingUpdate", NULL);
+	ok(ru != NULL && YAJL_IS_NULL(ru), "the patch clears rollingUpdate");
+	is_str(json_str(patch, "metadata", "annotations", GENERATION_ANNOTATION, NULL), "5",
+	       "and records the new generation");
+	yajl_val cs = json_get(patch, "spec", "template", "spec", "containers", NULL);
+	int images = 0;
+	for (size_t i = 0; i < json_len(cs); i++)
+		images += strcmp(json_str(json_at(cs, i), "image", NULL), "tt:22.1.1.31.0") == 0;
+	is_int(images, 2, "tt and daemonlog run the image");
+	is_str(json_str(json_at(json_get(patch, "spec", "template", "spec", "initContainers", NULL),
+	                        0),
+	                "image", NULL),
+	       "tt:22.1.1.31.0", "and so does ttinit");
+	ok(json_get(patch, "spec", "volumeClaimTemplates", NULL) == NULL &&
+	       json_get(patch, "spec", "selector", NULL) == NULL,
+	   "no field the API server forbids changing");
+	json_free(patch);
+	spec_free(spec);
+	json_free(obj);
+}
+
 static void
 test_names(void)
 {
@@ -181,6 +235,7 @@ main(void)
 	if (spec == NULL)
 		return done_testing();
 	test_statefulset(obj, spec, &o);
+	test_nonrep_statefulset(&o);
 
 	yajl_val svc = parse_body(objects_service(&o, spec));
 	is_str(json_str(svc, "spec", "clusterIP", NULL), "None", "the Service is headless");
