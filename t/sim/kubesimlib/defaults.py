@@ -64,7 +64,7 @@ def _add_token_volume(spec):
             c.setdefault("volumeMounts", []).append({"name": name, "readOnly": True, "mountPath": SA_MOUNT})
 
 
-def _workload_defaults(obj, plural):
+def _workload_defaults(obj, plural, old=None):
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
         return
@@ -78,11 +78,32 @@ def _workload_defaults(obj, plural):
         _pod_spec_defaults(tmpl.get("spec"))
     if plural == "statefulsets":
         spec.setdefault("podManagementPolicy", "OrderedReady")
-        us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-        if isinstance(us, dict) and us.get("type", "RollingUpdate") == "RollingUpdate":
-            us.setdefault("type", "RollingUpdate")
-            us.setdefault("rollingUpdate", {"partition": 0})
-        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        us = spec.get("updateStrategy")
+        if us is None:
+            us = spec["updateStrategy"] = {}
+        if isinstance(us, dict):
+            # SetDefaults_StatefulSet: rollingUpdate is filled in only when the type itself was left out, so
+            # an explicit `type: RollingUpdate` keeps rollingUpdate unset (and kubectl rollout status then
+            # tells revisions rather than a partition)
+            if not us.get("type"):
+                us["type"] = "RollingUpdate"
+                if us.get("rollingUpdate") is None:
+                    us["rollingUpdate"] = {}
+            ru = us.get("rollingUpdate")
+            if us["type"] == "RollingUpdate" and isinstance(ru, dict):
+                ru.setdefault("partition", 0)
+                # maxUnavailable belongs to the MaxUnavailableStatefulSet gate, off in 1.32: dropped
+                if "maxUnavailable" not in (((((old or {}).get("spec") or {}).get("updateStrategy") or {})
+                                             .get("rollingUpdate")) or {}):
+                    ru.pop("maxUnavailable", None)
+            elif us.get("rollingUpdate", 0) is None:
+                del us["rollingUpdate"]
+        pvc = spec.get("persistentVolumeClaimRetentionPolicy")
+        if pvc is None:
+            pvc = spec["persistentVolumeClaimRetentionPolicy"] = {}
+        if isinstance(pvc, dict):
+            pvc["whenDeleted"] = pvc.get("whenDeleted") or "Retain"
+            pvc["whenScaled"] = pvc.get("whenScaled") or "Retain"
         for t in spec.get("volumeClaimTemplates") or []:
             if isinstance(t, dict):
                 t.setdefault("apiVersion", "v1")
@@ -160,7 +181,7 @@ def prepare(reg, rt, obj, old):
             if "kubernetes.io/pvc-protection" not in fins:
                 fins.append("kubernetes.io/pvc-protection")
     elif key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
-        _workload_defaults(obj, rt.plural)
+        _workload_defaults(obj, rt.plural, old)
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         spec = obj.get("spec") or {}
         spec.setdefault("conversion", {"strategy": "None"})
@@ -219,6 +240,9 @@ def validate(rt, obj, old):
         if not isinstance(spec, dict):
             causes.append(("spec", "Required value", "FieldValueRequired"))
             return causes
+        if key == ("apps", "statefulsets"):
+            causes += _statefulset_causes(spec, old)
+            return causes
         sel = spec.get("selector")
         tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
@@ -227,23 +251,12 @@ def validate(rt, obj, old):
             from .selectors import selector_from_label_selector
             if not selector_from_label_selector(sel).matches(tmpl_labels):
                 causes.append(("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match "
-                               "template `labels`" % json.dumps(tmpl_labels), "FieldValueInvalid"))
+                               "template `labels`" % go_string_map(tmpl_labels), "FieldValueInvalid"))
         if not isinstance(spec.get("template"), dict) or not ((spec.get("template") or {}).get("spec") or {}).get("containers"):
             causes.append(("spec.template.spec.containers", "Required value", "FieldValueRequired"))
         if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
             causes.append(("spec.replicas", "Invalid value: %d: must be greater than or equal to 0" % spec["replicas"],
                            "FieldValueInvalid"))
-        if key == ("apps", "statefulsets") and old is not None:
-            def frozen(s):
-                s = dict(s or {})
-                for f in ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
-                          "minReadySeconds", "revisionHistoryLimit"):
-                    s.pop(f, None)
-                return s
-            if frozen(spec) != frozen(old.get("spec")):
-                causes.append(("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', "
-                               "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
-                               "and 'minReadySeconds' are forbidden", "FieldValueForbidden"))
     elif key == ("", "services"):
         if isinstance(spec, dict) and spec.get("clusterIP") != "None" and not spec.get("ports") \
                 and spec.get("type") != "ExternalName":
@@ -252,6 +265,97 @@ def validate(rt, obj, old):
         data = obj.get("data")
         if data is not None and (not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values())):
             causes.append(("data", "Invalid value: values must be strings", "FieldValueInvalid"))
+    return causes
+
+
+def go_string_map(m):
+    """A map[string]string as Go's %#v prints it (keys sorted)."""
+    return "map[string]string{%s}" % ", ".join("%s:%s" % (json.dumps(k), json.dumps(v)) for k, v in sorted(m.items()))
+
+
+def _go_rolling(ru):
+    if ru is None:
+        return "(*apps.RollingUpdateStatefulSetStrategy)(nil)"
+    return "apps.RollingUpdateStatefulSetStrategy{Partition:%s, MaxUnavailable:(*intstr.IntOrString)(nil)}" % (
+        ru.get("partition") or 0)
+
+
+def _nonnegative(causes, field, value):
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        causes.append((field, "Invalid value: %d: must be greater than or equal to 0" % value, "FieldValueInvalid"))
+
+
+# what ValidateStatefulSetUpdate lets change; everything else in the spec (revisionHistoryLimit too) is frozen
+STS_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+               "minReadySeconds")
+
+
+def _statefulset_causes(spec, old):
+    """ValidateStatefulSetSpec (and, on update, ValidateStatefulSetUpdate), in the real order."""
+    causes = []
+    pmp = spec.get("podManagementPolicy") or ""
+    if not pmp:
+        causes.append(("spec.podManagementPolicy", "Required value", "FieldValueRequired"))
+    elif pmp not in ("OrderedReady", "Parallel"):
+        causes.append(("spec.podManagementPolicy", "Invalid value: %s: must be 'OrderedReady' or 'Parallel'"
+                       % json.dumps(pmp), "FieldValueInvalid"))
+    us = spec.get("updateStrategy") or {}
+    ut = us.get("type") or ""
+    ru = us.get("rollingUpdate")
+    if not ut:
+        causes.append(("spec.updateStrategy", "Required value", "FieldValueRequired"))
+    elif ut == "OnDelete":
+        if ru is not None:
+            causes.append(("spec.updateStrategy.rollingUpdate", "Invalid value: %s: only allowed for updateStrategy "
+                           "'RollingUpdate'" % _go_rolling(ru), "FieldValueInvalid"))
+    elif ut == "RollingUpdate":
+        if isinstance(ru, dict):
+            _nonnegative(causes, "spec.updateStrategy.rollingUpdate.partition", ru.get("partition"))
+    else:
+        causes.append(("spec.updateStrategy", "Invalid value: apps.StatefulSetUpdateStrategy{Type:%s, RollingUpdate:%s}: "
+                       "must be 'RollingUpdate' or 'OnDelete'" % (json.dumps(ut), "(*apps.RollingUpdateStatefulSetStrategy)"
+                                                                  "(nil)" if ru is None else "(*apps.RollingUpdate"
+                                                                  "StatefulSetStrategy)(0xc000a3c1e0)"),
+                       "FieldValueInvalid"))
+    pvc = spec.get("persistentVolumeClaimRetentionPolicy")
+    if isinstance(pvc, dict):
+        for f in ("whenDeleted", "whenScaled"):
+            if pvc.get(f) not in ("Retain", "Delete"):
+                causes.append(("spec.persistentVolumeClaimRetentionPolicy." + f, 'Unsupported value: %s: supported '
+                               'values: "Retain", "Delete"' % json.dumps(pvc.get(f) or ""), "FieldValueNotSupported"))
+    _nonnegative(causes, "spec.replicas", spec.get("replicas"))
+    _nonnegative(causes, "spec.minReadySeconds", spec.get("minReadySeconds"))
+    if isinstance(spec.get("ordinals"), dict):
+        _nonnegative(causes, "spec.ordinals.start", spec["ordinals"].get("start"))
+    sel = spec.get("selector")
+    tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    tmpl_labels = (tmpl.get("metadata") or {}).get("labels") or {}
+    if not isinstance(sel, dict):
+        causes.append(("spec.selector", "Required value", "FieldValueRequired"))
+    elif not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        causes.append(("spec.selector", "Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), "
+                       "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for "
+                       "statefulset", "FieldValueInvalid"))
+    else:
+        from .selectors import selector_from_label_selector
+        if not selector_from_label_selector(sel).matches(tmpl_labels):
+            causes.append(("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match "
+                           "template `labels`" % go_string_map(tmpl_labels), "FieldValueInvalid"))
+    # (the pod spec itself is not validated here: the API server leaves that to the pods' creation)
+    pspec = tmpl.get("spec") if isinstance(tmpl.get("spec"), dict) else {}
+    if pspec.get("restartPolicy", "Always") != "Always":
+        causes.append(("spec.template.spec.restartPolicy", 'Unsupported value: %s: supported values: "Always"'
+                       % json.dumps(pspec.get("restartPolicy") or ""), "FieldValueNotSupported"))
+    if pspec.get("activeDeadlineSeconds") is not None:
+        causes.append(("spec.template.spec.activeDeadlineSeconds", "Forbidden: activeDeadlineSeconds in StatefulSet "
+                       "is not Supported", "FieldValueForbidden"))
+    if old is not None:
+        def frozen(s):
+            return {k: v for k, v in (s or {}).items() if k not in STS_MUTABLE}
+        if frozen(spec) != frozen(old.get("spec")):
+            causes.append(("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+                           "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
+                           "and 'minReadySeconds' are forbidden", "FieldValueForbidden"))
     return causes
 
 
