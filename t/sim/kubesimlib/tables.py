@@ -14,6 +14,13 @@ AGE = col("Age", desc="CreationTimestamp is a timestamp representing the server 
 ACCESS = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
 
+def _controller_name(ref):
+    """formatResourceName of the controller: lowercase Kind.group/name, or kind/name for the core group."""
+    av = ref.get("apiVersion", "")
+    group = av.split("/")[0] if "/" in av else ""
+    return "%s/%s" % ((ref.get("kind", "") + ("." + group if group else "")).lower(), ref.get("name"))
+
+
 def _md(o):
     return o.get("metadata") or {}
 
@@ -224,8 +231,7 @@ BUILTIN = {
                    _created(o), *_containers(o)]),
     ("apps", "controllerrevisions"): (
         [NAME, col("Controller"), col("Revision", "integer"), AGE],
-        lambda o: [_md(o)["name"], next(("%s.%s/%s" % (r.get("kind", "").lower(), r.get("apiVersion", "").split("/")[0],
-                                                        r.get("name")) for r in _md(o).get("ownerReferences") or []
+        lambda o: [_md(o)["name"], next((_controller_name(r) for r in _md(o).get("ownerReferences") or []
                                          if r.get("controller")), "<none>"),
                    o.get("revision", 0), _created(o)]),
     ("coordination.k8s.io", "leases"): (
