@@ -62,12 +62,24 @@ report_invalid_spec(void *ctx)
 	return 0;
 }
 
-/* A pod is up: the next one that needs it is chosen at once. */
+static int pod_failed(void *ctx);
+
+/* A pod is up: the next one that needs it is chosen at once. Every step done and still not
+ * serving (a database that stays not updatable) is a failure, tried again later. */
 static int
 next_pod(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
+	if (o->target >= 0 && o->target < o->npods && !serving(o, o->target)) {
+		char pod[300], msg[400];
+		objects_pod_name(pod, sizeof(pod), o->name, o->target);
+		snprintf(msg, sizeof(msg), "Pod %s: every step is done and its database does not "
+		                           "serve (not updatable?); trying again later", pod);
+		if (o->fx && o->fx->event)
+			o->fx->event(o, 1, "ProcedureFailed", msg);
+		return pod_failed(ctx);
+	}
 	object_cancel_work(o);
 	o->target = -1;
 	o->rebuild_failures = 0;

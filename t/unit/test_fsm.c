@@ -490,6 +490,16 @@ test_nonrep(void)
 	ok(o.target == -1 && o.wake_at == now + 8, "after a failure the next try waits (%d, %ld)",
 	   o.target, (long)o.wake_at);
 
+	o.now = now;
+	o.rebuild_at = 0;
+	o.rebuild_failures = 0;
+	o.target = 2;
+	o.pods[2].st.ready_marker = 1;
+	o.pods[2].st.updatable = UPDATABLE_NO;
+	is_int(fsm_step(t, TTC_ST_SOME_READY, TTC_EV_PROC_DONE, &o, NULL), TTC_ST_SOME_READY,
+	       "a procedure done on a pod that still does not serve");
+	ok(o.target == -1 && o.rebuild_at == now + 2,
+	   "counts as a failure: the next try waits, no loop");
 	is_int(fsm_step(t, TTC_ST_SOME_READY, TTC_EV_PROC_FAILED, &o, NULL), TTC_ST_SOME_READY,
 	       "a pod that cannot be brought up keeps the state");
 	is_int(fsm_step(t, TTC_ST_INITIALIZING, TTC_EV_PROC_FAILED, &o, NULL), TTC_ST_FAILED,
