@@ -384,8 +384,11 @@ ctl_resize_pods(struct managed *m, int n)
 	/* Reads and orders out hold pointers into the links: end them first. */
 	for (int i = 0; i < m->o.npods; i++)
 		observe_drop_agent(m, i);
-	if ((links = realloc(m->links, (n > 0 ? n : 1) * sizeof(*links))) == NULL)
-		return -1;
+	if ((links = realloc(m->links, (n > 0 ? n : 1) * sizeof(*links))) == NULL) {
+		if (n > m->o.npods)
+			return -1;
+		links = m->links; /* fewer: the larger block serves */
+	}
 	m->links = links;
 	for (int i = m->o.npods; i < n; i++)
 		memset(&links[i], 0, sizeof(links[i]));

@@ -77,8 +77,11 @@ object_resize_pods(struct ttc_object *o, int n)
 
 	if (n == o->npods)
 		return 0;
-	if ((p = realloc(o->pods, (n > 0 ? n : 1) * sizeof(*p))) == NULL)
-		return -1;
+	if ((p = realloc(o->pods, (n > 0 ? n : 1) * sizeof(*p))) == NULL) {
+		if (n > o->npods)
+			return -1;
+		p = o->pods; /* fewer: the larger block serves */
+	}
 	for (int i = o->npods; i < n; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		agent_state_unknown(&p[i].st);
