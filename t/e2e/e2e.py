@@ -3,6 +3,7 @@ installed from k8s/, kubectl, waits with deadlines, and two watchers that run be
 scenario: one samples both databases and records any moment two are updatable, one
 commits rows on whichever database is active and records those acknowledged."""
 
+import calendar
 import json
 import os
 import re
@@ -50,9 +51,19 @@ class Tap:
         return self.ok(re.search(pattern, text) is not None, what,
                        "no match for /%s/ in:\n%s" % (pattern, text))
 
+    def need(self, cond, what, diag=None):
+        """ok(), and when it fails, Stop: the steps after it depend on it."""
+        if not self.ok(cond, what, diag):
+            raise Stop(what)
+        return cond
+
     def done(self):
         print("1..%d" % self.n, flush=True)
         return 1 if self.failed else 0
+
+
+class Stop(Exception):
+    """A step that the rest of a scenario depends on failed: the scenario ends there."""
 
 
 def wait_until(pred, timeout, interval=0.2):
@@ -65,6 +76,33 @@ def wait_until(pred, timeout, interval=0.2):
         if time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+class Watch(threading.Thread):
+    """Asks pred every interval seconds, beside a scenario, until it returns something true:
+    then value is that and at the wall-clock time it was first seen (None until then)."""
+
+    def __init__(self, pred, interval=1.0):
+        super().__init__(daemon=True)
+        self.pred, self.interval = pred, interval
+        self.value = self.at = None
+        self.stop_flag = threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            try:
+                v = self.pred()
+            except Exception:
+                v = None
+            if v:
+                self.value, self.at = v, time.time()
+                return
+            self.stop_flag.wait(self.interval)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(30)
 
 
 class Cluster:
@@ -146,6 +184,19 @@ class Cluster:
                     return p["metadata"]["name"]
         return None
 
+    def operator_restarts(self):
+        """How often the operator's container was restarted, and how it last ended."""
+        out = []
+        for p in self.operator_pods():
+            for c in p.get("status", {}).get("containerStatuses", []):
+                last = c.get("lastState", {}).get("terminated")
+                out.append("%s: %d restarts%s" % (
+                    p["metadata"]["name"], c.get("restartCount", 0),
+                    "; last ended with exit code %s%s" % (
+                        last.get("exitCode"), " (signal %s)" % last["signal"]
+                        if last.get("signal") else "") if last else ""))
+        return "\n".join(out)
+
     def operator_log(self):
         name = self.operator_ready() or (self.operator_pods() or [{}])[0].get(
             "metadata", {}).get("name")
@@ -164,6 +215,55 @@ class Cluster:
             s, a = self.state(name)
             return s == state and (active is None or a == active)
         return wait_until(reached, timeout, 0.1)
+
+    def wait_state_via(self, name, state, timeout, via=()):
+        """Waits for the object's high-level state to be state, passing only through the
+        states in via: (True, states seen) once it is there; (False, states seen) when the
+        deadline passes or, at once, when it is in a state outside via."""
+        seen = []
+
+        def step():
+            s = self.state(name)[0]
+            if s is not None and (not seen or seen[-1] != s):
+                seen.append(s)
+            if s == state:
+                return "reached"
+            if s is not None and s not in via:
+                return "astray"
+            return None
+        return wait_until(step, timeout, 0.1) == "reached", seen
+
+    def pod(self, name):
+        """The pod, or None when there is none or it is being deleted."""
+        p = self.get_json("pod", name)
+        return p if p and not p["metadata"].get("deletionTimestamp") else None
+
+    def patch(self, resource, name, body):
+        """kubectl patch --type merge with body (an object, sent as JSON)."""
+        return self.kubectl("patch", resource, name, "--type", "merge", "-p", json.dumps(body))
+
+    def edit(self, resource, name, old, new):
+        """kubectl edit resource name, the editor replacing every old by new in the text
+        kubectl gives it (it fails when old is not there); what the editor was given is
+        kept as self.edited."""
+        editor = os.path.join(self.dir, "editor.py")
+        before = os.path.join(self.dir, "edit-buffer")
+        with open(editor, "w") as f:
+            f.write(EDITOR)
+        env = dict(self.env, KUBE_EDITOR="%s %s" % (sys.executable, editor),
+                   E2E_EDIT_OLD=old, E2E_EDIT_NEW=new, E2E_EDIT_COPY=before)
+        out = subprocess.run(["kubectl", "edit", resource, name], env=env, capture_output=True,
+                             text=True, timeout=60)
+        try:
+            with open(before) as f:
+                self.edited = f.read()
+        except OSError:
+            self.edited = ""
+        return out
+
+    def get_rows(self, *args):
+        """The table kubectl get prints, each line split into its columns."""
+        return [line.split() for line in self.kubectl("get", *args).stdout.splitlines()]
 
     def pod_ips(self, name, terminating=False):
         """{pod name: IP} of the object's pods: those not being deleted, or with
@@ -199,6 +299,102 @@ class Cluster:
         """Waits for an Event posted since mark whose message contains text."""
         return wait_until(lambda: any(text in m for m in self.events_since(name, mark)),
                           timeout, 0.1)
+
+
+EDITOR = """import os, sys
+path = sys.argv[-1]
+old, new = os.environ["E2E_EDIT_OLD"], os.environ["E2E_EDIT_NEW"]
+with open(path) as f:
+    text = f.read()
+with open(os.environ["E2E_EDIT_COPY"], "w") as f:
+    f.write(text)
+if old not in text:
+    sys.exit("editor: %r is not in the object" % old)
+with open(path, "w") as f:
+    f.write(text.replace(old, new))
+"""
+
+
+def pod_ready(pod):
+    """The pod is there, not being deleted, and its Ready condition is True."""
+    if not pod or pod["metadata"].get("deletionTimestamp"):
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in pod.get("status", {}).get("conditions", []))
+
+
+def grep(text, *words):
+    """The lines of text that hold one of the words, stripped: what `| grep 'a\\|b'` shows."""
+    return [line.strip() for line in text.splitlines() if any(w in line for w in words)]
+
+
+def seconds(stamp):
+    """An RFC 3339 time as the API server writes it (2024-05-01T10:00:05Z, fractions
+    allowed) in seconds since the epoch; None for anything else."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$", stamp or "")
+    if not m:
+        return None
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + float(m.group(2) or 0)
+
+
+def describe_pod_status(text):
+    """{pod name: {field: value}} from the Pod Status list of `kubectl describe ttc`,
+    whatever fields each pod has: kubectl prints each pod's fields in sorted order, so a
+    field that does not sort after the one before it opens the next pod. Leaf fields of
+    every depth (a pod's own before those of its parts); a pod is known by its Name."""
+    pods, block, last, inside = {}, None, None, False
+    for line in text.splitlines():
+        if line == "  Pod Status:":
+            inside = True
+            continue
+        if not inside:
+            continue
+        if not line.startswith("    "):
+            break
+        m = re.match(r"^( +)([A-Za-z][A-Za-z ]*):(?:\s+(\S.*?))?\s*$", line)
+        if not m:
+            continue
+        key = m.group(2).replace(" ", "").lower()
+        if len(m.group(1)) == 4:
+            if block is None or last is None or key <= last:
+                block = {}
+            last = key
+        if block is None or m.group(3) is None:
+            continue
+        if len(m.group(1)) == 4:
+            block[m.group(2)] = m.group(3)
+            if m.group(2) == "Name":
+                pods[m.group(3)] = block
+        else:
+            block.setdefault(m.group(2), m.group(3))
+    return pods
+
+
+def ttversion(cluster, pod):
+    """What ttVersion prints in the pod's tt container, as the guide runs it there."""
+    out = cluster.kubectl("exec", pod, "-c", "tt", "--", "ttVersion")
+    return out.stdout if out.returncode == 0 else out.stdout + out.stderr
+
+
+def sql(cluster, name, pod, text, uid="scott", pwd="tiger"):
+    """Runs text over a client/server connection to the database of one of the object's
+    pods (DSN name), committing: its rows, or None when it cannot be done."""
+    ip = cluster.pod_ips(name).get(pod)
+    if ip is None:
+        return None
+    try:
+        c = Conn(ip, name, uid, pwd)
+    except Exception:
+        return None
+    try:
+        c.autocommit(False)
+        rows = c.sql(text).get("rows", [])
+        c.sql("commit")
+        return rows
+    except Exception:
+        return None
+    finally:
+        c.close()
 
 
 def describe_pods(text):
