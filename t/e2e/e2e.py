@@ -729,6 +729,30 @@ class Writer(threading.Thread):
         self.join(30)
 
 
+
+def configmap(name):
+    """A ConfigMap of the metadata files independent databases are made from: the admin user,
+    db.ini, a table, and an epilog that leaves a row (0, 'epilog') to show it ran once."""
+    return """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+data:
+  adminUser: |
+    scott/tiger
+  db.ini: |
+    PermSize=200
+    DatabaseCharacterSet=AL32UTF8
+  schema.sql: |
+    create table scott.emp (
+      id number not null primary key,
+      name varchar2(64)
+    );
+  epilog.sql: |
+    insert into scott.emp values (0, 'epilog');
+""" % name
+
 def keys_on(cluster, name, table, dsn, uid, pwd, column="id"):
     """The keys (column) of table on the active pod's database; None when it cannot be
     read (no active, or its database does not answer)."""

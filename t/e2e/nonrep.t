@@ -30,25 +30,7 @@ BAD = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0-noagent"
 DOWN_TIMEOUT = 20  # broken's upgradeDownPodTimeout
 COMING_UP = ("Initializing", "NoReplicasReady", "SomeReplicasReady")
 
-CONFIGMAP = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: nonrep
-data:
-  adminUser: |
-    scott/tiger
-  db.ini: |
-    PermSize=200
-    DatabaseCharacterSet=AL32UTF8
-  schema.sql: |
-    create table scott.emp (
-      id number not null primary key,
-      name varchar2(64)
-    );
-  epilog.sql: |
-    insert into scott.emp values (0, 'epilog');
-"""
+CONFIGMAP = e2e.configmap("nonrep")
 TTC = """
 apiVersion: timesten.oracle.com/v3
 kind: TimesTenClassic

@@ -27,26 +27,7 @@ HOME = "/tt/home/timesten/instances/instance1"
 
 # The guide does not show its objects' definitions: each object gets a ConfigMap of its
 # own name with an admin user, a schema and an epilog that writes one row.
-MANIFEST = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: %(name)s
-data:
-  adminUser: |
-    scott/tiger
-  db.ini: |
-    PermSize=200
-    DatabaseCharacterSet=AL32UTF8
-  schema.sql: |
-    create table scott.emp (
-      id number not null primary key,
-      name varchar2(64)
-    );
-  epilog.sql: |
-    insert into scott.emp values (0, 'epilog');
----
-apiVersion: timesten.oracle.com/v3
+MANIFEST = """apiVersion: timesten.oracle.com/v3
 kind: TimesTenClassic
 metadata:
   name: %(name)s
@@ -131,7 +112,8 @@ def check_ttversion(pod):
 try:
     tap.need(cluster.install_operator(), "the operator runs from k8s/ (CRD, RBAC, Deployment)")
     out = cluster.kubectl("create", "-f", "-", input="---".join(
-        MANIFEST % {"name": n, "image": OLD, "extra": extra} for n, extra in OBJECTS))
+        e2e.configmap(n) + "---\n" + MANIFEST % {"name": n, "image": OLD, "extra": extra}
+        for n, extra in OBJECTS))
     tap.need(out.returncode == 0 and "%s/%s created" % (GROUP, NAME) in out.stdout,
              "the guide's namespace: mannorepsample and norepsample (non-replicated), repsample "
              "(a pair), each with its ConfigMap", out.stdout + out.stderr)
