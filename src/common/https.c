@@ -586,7 +586,7 @@ explain_failure(struct https_request *r)
 		fail(r, HTTPS_ERR_TLS, "TLS with %s: %s", r->c->authority, buf);
 	} else if (r->evhttp_error == EVREQ_HTTP_TIMEOUT) {
 		fail(r, HTTPS_ERR_TIMEOUT, "no progress from %s for %d ms", r->c->authority,
-		     r->idle_ms                               ? r->idle_ms
+		     r->idle_ms                            ? r->idle_ms
 		     : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
 		                                           : r->deadline_ms);
 	} else if (r->evhttp_error == EVREQ_HTTP_INVALID_HEADER) {
@@ -743,7 +743,7 @@ start(struct https_request *r)
 		return;
 	}
 	/* evhttp always has a limit of its own; "no deadline" leaves it at a day. */
-	ms_to_tv(r->idle_ms                               ? r->idle_ms
+	ms_to_tv(r->idle_ms                            ? r->idle_ms
 	         : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
 	                                               : r->deadline_ms,
 	         &tv);

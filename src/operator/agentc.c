@@ -229,8 +229,8 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 	https_request_header(p->req, "Accept", "application/json");
 	if (body != NULL)
 		https_request_body(p->req, "application/json", body, strlen(body));
-	https_request_timeouts(p->req, p->lim.request_ms > 0 ? p->lim.request_ms : HTTPS_NO_DEADLINE,
-	                       0);
+	https_request_timeouts(p->req,
+	                       p->lim.request_ms > 0 ? p->lim.request_ms : HTTPS_NO_DEADLINE, 0);
 	https_request_connect_timeouts(p->req, p->lim.tcp_ms, p->lim.tls_ms);
 	if (https_request_send(p->req, fn, p) < 0) {
 		https_request_cancel(p->req);
@@ -241,8 +241,7 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 }
 
 int
-agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state_fn done,
-                 void *arg)
+agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state_fn done, void *arg)
 {
 	struct pending *p = pending_new(c, arg);
 
@@ -359,8 +358,8 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 }
 
 int
-agentc_order(struct agentc *c, const char *op, const char *body,
-             const struct agentc_limits *lim, agentc_order_fn done, void *arg)
+agentc_order(struct agentc *c, const char *op, const char *body, const struct agentc_limits *lim,
+             agentc_order_fn done, void *arg)
 {
 	struct pending *p = pending_new(c, arg);
 	char path[96];

@@ -334,10 +334,11 @@ read_spec(struct managed *m, yajl_val obj)
 		return;
 	}
 	if (o->state != TTC_ST_NEW && spec->topology != o->topo->id) {
-		snprintf(o->message, sizeof(o->message),
-		         "spec.ttspec.replicationTopology: cannot change from %s to %s on a running "
-		         "object; the previous spec stays in force",
-		         topology_names[o->topo->id], topology_names[spec->topology]);
+		snprintf(
+		    o->message, sizeof(o->message),
+		    "spec.ttspec.replicationTopology: cannot change from %s to %s on a running "
+		    "object; the previous spec stays in force",
+		    topology_names[o->topo->id], topology_names[spec->topology]);
 		ctl_event(m, 1, "InvalidSpec", "%s", o->message);
 		spec_free(spec);
 		return;
@@ -606,8 +607,8 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                         "The high-level state of each TimesTenClassic (value 1).",
 	                         "namespace,name,state");
 	snprintf(name, sizeof(name), "%s_state_transitions_total", OPERATOR_METRICS_PREFIX);
-	m->transitions =
-	    metrics_counter(reg, name, "State changes, by state left and state entered.", "from,to");
+	m->transitions = metrics_counter(
+	    reg, name, "State changes, by state left and state entered.", "from,to");
 	snprintf(name, sizeof(name), "%s_failover_seconds", OPERATOR_METRICS_PREFIX);
 	m->failover = metric_series(
 	    metrics_histogram(

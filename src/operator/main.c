@@ -108,7 +108,8 @@ main(int argc, char **argv)
 			op.overrides.namespace = optarg;
 			break;
 		case OPT_DUMP_FSM: {
-			const struct topology *t = topology_named(optarg ? optarg : "activeStandbyPair");
+			const struct topology *t =
+			    topology_named(optarg ? optarg : "activeStandbyPair");
 			if (t == NULL) {
 				fprintf(stderr, "--dump-fsm: no topology \"%s\"\n", optarg);
 				return 2;

@@ -74,8 +74,10 @@ next_pod(void *ctx)
 	if (o->target >= 0 && o->target < o->npods && !serving(o, o->target)) {
 		char pod[300], msg[400];
 		objects_pod_name(pod, sizeof(pod), o->name, o->target);
-		snprintf(msg, sizeof(msg), "Pod %s: every step is done and its database does not "
-		                           "serve (not updatable?); trying again later", pod);
+		snprintf(msg, sizeof(msg),
+		         "Pod %s: every step is done and its database does not "
+		         "serve (not updatable?); trying again later",
+		         pod);
 		if (o->fx && o->fx->event)
 			o->fx->event(o, 1, "ProcedureFailed", msg);
 		return pod_failed(ctx);

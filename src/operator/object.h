@@ -18,17 +18,21 @@ enum pod_role { ROLE_NONE, ROLE_ACTIVE, ROLE_STANDBY };
  * into enumerations. X(enum, text): the text is the agent's word and the operator's (in
  * Events and status). Every enumeration starts with Unknown, so a zeroed state is unknown.
  */
-#define TT_INSTANCE(X) X(INSTANCE_UNKNOWN, "Unknown") X(INSTANCE_EXISTS, "Exists") X(INSTANCE_NONE, "None")
+#define TT_INSTANCE(X)                                                                             \
+	X(INSTANCE_UNKNOWN, "Unknown") X(INSTANCE_EXISTS, "Exists") X(INSTANCE_NONE, "None")
 #define TT_DAEMON(X) X(DAEMON_UNKNOWN, "Unknown") X(DAEMON_UP, "Up") X(DAEMON_DOWN, "Down")
 #define TT_DB(X)                                                                                   \
-	X(DB_UNKNOWN, "Unknown") X(DB_NONE, "None") X(DB_LOADED, "Loaded") X(DB_UNLOADED, "Unloaded")
-#define TT_UPDATABLE(X) X(UPDATABLE_UNKNOWN, "Unknown") X(UPDATABLE_YES, "Yes") X(UPDATABLE_NO, "No")
+	X(DB_UNKNOWN, "Unknown")                                                                   \
+	X(DB_NONE, "None") X(DB_LOADED, "Loaded") X(DB_UNLOADED, "Unloaded")
+#define TT_UPDATABLE(X)                                                                            \
+	X(UPDATABLE_UNKNOWN, "Unknown") X(UPDATABLE_YES, "Yes") X(UPDATABLE_NO, "No")
 #define TT_RUNNING(X)                                                                              \
 	X(RUNNING_UNKNOWN, "Unknown") X(RUNNING_YES, "Running") X(RUNNING_NO, "Not Running")
 #define TT_SCHEME(X) X(SCHEME_UNKNOWN, "Unknown") X(SCHEME_EXISTS, "Exists") X(SCHEME_NONE, "None")
 #define TT_REP_STATE(X)                                                                            \
-	X(REP_UNKNOWN, "Unknown") X(REP_IDLE, "IDLE") X(REP_ACTIVE, "ACTIVE")                      \
-	X(REP_STANDBY, "STANDBY") X(REP_FAILED, "FAILED") X(REP_RECOVERING, "RECOVERING")
+	X(REP_UNKNOWN, "Unknown")                                                                  \
+	X(REP_IDLE, "IDLE") X(REP_ACTIVE, "ACTIVE") X(REP_STANDBY, "STANDBY")                      \
+	    X(REP_FAILED, "FAILED") X(REP_RECOVERING, "RECOVERING")
 
 #define TT_ENUM(e, text) e,
 enum tt_instance { TT_INSTANCE(TT_ENUM) };
@@ -50,18 +54,18 @@ extern const char *const tt_scheme_names[];
 extern const char *const tt_rep_state_names[];
 
 struct agent_state {
-	int instance;      /* enum tt_instance */
-	int daemon;        /* enum tt_daemon */
-	char release[32];  /* e.g. 22.1.1.9.0, Unknown */
-	int db;            /* enum tt_db */
-	int updatable;     /* enum tt_updatable */
-	int rep_agent;     /* enum tt_running */
-	int rep_scheme;    /* enum tt_scheme */
-	int rep_state;     /* enum tt_rep_state */
-	char rep_peer[32]; /* the peer's state as seen here (start, pause, stop, failed) */
-	int cache_agent;   /* enum tt_running */
-	int active_marker; /* /tmp/active exists (a pair's readiness probe passes) */
-	int ready_marker;  /* /tmp/readiness exists (a non-replicated pod's probe passes) */
+	int instance;        /* enum tt_instance */
+	int daemon;          /* enum tt_daemon */
+	char release[32];    /* e.g. 22.1.1.9.0, Unknown */
+	int db;              /* enum tt_db */
+	int updatable;       /* enum tt_updatable */
+	int rep_agent;       /* enum tt_running */
+	int rep_scheme;      /* enum tt_scheme */
+	int rep_state;       /* enum tt_rep_state */
+	char rep_peer[32];   /* the peer's state as seen here (start, pause, stop, failed) */
+	int cache_agent;     /* enum tt_running */
+	int active_marker;   /* /tmp/active exists (a pair's readiness probe passes) */
+	int ready_marker;    /* /tmp/readiness exists (a non-replicated pod's probe passes) */
 	int admin_user_file; /* /ttconfig/adminUser exists */
 };
 

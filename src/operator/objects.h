@@ -77,7 +77,6 @@ char *objects_service(const struct owner *o, const struct ttc_spec *spec);
 char *objects_statefulset(const struct owner *o, const struct ttc_spec *spec, long long gen);
 /* The merge patch that brings a StatefulSet to spec generation gen: replicas, update
  * strategy and pod template (every container running the TimesTen image with it). */
-char *objects_statefulset_patch(const struct owner *o, const struct ttc_spec *spec,
-                                long long gen);
+char *objects_statefulset_patch(const struct owner *o, const struct ttc_spec *spec, long long gen);
 
 #endif

@@ -122,8 +122,8 @@ observe_read(struct managed *m, int i)
 		observe_drop_agent(m, i);
 	if (m->links[i].agent == NULL) {
 		objects_pod_fqdn(server, sizeof(server), m->o.name, m->o.ns, i);
-		m->links[i].agent = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT, server,
-		                         err, sizeof(err));
+		m->links[i].agent = agentc_new(m->ctl->base, m->agent_ctx, p->ip, TT_AGENT_PORT,
+		                               server, err, sizeof(err));
 		if (m->links[i].agent == NULL) {
 			log_warn("agent", "cannot make a client", "pod", server, "error", err,
 			         NULL);

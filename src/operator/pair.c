@@ -72,7 +72,6 @@ usable_database(const struct ttc_object *o)
 	return -1;
 }
 
-
 /* Guards. */
 
 /* BothDown: the database that is ahead is known, or the policy lets us pick the best. */
@@ -361,8 +360,7 @@ static const struct proc_step initialize_steps[] = {
 /* ActiveDown: make sure the old active takes no more writes, then promote the standby. */
 static const struct proc_step fail_over_steps[] = {
     STEP("fence the old active", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
-    STEP("unmark the old active", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL,
-	 NULL),
+    STEP("unmark the old active", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL, NULL),
     STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
 };
 

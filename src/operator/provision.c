@@ -330,8 +330,8 @@ updated(struct kube_result *r, void *arg)
 	if (r->err == KUBE_ERR_OK) {
 		long long n = 0;
 		json_int(r->object, &n, "spec", "replicas", NULL);
-		ctl_event(m, 0, "Update", "StatefulSet %s updated: image %s, %lld replicas", m->o.name,
-		          m->o.spec ? m->o.spec->image : "?", n);
+		ctl_event(m, 0, "Update", "StatefulSet %s updated: image %s, %lld replicas",
+		          m->o.name, m->o.spec ? m->o.spec->image : "?", n);
 	} else {
 		ctl_event(m, 1, "UpdateFailed", "cannot update StatefulSet %s: %s", m->o.name,
 		          r->message);

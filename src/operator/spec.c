@@ -103,7 +103,7 @@ static const struct field fields[] = {
 #define X(e, field, member, def, lo, hi) INT(field, member, def, lo, hi),
     SPEC_TIMERS(X)
 #undef X
-    INT("memoryWarningPercent", memory_warning_percent, 90, 1, 100),
+        INT("memoryWarningPercent", memory_warning_percent, 90, 1, 100),
     STR("stopManaging", stop_managing, ""),
     STR("reexamine", reexamine, ""),
     STR("resetUpgradeState", reset_upgrade_state, ""),

@@ -46,7 +46,7 @@ enum pull_policy {
  * live here only. A 0, where a timer allows it, means "none" (no limit), for every timer.
  */
 #define SPEC_TIMERS(X)                                                                             \
-	X(POLLING_INTERVAL, "pollingInterval", polling_interval, 5, 1, 3600)                      \
+	X(POLLING_INTERVAL, "pollingInterval", polling_interval, 5, 1, 3600)                       \
 	X(UNREACHABLE, "unreachableTimeout", unreachable_timeout, 30, 1, SPEC_DAY)                 \
 	X(AGENT_GET, "agentGetTimeout", agent_get_timeout, 60, 0, SPEC_DAY)                        \
 	X(AGENT_POST, "agentPostTimeout", agent_post_timeout, 600, 0, SPEC_DAY)                    \

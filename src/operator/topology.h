@@ -1,8 +1,8 @@
 /*
  * A topology: how the pods of a TimesTenClassic work together (replicationTopology). Each
  * is one file holding its state machine table, its situation classifier and its
- * procedures (pair.c: activeStandbyPair; nonrep.c: none); the controller knows topologies only through
- * this struct. A new topology is a new file with one of these, listed in topology.c.
+ * procedures (pair.c: activeStandbyPair; nonrep.c: none); the controller knows topologies only
+ * through this struct. A new topology is a new file with one of these, listed in topology.c.
  */
 #ifndef TOPOLOGY_H
 #define TOPOLOGY_H

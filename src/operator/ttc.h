@@ -20,15 +20,17 @@
  * topology (see topology.h). "Transient" states are left by the operator's own work.
  */
 #define TTC_STATES(X)                                                                              \
-	X(NEW, "New", C, NO_LIMIT, "seen, not set up yet (no status)")                            \
-	X(INITIALIZING, "Initializing", C, NO_LIMIT, "objects made; the databases are being built") \
+	X(NEW, "New", C, NO_LIMIT, "seen, not set up yet (no status)")                             \
+	X(INITIALIZING, "Initializing", C, NO_LIMIT,                                               \
+	  "objects made; the databases are being built")                                           \
 	X(NORMAL, "Normal", 0, NO_LIMIT, "active and standby healthy")                             \
 	X(ACTIVE_DOWN, "ActiveDown", W | C, NO_LIMIT,                                              \
 	  "transient: active lost; fencing it, promoting standby")                                 \
 	X(ACTIVE_TAKEOVER, "ActiveTakeover", W | C, NO_LIMIT,                                      \
 	  "transient: new active taking over its duties")                                          \
 	X(STANDBY_DOWN, "StandbyDown", 0, NO_LIMIT, "active only; waiting to rebuild the standby") \
-	X(STANDBY_STARTING, "StandbyStarting", C, NO_LIMIT, "standby being duplicated and started") \
+	X(STANDBY_STARTING, "StandbyStarting", C, NO_LIMIT,                                        \
+	  "standby being duplicated and started")                                                  \
 	X(STANDBY_CATCHUP, "StandbyCatchup", C, TIMER_REP_STATE,                                   \
 	  "new standby applying the active's backlog")                                             \
 	X(BOTH_DOWN, "BothDown", W | C, NO_LIMIT,                                                  \
@@ -40,7 +42,8 @@
 	X(MANUAL, "ManualInterventionRequired", W | H, NO_LIMIT, "hands off: a person must act")   \
 	X(REEXAMINE, "Reexamine", C, NO_LIMIT,                                                     \
 	  "transient: looking for a usable database after reexamine")                              \
-	X(FAILED, "Failed", W | H, NO_LIMIT, "initialisation failed; delete and recreate the object") \
+	X(FAILED, "Failed", W | H, NO_LIMIT,                                                       \
+	  "initialisation failed; delete and recreate the object")                                 \
 	X(ALL_READY, "AllReplicasReady", 0, NO_LIMIT, "non-replicated: every database serving")    \
 	X(SOME_READY, "SomeReplicasReady", C, NO_LIMIT,                                            \
 	  "non-replicated: some databases serving, the others being brought up")                   \

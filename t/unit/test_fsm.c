@@ -130,11 +130,13 @@ test_situations(void)
 	is_int(pair_topology.situation(&o, now), TTC_EV_PAIR_HEALTHY, "both serving: PAIR_HEALTHY");
 
 	o.pods[0].terminating = 1;
-	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST, "active pod deleted: ACTIVE_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST,
+	       "active pod deleted: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].st.daemon = DAEMON_DOWN;
-	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST, "active daemon down: ACTIVE_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_ACTIVE_LOST,
+	       "active daemon down: ACTIVE_LOST");
 
 	healthy_pair(&o, &spec);
 	o.pods[0].reachable = 0;
@@ -151,7 +153,8 @@ test_situations(void)
 
 	healthy_pair(&o, &spec);
 	o.pods[1].exists = 0;
-	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_LOST, "standby pod gone: STANDBY_LOST");
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_LOST,
+	       "standby pod gone: STANDBY_LOST");
 	o.pods[1].exists = 1;
 	o.pods[1].st.db = DB_NONE;
 	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_PRESENT,
@@ -396,7 +399,8 @@ test_state_properties(void)
 	       "NoReplicasReady ",
 	       "Warning Events for the states a DBA must look at");
 	is_str(hands, "ManualInterventionRequired Failed ", "hands off where the guide says");
-	ok(!ttc_state_polled_closely(TTC_ST_NORMAL) && !ttc_state_polled_closely(TTC_ST_ALL_READY) &&
+	ok(!ttc_state_polled_closely(TTC_ST_NORMAL) &&
+	       !ttc_state_polled_closely(TTC_ST_ALL_READY) &&
 	       ttc_state_polled_closely(TTC_ST_ACTIVE_DOWN) &&
 	       ttc_state_polled_closely(TTC_ST_SOME_READY),
 	   "settled states are polled every pollingInterval, changing ones closely");

@@ -189,9 +189,9 @@ test_nonrep_statefulset(const struct owner *o)
 	for (size_t i = 0; i < json_len(cs); i++)
 		images += strcmp(json_str(json_at(cs, i), "image", NULL), "tt:22.1.1.31.0") == 0;
 	is_int(images, 2, "tt and daemonlog run the image");
-	is_str(json_str(json_at(json_get(patch, "spec", "template", "spec", "initContainers", NULL),
-	                        0),
-	                "image", NULL),
+	is_str(json_str(
+	           json_at(json_get(patch, "spec", "template", "spec", "initContainers", NULL), 0),
+	           "image", NULL),
 	       "tt:22.1.1.31.0", "and so does ttinit");
 	ok(json_get(patch, "spec", "volumeClaimTemplates", NULL) == NULL &&
 	       json_get(patch, "spec", "selector", NULL) == NULL,

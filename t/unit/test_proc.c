@@ -518,8 +518,9 @@ test_nonrep(void)
 	fresh_nonrep(&o, 0);
 	o.pods[0].st.admin_user_file = 0;
 	run(&o, 50);
-	is_str(orders, "createInstance@0 startDaemon@0 createDatabase@0 runSchema@0 runEpilog@0 "
-	               "setReady@0 ",
+	is_str(orders,
+	       "createInstance@0 startDaemon@0 createDatabase@0 runSchema@0 runEpilog@0 "
+	       "setReady@0 ",
 	       "without adminUser no admin user is made");
 
 	/* No pod to work on: no procedure. */

@@ -136,7 +136,8 @@ static const struct {
      "spec.ttspec.replicas: applies only to replicationTopology none"},
     {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":0}",
      "spec.ttspec.replicas: 0 is outside [1, 100]"},
-    {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":-1}",
+    {"{\"image\":\"i\",\"storageClassName\":\"c\",\"replicationTopology\":\"none\",\"replicas\":-"
+     "1}",
      "spec.ttspec.replicas: -1 is outside [1, 100]"},
 };
 
