@@ -82,6 +82,9 @@ run(struct event_base *base, SSL_CTX *ctx, int port, int deadline_ms, int tcp_ms
 	event_base_dispatch(base);
 	double t = elapsed();
 	https_client_free(c);
+	/* The connection's buffers are freed by the loop once it is torn down. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	return finished ? t : -1;
 }
 
