@@ -277,12 +277,20 @@ create(struct managed *m, enum owned k, const char *name, char *body,
 	free(body);
 }
 
-void
-provision_ensure(struct managed *m)
+/* What the made objects carry of the TimesTenClassic. */
+static struct owner
+owner_of(const struct managed *m)
 {
 	struct owner ow = {m->o.name, m->o.ns, m->o.uid,
 	                   json_get(m->obj, "metadata", "labels", NULL),
 	                   json_get(m->obj, "metadata", "annotations", NULL)};
+	return ow;
+}
+
+void
+provision_ensure(struct managed *m)
+{
+	struct owner ow = owner_of(m);
 	char names[3][300];
 
 	if (m->o.spec == NULL)
@@ -348,9 +356,7 @@ updated(struct kube_result *r, void *arg)
 void
 provision_update(struct managed *m)
 {
-	struct owner ow = {m->o.name, m->o.ns, m->o.uid,
-	                   json_get(m->obj, "metadata", "labels", NULL),
-	                   json_get(m->obj, "metadata", "annotations", NULL)};
+	struct owner ow = owner_of(m);
 	yajl_val sts = kube_informer_get(m->ctl->sets, m->o.ns, m->o.name);
 	const char *made = json_str(sts, "metadata", "annotations", GENERATION_ANNOTATION, NULL);
 	char gen[32], *patch;
