@@ -397,28 +397,6 @@ def sql(cluster, name, pod, text, uid="scott", pwd="tiger"):
         c.close()
 
 
-def describe_pods(text):
-    """{pod name: {field: value}} from the Pod Status part of `kubectl describe ttc`: one
-    block per pod, each opening with its Cache Status, leaf fields only."""
-    pods, block, inside = {}, None, False
-    for line in text.splitlines():
-        if line == "  Pod Status:":
-            inside = True
-            continue
-        if not inside:
-            continue
-        if not line.startswith("    "):
-            break
-        if line == "    Cache Status:":
-            block = {}
-        m = re.match(r"^\s+([A-Za-z][A-Za-z ]*):\s+(\S.*)$", line)
-        if block is not None and m:
-            block[m.group(1)] = m.group(2).strip()
-            if m.group(1) == "Name":
-                pods[m.group(2).strip()] = block
-    return pods
-
-
 class Conn:
     """A client/server connection to one pod's database (ttsim's protocol)."""
 

@@ -39,7 +39,7 @@ try:
     describe = cluster.kubectl("describe", "ttc", "sample").stdout
     tap.match(describe, r"\n  High Level State: +Normal\n", "describe: High Level State Normal")
     tap.match(describe, r"\n  Active Pods: +sample-0\n", "describe: Active Pods sample-0")
-    pods = e2e.describe_pods(describe)
+    pods = e2e.describe_pod_status(describe)
     for pod, intended, rep, updatable in (("sample-0", "Active", "ACTIVE", "Yes"),
                                           ("sample-1", "Standby", "STANDBY", "No")):
         got = pods.get(pod, {})
@@ -92,7 +92,7 @@ try:
     tap.match(describe, r"\n  Active Pods: +sample-1\n", "describe: Active Pods sample-1")
     tap.match(describe, r"\n  Prev High Level State: +StandbyCatchup\n",
               "describe: the previous state is kept (StandbyCatchup)")
-    pods = e2e.describe_pods(describe)
+    pods = e2e.describe_pod_status(describe)
     tap.ok((pods.get("sample-1", {}).get("Rep State"), pods.get("sample-0", {}).get("Rep State"))
            == ("ACTIVE", "STANDBY"), "describe: sample-1 Rep State ACTIVE, sample-0 STANDBY",
            describe)

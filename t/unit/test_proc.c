@@ -124,15 +124,34 @@ run(struct ttc_object *o, int max)
 	return out;
 }
 
+/* n pods that exist and answer, with nothing made on them yet. */
+static void
+empty_pods(struct ttc_object *o, struct pod_view *pods, int n)
+{
+	memset(pods, 0, n * sizeof(*pods));
+	o->pods = pods;
+	o->npods = n;
+	for (int i = 0; i < n; i++) {
+		pods[i].exists = 1;
+		pods[i].reachable = 1;
+		snprintf(pods[i].uid, sizeof(pods[i].uid), "uid-%d", i);
+		agent_state_unknown(&pods[i].st);
+		pods[i].st.instance = INSTANCE_NONE;
+		pods[i].st.daemon = DAEMON_DOWN;
+		pods[i].st.db = DB_NONE;
+		pods[i].st.rep_agent = RUNNING_NO;
+		pods[i].st.rep_scheme = SCHEME_NONE;
+		pods[i].st.rep_state = REP_IDLE;
+	}
+}
+
 static void
 fresh(struct ttc_object *o, int state)
 {
 	static struct pod_view pods[2];
 
 	memset(o, 0, sizeof(*o));
-	memset(pods, 0, sizeof(pods));
-	o->pods = pods;
-	o->npods = 2;
+	empty_pods(o, pods, 2);
 	o->topo = &pair_topology;
 	o->name = "sample";
 	o->ns = "ns";
@@ -141,18 +160,6 @@ fresh(struct ttc_object *o, int state)
 	o->fence = -1;
 	o->state = state;
 	object_set_roles(o, 0);
-	for (int i = 0; i < 2; i++) {
-		o->pods[i].exists = 1;
-		o->pods[i].reachable = 1;
-		snprintf(o->pods[i].uid, sizeof(o->pods[i].uid), "uid-%d", i);
-		agent_state_unknown(&o->pods[i].st);
-		o->pods[i].st.instance = INSTANCE_NONE;
-		o->pods[i].st.daemon = DAEMON_DOWN;
-		o->pods[i].st.db = DB_NONE;
-		o->pods[i].st.rep_agent = RUNNING_NO;
-		o->pods[i].st.rep_scheme = SCHEME_NONE;
-		o->pods[i].st.rep_state = REP_IDLE;
-	}
 	orders[0] = '\0';
 	bodies[0] = '\0';
 	memset(deleted, 0, sizeof(deleted));
@@ -448,22 +455,12 @@ fresh_nonrep(struct ttc_object *o, int target)
 	static struct pod_view pods[3];
 
 	fresh(o, TTC_ST_INITIALIZING);
-	memset(pods, 0, sizeof(pods));
-	o->pods = pods;
-	o->npods = 3;
+	empty_pods(o, pods, 3);
 	o->topo = &nonrep_topology;
 	o->rep_statement = NULL;
 	o->target = target;
-	for (int i = 0; i < 3; i++) {
-		o->pods[i].exists = 1;
-		o->pods[i].reachable = 1;
-		snprintf(o->pods[i].uid, sizeof(o->pods[i].uid), "uid-%d", i);
-		agent_state_unknown(&o->pods[i].st);
-		o->pods[i].st.instance = INSTANCE_NONE;
-		o->pods[i].st.daemon = DAEMON_DOWN;
-		o->pods[i].st.db = DB_NONE;
+	for (int i = 0; i < 3; i++)
 		o->pods[i].st.admin_user_file = 1;
-	}
 	events[0] = '\0';
 }
 
