@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -265,6 +266,13 @@ class Cluster:
         """The table kubectl get prints, each line split into its columns."""
         return [line.split() for line in self.kubectl("get", *args).stdout.splitlines()]
 
+    def ttc_row(self, name):
+        """kubectl get ttc name: its NAME, STATE and ACTIVE columns, None unless kubectl
+        printed the header NAME STATE ACTIVE AGE and one row of four columns."""
+        rows = self.get_rows("ttc", name)
+        ok = len(rows) == 2 and rows[0] == ["NAME", "STATE", "ACTIVE", "AGE"] and len(rows[1]) == 4
+        return rows[1][:3] if ok else None
+
     def pod_ips(self, name, terminating=False):
         """{pod name: IP} of the object's pods: those not being deleted, or with
         terminating=True also those being deleted (their containers run until stopped)."""
@@ -299,6 +307,133 @@ class Cluster:
         """Waits for an Event posted since mark whose message contains text."""
         return wait_until(lambda: any(text in m for m in self.events_since(name, mark)),
                           timeout, 0.1)
+
+
+class WatchLog(threading.Thread):
+    """Every version of the objects `kubectl get ARGS --watch` sees, in the order the API
+    server wrote them (one resourceVersion for the whole cluster), as (resourceVersion,
+    object) in entries; the watch is made again when it ends. Each version once."""
+
+    def __init__(self, cluster, *args):
+        super().__init__(daemon=True)
+        self.cluster, self.args = cluster, args
+        self.entries, self.seen = [], set()
+        self.lock = threading.Lock()
+        self.stop_flag = threading.Event()
+        self.proc = None
+        self.start()
+
+    def run(self):
+        while True:
+            with self.lock:
+                if self.stop_flag.is_set():
+                    return
+                self.proc = subprocess.Popen(
+                    ["kubectl", "get"] + list(self.args) + ["--watch", "-o", "json", "--output-watch-events"],
+                    env=self.cluster.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            buf = ""
+            for line in self.proc.stdout:
+                buf += line
+                try:
+                    ev = json.loads(buf)
+                except ValueError:
+                    continue
+                buf = ""
+                obj = ev.get("object") or {}
+                meta = obj.get("metadata", {})
+                key = (meta.get("uid"), meta.get("resourceVersion"))
+                if ev.get("type") not in ("ADDED", "MODIFIED") or key in self.seen:
+                    continue
+                with self.lock:
+                    self.seen.add(key)
+                    self.entries.append((int(key[1] or 0), obj))
+                    self.entries.sort(key=lambda e: e[0])
+            self.proc.wait()
+            self.stop_flag.wait(0.5)
+
+    def objects(self, mark=0):
+        """The versions seen, oldest first, from the mark'th on."""
+        with self.lock:
+            return [o for _, o in self.entries[mark:]]
+
+    def mark(self):
+        with self.lock:
+            return len(self.entries)
+
+    def stop(self):
+        with self.lock:
+            self.stop_flag.set()
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.terminate()
+        self.join(30)
+
+
+class EventLog(WatchLog):
+    """The Events of one object in the order they were posted: each new Event and each
+    repetition of one (its count going up) is one entry."""
+
+    def __init__(self, cluster, name):
+        super().__init__(cluster, "events", "--field-selector", "involvedObject.name=" + name)
+
+    def events(self, mark=0):
+        return self.objects(mark)
+
+    def messages(self, mark=0):
+        return [e.get("message", "") for e in self.objects(mark)]
+
+    def wait(self, text, mark=0, timeout=60):
+        """Waits for an Event since mark whose message holds text: its index, or None."""
+        def find():
+            for i, m in enumerate(self.messages(mark)):
+                if text in m:
+                    return mark + i + 1
+        i = wait_until(find, timeout, 0.02)
+        return i - 1 if i else None
+
+
+def in_order(messages, patterns):
+    """Whether the regular expressions match messages in this order, others allowed in
+    between: (True, None), or (False, the first pattern not found after the one before)."""
+    i = 0
+    for p in patterns:
+        while i < len(messages) and not re.search(p, messages[i]):
+            i += 1
+        if i == len(messages):
+            return False, p
+        i += 1
+    return True, None
+
+
+# What status.classicUpgradeStatus holds, as the guide's describe shows it.
+UPGRADE_STATUS_KEYS = ("upgradeState", "prevUpgradeState", "imageUpdatePending", "upgradeStartTime",
+                       "lastUpgradeStateSwitch", "standbyStatus", "standbyStartTime", "activeStatus",
+                       "activeStartTime", "prevResetUpgradeState")
+
+
+def auto_upgrade_events(standby, active):
+    """The Events of a pair's automatic upgrade, as patterns for in_order(): the standby's
+    pod deleted and back, the active quiesced, its pod deleted, the failover, the old
+    active back as the standby (StandbyStarting, StandbyCatchup may come before Normal)."""
+    was = r"^TimesTenClassic was %s, now %s$"
+    back = "(StandbyDown|StandbyStarting|StandbyCatchup)"
+    return [r"^Image updated, automatic upgrade started$",
+            r"^Deleted STANDBY pod %s per upgrade$" % re.escape(standby),
+            was % ("Normal", "ActiveTakeover"),
+            was % ("ActiveTakeover", "StandbyDown"),
+            was % (back, "Normal"),
+            r"^Quiescing ACTIVE pod %s per upgrade: " % re.escape(active),
+            r"^Deleted ACTIVE pod %s per upgrade$" % re.escape(active),
+            was % ("Normal", "ActiveDown"),
+            was % ("ActiveDown", "ActiveTakeover"),
+            was % ("ActiveTakeover", "StandbyDown"),
+            r"^Upgrade of ACTIVE complete$",
+            r"^Upgrade completed in \d+ secs$",
+            was % (back, "Normal")]
+
+
+def exit_on_sigterm():
+    """A SIGTERM ends the test as an error would: its finally blocks stop what it started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 EDITOR = """import os, sys
@@ -654,7 +789,8 @@ def stamp(t):
 
 class Writer(threading.Thread):
     """Commits one row per transaction on whichever pod is active, remembering every key
-    whose COMMIT returned."""
+    whose COMMIT returned, and in acks (key, time.monotonic() of the return, the pod the
+    status named active when the connection was made)."""
 
     def __init__(self, cluster, name, table, dsn, uid, pwd):
         super().__init__(daemon=True)
@@ -662,20 +798,22 @@ class Writer(threading.Thread):
         self.creds = (dsn, uid, pwd)
         self.stop_flag = threading.Event()
         self.acked = []
+        self.acks = []
         self.errors = 0
         self.rounds = 0
 
-    def active_ip(self):
+    def active_pod(self):
+        """(the pod the status names active, its IP), either None when unknown."""
         obj = self.cluster.ttc(self.name) or {}
         active = obj.get("status", {}).get("activePods")
-        return self.cluster.pod_ips(self.name).get(active)
+        return active, self.cluster.pod_ips(self.name).get(active)
 
     def run(self):
-        key, conn = 1, None
+        key, conn, pod = 1, None, None
         while not self.stop_flag.is_set():
             try:
                 if conn is None:
-                    ip = self.active_ip()
+                    pod, ip = self.active_pod()
                     if ip is None:
                         self.rounds += 1
                         time.sleep(0.2)
@@ -685,6 +823,7 @@ class Writer(threading.Thread):
                 conn.sql("insert into %s values (%d, 'row %d')" % (self.table, key, key))
                 conn.sql("commit")
                 self.acked.append(key)
+                self.acks.append((key, time.monotonic(), pod))
             except Exception:
                 self.errors += 1
                 if conn:
