@@ -8,7 +8,6 @@ STANDBY without a duplicate."""
 
 import json
 import os
-import re
 import signal
 import socket
 import sys
@@ -16,19 +15,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ttsimtest import run_test, poll  # noqa: E402
-
-
-def rep_state(pod):
-    rc, out, err = pod.sql("call ttRepStateGet", timeout=30)
-    m = re.match(r"^< (\w+) >$", out.strip())
-    return m.group(1) if m else None
-
-
-def count(pod, table="scott.t"):
-    rc, out, err = pod.sql("select count(*) from %s" % table, timeout=30)
-    m = re.match(r"^< (\d+) >$", out.strip())
-    return int(m.group(1)) if m else None
+from ttsimtest import run_test, poll, rep_state, count, make_pair  # noqa: E402
 
 
 def daemon_request(pod, msg, timeout):
@@ -49,23 +36,6 @@ def daemon_request(pod, msg, timeout):
         return None
     finally:
         s.close()
-
-
-def make_pair(t, a, b, return_service):
-    for pod in (a, b):
-        pod.setup_instance()
-        rc, out, err = pod.run("ttDaemonAdmin", "-start")
-    a.sql("create user scott identified by tiger; grant admin to scott; "
-          "create table scott.t (k number not null primary key, v varchar2(20))")
-    rc, out, err = a.sql('create active standby pair "sample" on "%s", "sample" on "%s" %s; '
-                         "call ttRepStateSet('ACTIVE'); call ttRepStart"
-                         % (a.fqdn, b.fqdn, return_service))
-    b.run("ttRepAdmin", "-duplicate", "-from", "sample", "-host", a.fqdn, "-UID", "scott",
-          "-PWD", "tiger", "sample")
-    b.run("ttAdmin", "-repStart", "sample")
-    return t.is_(poll(lambda: rep_state(b) == "STANDBY", 30), True,
-                 "pair with %s (automatic replication ports) is ACTIVE/STANDBY"
-                 % (return_service or "NO RETURN"))
 
 
 def body(t, w):

@@ -267,6 +267,73 @@ def poll(fn, timeout=30, interval=0.1):
         time.sleep(interval)
 
 
+def rep_state(pod):
+    rc, out, err = pod.sql("call ttRepStateGet", timeout=30)
+    m = re.match(r"^< (\w+) >$", out.strip())
+    return m.group(1) if m else None
+
+
+def count(pod, table="scott.t"):
+    rc, out, err = pod.sql("select count(*) from %s" % table, timeout=30)
+    m = re.match(r"^< (\d+) >$", out.strip())
+    return int(m.group(1)) if m else None
+
+
+def make_pair(t, a, b, return_service):
+    """Two pods made an active standby pair with the given return service
+    ("" for NO RETURN), user scott (ADMIN) and table scott.t."""
+    for pod in (a, b):
+        pod.setup_instance()
+        rc, out, err = pod.run("ttDaemonAdmin", "-start")
+    a.sql("create user scott identified by tiger; grant admin to scott; "
+          "create table scott.t (k number not null primary key, v varchar2(20))")
+    rc, out, err = a.sql('create active standby pair "sample" on "%s", "sample" on "%s" %s; '
+                         "call ttRepStateSet('ACTIVE'); call ttRepStart"
+                         % (a.fqdn, b.fqdn, return_service))
+    b.run("ttRepAdmin", "-duplicate", "-from", "sample", "-host", a.fqdn, "-UID", "scott",
+          "-PWD", "tiger", "sample")
+    b.run("ttAdmin", "-repStart", "sample")
+    return t.is_(poll(lambda: rep_state(b) == "STANDBY", 30), True,
+                 "pair with %s (automatic replication ports) is ACTIVE/STANDBY"
+                 % (return_service or "NO RETURN"))
+
+
+class AppConn:
+    """An application's connection held open across steps of a test, as ttIsql
+    cannot: client/server through the server port ("Server" rows of ttStatus),
+    or direct ("Process" rows) through the daemon port, as a direct-mode
+    application's library would."""
+
+    def __init__(self, pod, uid="scott", pwd="tiger", server=True):
+        sys.path.insert(0, os.path.join(TOP_SRCDIR, "t", "sim", "ttsim", "lib"))
+        from ttsim import proto
+        self.link = proto.Client.tcp(pod.ip, 6625 if server else 6624, timeout=60)
+        attrs = [["DSN", "sample"], ["UID", uid], ["PWD", pwd]]
+        if not server:
+            attrs.append(["DataStore", DATASTORE_DIR + "/sample"])
+        err = self.call({"op": "connect", "attrs": attrs, "pid": os.getpid()})
+        if isinstance(err, Exception):
+            self.close()
+            raise err
+
+    def call(self, msg):
+        """The reply, or the TimesTen error it raised (TTError)."""
+        from ttsim.errors import TTError
+        try:
+            return self.link.call(msg)
+        except TTError as e:
+            return e
+
+    def sql(self, text):
+        return self.call({"op": "exec", "sql": text})
+
+    def autocommit(self, on):
+        return self.call({"op": "autocommit", "on": on})
+
+    def close(self):
+        self.link.close()
+
+
 def run_test(body):
     """Run body(tap, world) and always clean up, even after an exception."""
     tap = TAP()

@@ -25,7 +25,8 @@ SUBDAEMONS = [("Manager", 2047), ("Rollback", 2046), ("Checkpoint", 2042),
               ("Aging", 2038), ("HistGC", 2037), ("IndexGC", 2036), ("Monitor", 2035),
               ("Garbage Collector", 2034), ("AsyncMV", 2033), ("XactId Rollback", 2032)]
 DEFAULT_POLICIES = {"ram_policy": "inUse", "ram_grace": 0, "rep_policy": "manual",
-                    "cache_policy": "manual", "rep_manual": False, "cache_manual": False}
+                    "cache_policy": "manual", "rep_manual": False, "cache_manual": False,
+                    "closed": False}
 RAM_POLICIES = {"always": "always", "manual": "manual", "inuse": "inUse",
                 "enduring": "enduring"}
 # pending and not blocked, any of these stops the anchor once it runs
@@ -61,6 +62,14 @@ class Daemon(Requests):
         self._frozen_at = 0.0
         self._frozen = False
         self.catalog_file = self.host(self.home + "/info/ttsim.datastores")
+        self.segments = 0              # shared memory segments made in the pod so far
+
+    def new_segments(self):
+        """The IDs of a loaded database's shared memory segments: its PL/SQL
+        segment and then its own, numbered as a pod's own IPC namespace does
+        (the first database loaded in a new container gets 1 and 2)."""
+        self.segments += 2
+        return self.segments
 
     # -- paths, names, logging --------------------------------------------
     def host(self, path):
@@ -443,11 +452,11 @@ class Daemon(Requests):
             db = self.dbs.get(path)
             ent = {"path": path, "loaded": db is not None, "ram_policy": pol["ram_policy"],
                    "rep_policy": pol["rep_policy"], "cache_policy": pol["cache_policy"],
-                   "rep_running": bool(db and db.repagent), "cache_running": False}
+                   "rep_running": bool(db and db.repagent), "cache_running": False,
+                   "open": not pol.get("closed")}
             if db is not None:
                 ent.update({"rows": [list(r) for r in self.connection_rows(db)],
-                            "shm_key": db.shm_key, "shm_id": db.shm_id,
-                            "open": db.open_for_connections})
+                            "shm_key": db.shm_key, "shm_id": db.shm_id})
             dbs.append(ent)
         return {"daemon_pid": self.pid, "daemon_port": self.daemon_port,
                 "instance": self.instance, "group": self.group,

@@ -69,8 +69,8 @@ class Database:
         self.ack_waiters = []         # (lsn, future)
         self.new_record = asyncio.Event()
         self.shm_key = int.from_bytes(os.urandom(3), "big") | 0x0f000000
-        self.shm_id = int.from_bytes(os.urandom(1), "big") + 2
-        self.open_for_connections = True
+        self.shm_id = daemon.new_segments()   # this load's segment, the PL/SQL one is - 1
+        self.unload_when_disconnected = False  # ttAdmin -disconnect -transactional -unload
         self.invalid = False
         self.closed = False
         self.noted_updatable = None   # what diag/ttsim.history last said

@@ -39,6 +39,9 @@ MESSAGES = {
     8120: "The replication agent is not running",
     8121: "The replication agent is already running",
     10012: "Replication agent not started due to replication policy",
+    12330: "Invalid disconnection arguments specified",
+    12332: "Database already open",
+    12333: "Database already closed",
     12701: "DatabaseCharacterSet attribute required for data store creation. "
            "Refer to the TimesTen documentation for information on selecting "
            "a character set.",

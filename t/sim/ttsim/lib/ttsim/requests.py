@@ -87,15 +87,17 @@ class Requests:
         path = self.attrs_path({"DataStore": lower.get("datastore")})
         uid = lower.get("uid")
         pwd = lower.get("pwd")
-        creator_admin = (uid or self.admin).upper() == self.admin.upper() and pwd is None
+        inst_admin = (uid or self.admin).upper() == self.admin.upper()
+        creator_admin = inst_admin and pwd is None
         create = {k: v for k, v in attrs.items()}
         loaded = self.dbs.get(path)
+        if self.policies(path).get("closed") and not inst_admin:
+            # ttAdmin -close: loaded or not, only the instance administrator gets in
+            raise TTError(8006, path)
         if loaded is None and self.policies(path)["ram_policy"] in ("manual", "enduring") \
                 and storage.exists(self.host(path)):
             # RAM policy manual: a connection does not load the database; ttAdmin -ramLoad does.
             raise TTError(8009, path)
-        if loaded is not None and not loaded.open_for_connections and not creator_admin:
-            raise TTError(8006, path)
         db = self.load(path, create_attrs=create, creator_is_admin=creator_admin)
         try:
             user, is_admin = self.authenticate(db, uid, pwd)
@@ -134,6 +136,8 @@ class Requests:
             result, warnings = await Executor(s).run(str(msg.get("sql", "")))
         except RecursionError:
             raise TTError(1001, text="Statement too complex")
+        finally:
+            self.disconnect_if_due(s)
         reply = {"ok": True, "result": result}
         if warnings:
             reply["warnings"] = [w.to_wire() for w in warnings]
@@ -142,10 +146,43 @@ class Requests:
     async def op_autocommit(self, msg, state):
         s = self.session_of(state)
         on = bool(msg.get("on"))
-        if on and not s.autocommit and s.in_transaction():
-            await s.db.commit(s)
-        s.autocommit = on
+        try:
+            if on and not s.autocommit and s.in_transaction():
+                await s.db.commit(s)
+            s.autocommit = on
+        finally:
+            self.disconnect_if_due(s)
         return OK
+
+    def disconnect_if_due(self, s):
+        """ttAdmin -disconnect -transactional: a connection that had a transaction
+        open is closed once it has ended (committed or rolled back)."""
+        if not s.disconnect_due or s.terminated or s.in_transaction():
+            return
+        s.terminate()
+        self.logmsg("Info", "Connection %d to %s disconnected after its transaction "
+                    "(forced disconnect, transactional)" % (s.connid, s.db.path))
+        self.unload_if_disconnected(s.db)
+
+    def unload_if_disconnected(self, db):
+        """-disconnect ... -unload: the database is unloaded once the last user
+        connection is gone."""
+        if db.unload_when_disconnected and not db.user_sessions() and db.path in self.dbs:
+            db.unload_when_disconnected = False
+            self.unload(db, force=True)
+
+    def force_disconnect(self, db, urgency, unload):
+        """ttAdmin -disconnect: -immediate (and -abort) end every user connection
+        at once, rolling back what is open; -transactional ends those without an
+        open transaction at once and the others when their transaction ends.
+        It returns at once, as TimesTen's does: ttStatus shows when they are gone."""
+        for s in list(db.user_sessions()):
+            if urgency == "transactional" and s.in_transaction():
+                s.disconnect_due = True
+            else:
+                s.terminate()
+        db.unload_when_disconnected = unload
+        self.unload_if_disconnected(db)
 
     def op_disconnect(self, msg, state):
         s = state.get("session")
@@ -237,14 +274,20 @@ class Requests:
             elif name in ("cacheStart", "cacheStop"):
                 raise TTError(8045, "TimesTen Cache (no Oracle database is reachable)")
             elif name == "disconnect":
+                urgency = act[1] if len(act) > 1 else None
+                if urgency not in ("transactional", "immediate", "abort"):
+                    raise TTError(12330)
                 if db is not None:
-                    for s in list(db.user_sessions()):
-                        s.terminate()
-                    if len(act) > 1 and act[1] == "unload":
-                        self.unload(db, force=True)
+                    self.force_disconnect(db, urgency, len(act) > 2 and act[2] == "unload")
             elif name in ("open", "close"):
-                if db is not None:
-                    db.open_for_connections = name == "open"
+                pol = self.known.setdefault(path, self.policies(path))
+                closed = name == "close"
+                if bool(pol.get("closed")) == closed:
+                    raise TTError(12333 if closed else 12332)
+                pol["closed"] = closed
+                self.save_catalog()
+                self.logmsg("Info", "Data store %s %s user connections"
+                            % (path, "closed to" if closed else "opened to"))
         pol = self.policies(path)
         db = self.dbs.get(path)
         out = [["RAM Residence Policy", pol["ram_policy"]]]
@@ -256,8 +299,7 @@ class Requests:
                 ["Replication Manually Started", "True" if pol.get("rep_manual") else "False"],
                 ["Cache Agent Policy", pol["cache_policy"]],
                 ["Cache Agent Manually Started", "False"],
-                ["Database State", "Open" if (db is None or db.open_for_connections)
-                 else "Closed"]]
+                ["Database State", "Closed" if pol.get("closed") else "Open"]]
         return {"ok": True, "lines": out}
 
     # -- ttDestroy --------------------------------------------------------------

@@ -28,6 +28,7 @@ class Session:
         self.context = "0x%016x" % (0x7f0000000000 | int.from_bytes(os.urandom(5), "big"))
         self.connid = 0
         self.terminated = False
+        self.disconnect_due = False   # -disconnect -transactional: once its transaction ends
 
     def xid(self):
         return "<%d.%d>" % (self.connid, self.db.lsn + 1)
