@@ -85,10 +85,12 @@ struct tt_status {
 	char instance[64];
 	int db_found;    /* a "Data store <path>" block for the database */
 	int db_loaded;   /* the block shows shared memory or subdaemons */
-	int db_open;     /* "Open for user connections" */
+	int db_open;     /* "Open for user connections" 1, "Closed to user connections" 0 */
 	int rep_agent;   /* Replication rows */
 	int cache_agent; /* Cache Agent rows or "Cache agent is running." */
 	int connections; /* "There are N connections", 0 for "no connections" */
+	int app_connections; /* Process (direct) and Server (client/server) rows */
+	long shm_id;         /* "Shared Memory Key 0x0f00307d ID 8": 8; -1 when not said */
 	char rep_policy[16];
 	char cache_policy[16];
 };
@@ -106,6 +108,9 @@ int parse_repstate(const char *out, char *buf, size_t n);
 int parse_repschemes(const char *out);
 /* The peer's state from ttReplicationStatus rows ("start", "failed"...); 0 or -1. */
 int parse_repstatus(const char *out, char *buf, size_t n);
+/* ttRepSubscriberWait's row: 0 for "< 00 >" (every commit acknowledged), 1 for "< 01 >"
+ * (the wait ran out), -1 when there is no such row. */
+int parse_repwait(const char *out);
 
 /* One attribute line of db.ini or a DSN. */
 struct kv {
@@ -156,6 +161,8 @@ struct state {
 	char release[32];               /* 22.1.1.18.0 or Unknown */
 	char database[16];              /* None, Loaded, Unloaded, Unknown */
 	char dsn[64];                   /* the database's DSN, "" when none */
+	long long db_id;                /* its shared memory segment's ID; -1 unknown */
+	char open[16];                  /* Yes, No (closed to user connections), Unknown */
 	char updatable[16];             /* Yes, No, Unknown */
 	char rep_agent[16];             /* Running, Not Running, Unknown */
 	char rep_scheme[16];            /* Exists, None, Unknown */

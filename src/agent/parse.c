@@ -98,6 +98,7 @@ parse_ttstatus(const char *out, const char *datastore, struct tt_status *st)
 	st->daemon_up = AGENT_TRI_UNKNOWN;
 	st->db_loaded = st->db_open = st->rep_agent = st->cache_agent = AGENT_TRI_UNKNOWN;
 	st->connections = -1;
+	st->shm_id = -1;
 	while ((p = next_line(p, line, sizeof(line))) != NULL) {
 		char *t = trim(line);
 		if (strstr(t, "Could not connect to the TimesTen daemon") != NULL) {
@@ -117,7 +118,7 @@ parse_ttstatus(const char *out, const char *datastore, struct tt_status *st)
 			in_block = datastore != NULL && strcmp(trim(t + 11), datastore) == 0;
 			if (in_block) {
 				st->db_found = 1;
-				st->db_open = st->rep_agent = st->cache_agent = 0;
+				st->rep_agent = st->cache_agent = 0;
 			}
 			continue;
 		}
@@ -127,14 +128,24 @@ parse_ttstatus(const char *out, const char *datastore, struct tt_status *st)
 		}
 		if (!in_block)
 			continue;
-		if (strncmp(t, "Shared Memory Key", 17) == 0) {
+		/* "Key" in 22.1's samples, "KEY" in 11.2's and in the 22.1 reference's. */
+		if (strncasecmp(t, "Shared Memory Key ", 18) == 0) {
+			char *id = strstr(t + 18, " ID ");
 			shm = 1;
+			if (id != NULL && word(id, 1, w, sizeof(w)) == 0 && all_digits(w) &&
+			    strlen(w) <= 10)
+				st->shm_id = atol(w);
 		} else if (strcmp(t, "There are no connections to the data store") == 0) {
 			st->connections = 0;
 		} else if (sscanf(t, "There are %d connections", &st->connections) == 1) {
 			;
 		} else if (strcmp(t, "Open for user connections") == 0) {
 			st->db_open = 1;
+		} else if (strcmp(t, "Closed to user connections") == 0) {
+			st->db_open = 0;
+		} else if ((strncmp(t, "Process ", 8) == 0 || strncmp(t, "Server ", 7) == 0) &&
+		           word(t, 1, w, sizeof(w)) == 0 && all_digits(w)) {
+			st->app_connections++;
 		} else if (strcmp(t, "Cache agent is running.") == 0) {
 			st->cache_agent = 1;
 		} else if (strncmp(t, "Replication policy", 18) == 0 && strchr(t, ':')) {
@@ -296,6 +307,23 @@ parse_repstatus(const char *out, char *buf, size_t n)
 				copy(buf, n, pstates[i]);
 				return 0;
 			}
+	}
+	return -1;
+}
+
+int
+parse_repwait(const char *out)
+{
+	char line[512], *f[2];
+	const char *p = out;
+
+	while ((p = next_line(p, line, sizeof(line))) != NULL) {
+		if (row_fields(trim(line), f, 2) != 1)
+			continue;
+		if (strcmp(f[0], "00") == 0)
+			return 0;
+		if (strcmp(f[0], "01") == 0)
+			return 1;
 	}
 	return -1;
 }

@@ -131,6 +131,8 @@ probe_start_cheap(struct probe *p)
 	st->probed_wall = time(NULL);
 	set(st->daemon, "Unknown");
 	set(st->database, "Unknown");
+	set(st->open, "Unknown");
+	st->db_id = -1;
 	set(st->updatable, "Unknown");
 	set(st->rep_agent, "Unknown");
 	set(st->rep_scheme, "Unknown");
@@ -205,6 +207,10 @@ apply_ttstatus(struct probe *p, const struct child_result *r)
 		return 0;
 	}
 	set(st->database, t->db_loaded ? "Loaded" : "Unloaded");
+	if (t->db_loaded) {
+		set(st->open, t->db_open == 1 ? "Yes" : t->db_open == 0 ? "No" : "Unknown");
+		st->db_id = t->shm_id;
+	}
 	set(st->rep_agent, t->rep_agent == 1 ? "Running" : "Not Running");
 	set(st->cache_agent, t->cache_agent == 1 ? "Running" : "Not Running");
 	if (!t->db_loaded)
@@ -467,6 +473,12 @@ state_json(struct agent *a, const struct state *s, size_t *len)
 	jw_kstr(&w, "release", s->release);
 	jw_kstr(&w, "dsn", s->dsn[0] ? s->dsn : "Unknown");
 	jw_kstr(&w, "database", s->database);
+	jw_key(&w, "dbId");
+	if (s->db_id >= 0)
+		jw_int(&w, s->db_id);
+	else
+		jw_str(&w, "Unknown");
+	jw_kstr(&w, "open", s->open);
 	jw_kstr(&w, "updatable", s->updatable);
 	jw_kstr(&w, "repAgent", s->rep_agent);
 	jw_kstr(&w, "repScheme", s->rep_scheme);

@@ -62,6 +62,33 @@ static const char status_loaded[] =
     "Accessible by group oinstall\n"
     "End of report\n";
 
+/* The block as the 22.1 troubleshooting guide prints it ("KEY", a user's Process row), closed
+ * (the closed line as the simulator prints it: TimesTen's own wording is not documented). */
+static const char status_closed[] =
+    "TimesTen status report as of Tue Mar 19 10:16:07 2021\n"
+    "\n"
+    "Daemon pid 26251 port 6624 instance instance1\n"
+    "TimesTen server pid 26258 started on port 6625\n"
+    "------------------------------------------------------------------------\n"
+    "------------------------------------------------------------------------\n"
+    "Data store /scratch/testuser/database1\n"
+    "Daemon pid 26251 port 6624 instance instance1\n"
+    "TimesTen server pid 26258 started on port 6625\n"
+    "There are 14 connections to the data store\n"
+    "Shared Memory KEY 0x021001b9 ID 10813443\n"
+    "PL/SQL Memory KEY 0x031001b9 ID 10846212 Address 0x5000000000\n"
+    "Type            PID     Context             Connection Name              ConnID\n"
+    "Process         26291   0x00007f5975c07010  database1                         1\n"
+    "Server          26258   0x00007f5975c07a00  database1                         2\n"
+    "Subdaemon       26256   0x00007fe2000008c0  Deadlock Detector              2038\n"
+    "Closed to user connections\n"
+    "Replication policy  : Manual\n"
+    "Cache Agent policy  : Manual\n"
+    "PL/SQL enabled.\n"
+    "------------------------------------------------------------------------\n"
+    "Accessible by group timesten\n"
+    "End of report\n";
+
 static const char version[] =
     "TimesTen Release 22.1.1.18.0 (64 bit Linux/x86_64) (ttinst:6624) 2023-09-07T15:13:39Z\n"
     "  Instance admin: oracle\n"
@@ -138,8 +165,19 @@ test_ttstatus(void)
 	is_str(st.rep_policy, "Manual", "ttStatus: replication policy");
 	is_str(st.cache_policy, "Always", "ttStatus: cache agent policy (of the right block)");
 
+	is_int(st.shm_id, 8, "ttStatus: the ID of \"Shared Memory Key 0x0f00307d ID 8\"");
+	is_int(st.app_connections, 0, "ttStatus: no Process or Server rows: no application");
+
+	ok(parse_ttstatus(status_closed, "/scratch/testuser/database1", &st) == 0 && st.db_found,
+	   "ttStatus: the reference's sample");
+	ok(st.db_loaded == 1, "ttStatus: \"Shared Memory KEY\" means loaded too");
+	is_int(st.shm_id, 10813443, "ttStatus: the ID of \"Shared Memory KEY ... ID 10813443\"");
+	ok(st.db_open == 0, "ttStatus: closed to user connections");
+	is_int(st.app_connections, 2, "ttStatus: a Process and a Server row are applications");
+
 	ok(parse_ttstatus(status_loaded, "/tt/db/otherdb", &st) == 0 && st.db_found,
 	   "ttStatus: the other database is found by its path");
+	is_int(st.shm_id, -1, "ttStatus: no shared memory ID when unloaded");
 	ok(st.db_loaded == 0, "ttStatus: no shared memory and no subdaemons: unloaded");
 	ok(st.rep_agent == 0 && st.cache_agent == 0,
 	   "ttStatus: its policy lines are not agent rows");
@@ -191,6 +229,10 @@ test_others(void)
 	   "ttReplicationStatus: the peer failed");
 	ok(parse_repstatus(isql_session, buf, sizeof(buf)) < 0,
 	   "ttReplicationStatus: short rows are not status rows");
+	is_int(parse_repwait("< 00 >\n"), 0, "ttRepSubscriberWait: < 00 > is acknowledged");
+	is_int(parse_repwait("< 01 >\n1 row found.\n"), 1, "ttRepSubscriberWait: < 01 > timed out");
+	is_int(parse_repwait("< 1, Row 1 >\n< 02 >\n"), -1,
+	       "ttRepSubscriberWait: other rows are not its answer");
 }
 
 static void
