@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "ops.h"
 
@@ -27,6 +30,8 @@ op_free(struct op *op)
 {
 	if (op == NULL)
 		return;
+	if (op->timer != NULL)
+		event_free(op->timer);
 	for (size_t i = 0; i < op->nsteps; i++) {
 		free(op->steps[i].command);
 		free(op->steps[i].output);
@@ -230,11 +235,24 @@ op_fail(struct op *op, int http_code, const char *reason, const char *fmt, ...)
 int
 op_check(struct op *op, const struct child_result *r, int isql)
 {
+	char msg[512];
+	int code;
+	const char *reason = op_failure(op, r, isql, &code, msg, sizeof(msg));
+
+	if (reason == NULL)
+		return 1;
+	op_fail(op, code, reason, "%s", msg);
+	return 0;
+}
+
+const char *
+op_failure(struct op *op, const struct child_result *r, int isql, int *code, char *msg, size_t n)
+{
 	char how[128], err[300] = "";
 
 	if (!r->spawn_failed && !r->timed_out && r->exit_code == 0 &&
 	    !(isql && parse_isql_failed(r->output)))
-		return 1;
+		return NULL;
 	if (parse_tt_error(r->output, err, sizeof(err)) == 0)
 		op->tt_errno = atoi(err[0] == 'T' && err[1] == 'T' ? err + 2 : err);
 	else {
@@ -245,12 +263,20 @@ op_check(struct op *op, const struct child_result *r, int isql)
 		snprintf(err, sizeof(err), "%.*s", (int)strcspn(p, "\n"), p);
 	}
 	child_describe(r, how, sizeof(how));
-	if (r->timed_out)
-		op_fail(op, 504, "Timeout", "%s %s", r->command, how);
-	else
-		op_fail(op, 500, "UtilityFailed", "%s %s%s%s", r->command, how, err[0] ? ": " : "",
-		        err);
-	return 0;
+	if (r->timed_out) {
+		*code = 504;
+		snprintf(msg, n, "%s %s", r->command, how);
+		return "Timeout";
+	}
+	*code = 500;
+	snprintf(msg, n, "%s %s%s%s", r->command, how, err[0] ? ": " : "", err);
+	return "UtilityFailed";
+}
+
+int
+op_says(const struct child_result *r, const char *what)
+{
+	return r->output != NULL && strcasestr(r->output, what) != NULL;
 }
 
 static void
@@ -295,7 +321,45 @@ op_run(struct op *op, const char *exe, const char *const *argv, const char *cons
 }
 
 void
-op_isql(struct op *op, const char *sql, const char *const *secrets)
+op_ttadmin(struct op *op, const char *opt, const char *arg)
+{
+	const char *argv[] = {"ttAdmin", opt, arg, op->dsn, NULL};
+
+	if (arg == NULL) {
+		argv[2] = op->dsn;
+		argv[3] = NULL;
+	}
+	op_run(op, NULL, argv, NULL, 0);
+}
+
+static void
+op_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct op *op = arg;
+
+	(void)fd;
+	(void)what;
+	op->updated = time(NULL);
+	op->def->step(op, NULL);
+}
+
+void
+op_later(struct op *op, long long ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	if (op->timer == NULL &&
+	    (op->timer = evtimer_new(op->a->base, op_timer_fired, op)) == NULL) {
+		op_fail(op, 500, "InternalError", "out of memory");
+		return;
+	}
+	if (evtimer_add(op->timer, &tv) < 0)
+		op_fail(op, 500, "InternalError", "cannot arm the timer of operation %s",
+		        op->def->name);
+}
+
+void
+op_isql(struct op *op, const char *sql, const char *const *secrets, long long timeout_ms)
 {
 	char pod[600], connstr[128], err[256];
 
@@ -308,7 +372,7 @@ op_isql(struct op *op, const char *sql, const char *const *secrets)
 	}
 	snprintf(connstr, sizeof(connstr), "DSN=%s", op->dsn);
 	const char *argv[] = {"ttIsql", "-v1", "-f", pod, "-connStr", connstr, NULL};
-	op_run(op, NULL, argv, secrets, 0);
+	op_run(op, NULL, argv, secrets, timeout_ms);
 }
 
 int

@@ -41,6 +41,7 @@ struct op {
 	struct hold *hold; /* the waiting request of a synchronous operation */
 	int stage;         /* where the step function is */
 	struct child *child;
+	struct event *timer; /* op_later: the step function called again, NULL until used */
 	struct op_step_rec *steps;
 	size_t nsteps;
 	long long timeout_ms;
@@ -68,9 +69,14 @@ struct op {
  * function is called again with its result. secrets are redacted everywhere. */
 void op_run(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
             long long timeout_ms);
+/* ttAdmin OPT [ARG] DSN. */
+void op_ttadmin(struct op *op, const char *opt, const char *arg);
 /* Writes sql to the operation's private file and runs ttIsql -v1 -f on it against the
- * DSN. secrets are redacted from what is shown. */
-void op_isql(struct op *op, const char *sql, const char *const *secrets);
+ * DSN, with a time limit of timeout_ms (0: the operation's). secrets are redacted from
+ * what is shown. */
+void op_isql(struct op *op, const char *sql, const char *const *secrets, long long timeout_ms);
+/* Calls the step function again, with last == NULL, after ms milliseconds. */
+void op_later(struct op *op, long long ms);
 /* Ends the operation. */
 void op_succeed(struct op *op, int changed, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -79,6 +85,12 @@ void op_fail(struct op *op, int http_code, const char *reason, const char *fmt, 
 /* Whether the utility's result is a success; if not, fails op with its error and
  * returns 0. isql: also look for "The command failed.". */
 int op_check(struct op *op, const struct child_result *r, int isql);
+/* As op_check without ending the operation: NULL for a success, else the reason of the
+ * failure, with its HTTP status in *code and what failed in msg (op->tt_errno set). */
+const char *op_failure(struct op *op, const struct child_result *r, int isql, int *code, char *msg,
+                       size_t n);
+/* Whether the output says the wanted state was there already ("already running"). */
+int op_says(const struct child_result *r, const char *what);
 
 /* Pod facts for steps. */
 int op_pod_exists(struct op *op, const char *pod_path);

@@ -16,13 +16,6 @@
 
 #include "ops.h"
 
-/* Whether the output says the wanted state was there already ("already running"). */
-static int
-says(const struct child_result *r, const char *what)
-{
-	return r->output != NULL && strcasestr(r->output, what) != NULL;
-}
-
 /* The first line of the output, for a success message. */
 static const char *
 first_line(const struct child_result *r, char *buf, size_t n)
@@ -33,18 +26,6 @@ first_line(const struct child_result *r, char *buf, size_t n)
 		p++;
 	snprintf(buf, n, "%.*s", (int)strcspn(p, "\n"), p);
 	return buf;
-}
-
-static void
-ttadmin(struct op *op, const char *opt, const char *arg)
-{
-	const char *argv[] = {"ttAdmin", opt, arg, op->dsn, NULL};
-
-	if (arg == NULL) {
-		argv[2] = op->dsn;
-		argv[3] = NULL;
-	}
-	op_run(op, NULL, argv, NULL, 0);
 }
 
 /* mkdir -p for a host path. */
@@ -126,7 +107,7 @@ step_start_daemon(struct op *op, const struct child_result *last)
 		op_run(op, NULL, argv, NULL, 0);
 		return;
 	}
-	if (last->exit_code != 0 && !last->timed_out && says(last, "already running"))
+	if (last->exit_code != 0 && !last->timed_out && op_says(last, "already running"))
 		op_succeed(op, 0, "the daemon is already running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "%s", first_line(last, line, sizeof(line)));
@@ -146,7 +127,7 @@ step_stop_daemon(struct op *op, const struct child_result *last)
 		op_run(op, NULL, argv, NULL, 0);
 		return;
 	}
-	if (!last->timed_out && says(last, "not running"))
+	if (!last->timed_out && op_says(last, "not running"))
 		op_succeed(op, 0, "the daemon is not running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "%s", first_line(last, line, sizeof(line)));
@@ -327,14 +308,14 @@ step_create_database(struct op *op, const struct child_result *last)
 		return;
 	case 2:
 		if (op_check(op, last, 1))
-			ttadmin(op, "-ramPolicy", "manual");
+			op_ttadmin(op, "-ramPolicy", "manual");
 		return;
 	case 3:
 		if (op_check(op, last, 0))
-			ttadmin(op, "-ramLoad", NULL);
+			op_ttadmin(op, "-ramLoad", NULL);
 		return;
 	default:
-		if (says(last, "already loaded") || op_check(op, last, 0))
+		if (op_says(last, "already loaded") || op_check(op, last, 0))
 			op_succeed(op, 1, "database %s created and loaded", op->dsn);
 	}
 }
@@ -343,8 +324,8 @@ static void
 step_load(struct op *op, const struct child_result *last)
 {
 	if (last == NULL)
-		ttadmin(op, "-ramLoad", NULL);
-	else if (says(last, "already loaded"))
+		op_ttadmin(op, "-ramLoad", NULL);
+	else if (op_says(last, "already loaded"))
 		op_succeed(op, 0, "the database is already loaded");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "database %s loaded", op->dsn);
@@ -354,8 +335,8 @@ static void
 step_unload(struct op *op, const struct child_result *last)
 {
 	if (last == NULL)
-		ttadmin(op, "-ramUnload", NULL);
-	else if (says(last, "not loaded"))
+		op_ttadmin(op, "-ramUnload", NULL);
+	else if (op_says(last, "not loaded"))
 		op_succeed(op, 0, "the database is not loaded");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "database %s unloaded", op->dsn);
@@ -371,13 +352,13 @@ step_destroy(struct op *op, const struct child_result *last)
 			return;
 		}
 		/* The replication agent holds a connection; stop it first (it may not run). */
-		ttadmin(op, "-repStop", NULL);
+		op_ttadmin(op, "-repStop", NULL);
 		return;
 	case 1:
 		/* Applications may hold connections too: no new ones, then force the rest
 		 * off (the DSN has ForceDisconnectEnabled); the database is being thrown
 		 * away. Both may fail when it is not loaded. */
-		ttadmin(op, "-close", NULL);
+		op_ttadmin(op, "-close", NULL);
 		return;
 	case 2: {
 		const char *argv[] = {"ttAdmin", "-disconnect", "-immediate", "-unload", op->dsn, NULL};
@@ -385,7 +366,7 @@ step_destroy(struct op *op, const struct child_result *last)
 		return;
 	}
 	case 3:
-		ttadmin(op, "-ramUnload", NULL); /* it may not be loaded */
+		op_ttadmin(op, "-ramUnload", NULL); /* it may not be loaded */
 		return;
 	case 4: {
 		const char *argv[] = {"ttDestroy", op->dsn, NULL};
@@ -432,7 +413,7 @@ step_admin_user(struct op *op, const struct child_result *last)
 		return;
 	}
 	const char *secrets[] = {op->password, pw, NULL};
-	op_isql(op, sql, secrets);
+	op_isql(op, sql, secrets, 0);
 	explicit_bzero(sql, strlen(sql));
 	free(sql);
 	explicit_bzero(pw, strlen(pw));
@@ -462,7 +443,7 @@ run_script(struct op *op, const struct child_result *last, const char *file)
 		op_fail(op, 500, "InternalError", "out of memory");
 		return;
 	}
-	op_isql(op, sql, NULL);
+	op_isql(op, sql, NULL, 0);
 	free(sql);
 }
 
@@ -538,7 +519,7 @@ step_rep_scheme(struct op *op, const struct child_result *last)
 		op_fail(op, 500, "InternalError", "out of memory");
 		return;
 	}
-	op_isql(op, sql, NULL);
+	op_isql(op, sql, NULL, 0);
 	free(sql);
 }
 
@@ -562,7 +543,7 @@ step_rep_state(struct op *op, const struct child_result *last)
 		op_fail(op, 500, "InternalError", "out of memory");
 		return;
 	}
-	op_isql(op, sql, NULL);
+	op_isql(op, sql, NULL, 0);
 	free(sql);
 }
 
@@ -590,7 +571,7 @@ step_peer_failed(struct op *op, const struct child_result *last)
 		op_fail(op, 500, "InternalError", "out of memory");
 		return;
 	}
-	op_isql(op, sql, NULL);
+	op_isql(op, sql, NULL, 0);
 	free(sql);
 }
 
@@ -598,8 +579,8 @@ static void
 step_rep_start(struct op *op, const struct child_result *last)
 {
 	if (last == NULL)
-		ttadmin(op, "-repStart", NULL);
-	else if (says(last, "already running"))
+		op_ttadmin(op, "-repStart", NULL);
+	else if (op_says(last, "already running"))
 		op_succeed(op, 0, "the replication agent is already running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "replication agent started");
@@ -609,8 +590,8 @@ static void
 step_rep_stop(struct op *op, const struct child_result *last)
 {
 	if (last == NULL)
-		ttadmin(op, "-repStop", NULL);
-	else if (says(last, "not running"))
+		op_ttadmin(op, "-repStop", NULL);
+	else if (op_says(last, "not running"))
 		op_succeed(op, 0, "the replication agent is not running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "replication agent stopped");
@@ -743,14 +724,14 @@ step_duplicate(struct op *op, const struct child_result *last)
 	}
 	case 2:
 		if (op_check(op, last, 0))
-			ttadmin(op, "-ramPolicy", "manual");
+			op_ttadmin(op, "-ramPolicy", "manual");
 		return;
 	case 3:
 		if (op_check(op, last, 0))
-			ttadmin(op, "-ramLoad", NULL);
+			op_ttadmin(op, "-ramLoad", NULL);
 		return;
 	default:
-		if (says(last, "already loaded") || op_check(op, last, 0))
+		if (op_says(last, "already loaded") || op_check(op, last, 0))
 			op_succeed(op, 1, "database %s duplicated from %s on %s", op->dsn, op->from,
 			           op->host);
 	}
