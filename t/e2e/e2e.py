@@ -310,18 +310,23 @@ class Cluster:
 
 
 class WatchLog(threading.Thread):
-    """Every version of the objects `kubectl get ARGS --watch` sees, in the order the API
-    server wrote them (one resourceVersion for the whole cluster), as (resourceVersion,
-    object) in entries; the watch is made again when it ends. Each version once."""
+    """Every version of the objects `kubectl get ARGS --watch` sees, each once, in the order
+    the API server wrote them (one resourceVersion for the whole cluster); the watch is
+    made again when it ends. A mark is a place in that order: what comes after it is
+    newer."""
 
     def __init__(self, cluster, *args):
         super().__init__(daemon=True)
         self.cluster, self.args = cluster, args
-        self.entries, self.seen = [], set()
+        self.entries, self.seen = [], set()  # (order, object); (uid, resourceVersion)
         self.lock = threading.Lock()
         self.stop_flag = threading.Event()
         self.proc = None
         self.start()
+
+    def order(self, obj, first):
+        """Where a version goes (first: the first seen of its object)."""
+        return int(obj["metadata"].get("resourceVersion") or 0)
 
     def run(self):
         while True:
@@ -345,20 +350,21 @@ class WatchLog(threading.Thread):
                 if ev.get("type") not in ("ADDED", "MODIFIED") or key in self.seen:
                     continue
                 with self.lock:
+                    first = not any(k[0] == key[0] for k in self.seen)
                     self.seen.add(key)
-                    self.entries.append((int(key[1] or 0), obj))
+                    self.entries.append((self.order(obj, first), obj))
                     self.entries.sort(key=lambda e: e[0])
             self.proc.wait()
             self.stop_flag.wait(0.5)
 
-    def objects(self, mark=0):
-        """The versions seen, oldest first, from the mark'th on."""
+    def objects(self, mark=None):
+        """The versions seen, oldest first; with a mark, those after it."""
         with self.lock:
-            return [o for _, o in self.entries[mark:]]
+            return [o for k, o in self.entries if mark is None or k >= mark]
 
     def mark(self):
         with self.lock:
-            return len(self.entries)
+            return self.entries[-1][0] + 1 if self.entries else 0
 
     def stop(self):
         with self.lock:
@@ -370,25 +376,33 @@ class WatchLog(threading.Thread):
 
 class EventLog(WatchLog):
     """The Events of one object in the order they were posted: each new Event and each
-    repetition of one (its count going up) is one entry."""
+    repetition of one (its count going up) is one entry. The API server may store Events
+    posted together in another order (each is its own request), so an Event named as
+    client-go names them, <object>.<unix nanoseconds in hex>, goes where its name says;
+    a repetition goes where the watch saw it, and so does a mark (time.time())."""
 
     def __init__(self, cluster, name):
         super().__init__(cluster, "events", "--field-selector", "involvedObject.name=" + name)
 
-    def events(self, mark=0):
+    def order(self, obj, first):
+        m = re.match(r"^.+\.([0-9a-f]{15,16})$", obj["metadata"].get("name", ""))
+        if first and m and obj.get("count", 1) == 1:
+            return int(m.group(1), 16) / 1e9
+        return time.time()
+
+    def mark(self):
+        return time.time()
+
+    def events(self, mark=None):
         return self.objects(mark)
 
-    def messages(self, mark=0):
+    def messages(self, mark=None):
         return [e.get("message", "") for e in self.objects(mark)]
 
-    def wait(self, text, mark=0, timeout=60):
-        """Waits for an Event since mark whose message holds text: its index, or None."""
-        def find():
-            for i, m in enumerate(self.messages(mark)):
-                if text in m:
-                    return mark + i + 1
-        i = wait_until(find, timeout, 0.02)
-        return i - 1 if i else None
+    def wait(self, text, mark=None, timeout=60):
+        """Waits for an Event since mark whose message holds text: the message, or None."""
+        return wait_until(lambda: next((m for m in self.messages(mark) if text in m), None),
+                          timeout, 0.02)
 
 
 def in_order(messages, patterns):
