@@ -536,6 +536,10 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 			if (int_field(v, k, 1, 65535, &n, err, errlen) < 0)
 				return -1;
 			*(k[0] == 'd' ? &op->daemon_port : &op->server_port) = (int)n;
+		} else if (strcmp(k, "waitSeconds") == 0) {
+			if (int_field(v, k, 1, 86400, &n, err, errlen) < 0)
+				return -1;
+			op->quiesce.wait_s = n;
 		} else if (strcmp(k, "timeoutSeconds") == 0) {
 			if (int_field(v, k, 1, 86400, &n, err, errlen) < 0)
 				return -1;

@@ -27,6 +27,20 @@ struct op_def {
 	const char *summary; /* for GET /v1/ops */
 };
 
+#define QUIESCE_DEFAULT_WAIT 60 /* seconds: waitSeconds when not given */
+
+/* A quiesce on its way (ops_quiesce.c). */
+struct op_quiesce {
+	int phase;        /* enum quiesce_phase */
+	long long wait_s; /* waitSeconds: for the connections to end, and for the peer */
+	int was_closed;   /* ttAdmin -close found the database closed already */
+	int immediate;    /* ttAdmin -disconnect -immediate has run */
+	double deadline;  /* CLOCK_MONOTONIC seconds by which the connections must be gone */
+	int code;         /* the failure told once the database is open again */
+	char reason[32];
+	char message[512];
+};
+
 struct op_step_rec {
 	char *command;
 	int exit_code, timed_out, truncated;
@@ -57,6 +71,7 @@ struct op {
 	yajl_val attributes; /* createDatabase: extra DSN attributes (owned) */
 	char *user, *password;
 	char sqlfile[512]; /* host path of this operation's SQL file, "" when none */
+	struct op_quiesce quiesce;
 
 	/* Outcome. */
 	int finished, http_code, changed, tt_errno;
@@ -99,5 +114,9 @@ int op_db_files_exist(struct op *op);
 char *op_read_config(struct op *op, const char *name, int *missing);
 
 extern const struct op_def ops_table[];
+
+/* ops_quiesce.c */
+void step_quiesce(struct op *op, const struct child_result *last);
+void step_open_database(struct op *op, const struct child_result *last);
 
 #endif

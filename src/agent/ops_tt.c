@@ -747,6 +747,7 @@ static const char *const f_scheme[] = {"statement", "timeoutSeconds", NULL};
 static const char *const f_state[] = {"state", "timeoutSeconds", NULL};
 static const char *const f_peer[] = {"peer", "host", "timeoutSeconds", NULL};
 static const char *const f_files[] = {NULL};
+static const char *const f_quiesce[] = {"waitSeconds", "timeoutSeconds", NULL};
 static const char *const f_dup[] = {"host",     "from",           "dsn", "attributes", "localIP",
                                     "remoteIP", "timeoutSeconds", NULL};
 
@@ -777,6 +778,10 @@ const struct op_def ops_table[] = {
     {"runEpilog", D, f_none, step_epilog, "run /ttconfig/epilog.sql"},
     {"load", D, f_none, step_load, "ttAdmin -ramLoad"},
     {"unload", D, f_none, step_unload, "ttAdmin -ramUnload"},
+    {"quiesce", D, f_quiesce, step_quiesce,
+     "close the database to users, end their connections, wait for the peer's "
+     "acknowledgements"},
+    {"openDatabase", D, f_none, step_open_database, "ttAdmin -open"},
     {"destroyDatabase", D, f_none, step_destroy,
      "stop replication, unload and ttDestroy the database"},
     {"duplicate", I | OP_ASYNC, f_dup, step_duplicate,

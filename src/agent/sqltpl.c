@@ -23,6 +23,7 @@ static const char *const sqltpl_names[] = {
     "repidle.sql",       /* rep state IDLE (ttRepDeactivate) */
     "reppeerfailed.sql", /* the peer recorded as FAILED */
     "runscript.sql",     /* wraps schema.sql and epilog.sql */
+    "repwait.sql",       /* quiesce: ttRepSubscriberWait */
     NULL,
 };
 

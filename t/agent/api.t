@@ -92,6 +92,8 @@ def body(t, work, cleanups):
           ("v1", "Exists", "Up", "22.1.1.18.0"), "the state says instance, daemon and release")
     t.is_((s.get("database"), s.get("repScheme"), s.get("dsn")), ("None", "None", "Unknown"),
           "with no DSN there is no database")
+    t.is_((s.get("open"), s.get("dbId")), ("Unknown", "Unknown"),
+          "and whether it is open and its shared memory ID are Unknown")
     t.is_(s.get("memory", {}).get("limitBytes"), "Unknown",
           "memory is Unknown without a cgroup")
     t.ok(agent.client(cert=None).refused(), "a client without a certificate is refused")
@@ -128,11 +130,24 @@ def body(t, work, cleanups):
     t.is_(st, 400, "a string where a number belongs: 400")
     st, r = c.post("createRepScheme", {"statement": "DROP TABLE x"})
     t.is_(st, 412, "an operation needing a database before there is one: 412")
+    st, r = c.post("quiesce", {"waitSeconds": 60})
+    t.is_(st, 412, "quiesce before there is a database: 412")
+    for bad in (0, 86401, "60", 1.5):
+        st, r = c.post("quiesce", {"waitSeconds": bad})
+        t.is_(st, 400, "quiesce with waitSeconds %r: 400" % (bad,))
+    t.like(r.get("message"), "waitSeconds: expected an integer from 1 to 86400",
+           "saying what waitSeconds takes")
+    st, r = c.post("openDatabase", {"waitSeconds": 1})
+    t.is_(st, 400, "openDatabase takes no waitSeconds: 400")
     st, r = c.post("startDaemon", raw="{" + '"x": "' + "a" * 100000 + '"}')
     t.is_((st, r.get("reason")), (413, "RequestEntityTooLarge"), "a body over 64 KiB: 413")
     st, s = c.get("/v1/ops")
     t.ok(st == 200 and any(o["name"] == "duplicate" and o["async"] for o in s["operations"]),
          "GET /v1/ops lists the operations, duplicate asynchronous")
+    t.ok(any(o["name"] == "quiesce" and not o["async"] and
+             o["fields"] == ["waitSeconds", "timeoutSeconds"] for o in s["operations"]) and
+         any(o["name"] == "openDatabase" for o in s["operations"]),
+         "and quiesce (synchronous, waitSeconds) and openDatabase")
 
     # --- one order at a time; reads always answered ---
     with open(root + "/stub-sleep", "w") as f:

@@ -356,6 +356,12 @@ test_sql(void)
 	s = sqltpl_render(&a, "reppeerfailed.sql", "peer", "'sample'", NULL);
 	like(s, "'sample', {{host}}", "an unknown placeholder stays as it is");
 	free(s);
+	s = sqltpl_render(&a, "repwait.sql", "seconds", "60", NULL);
+	like(s,
+	     "whenever sqlerror exit failure;\ncall ttRepSubscriberWait(NULL, NULL, NULL, NULL, "
+	     "60);",
+	     "repwait.sql waits for every peer, as long as it is told");
+	free(s);
 	ok(sqltpl_render(&a, "nosuch.sql", NULL) == NULL, "no such template");
 	sqltpl_free(&a);
 	memset(&a, 0, sizeof(a));
