@@ -1,9 +1,11 @@
 """Shared pieces of the agent tests: TAP output, certificates, starting a ttagent in a
-simulated pod directory, and an HTTPS client with client certificates."""
+simulated pod directory, an HTTPS client with client certificates, and pods played by the
+TimesTen simulator."""
 
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -206,6 +208,119 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+# ---- pods on the TimesTen simulator ($TTSIM_HOME, default $top_srcdir/t/sim/ttsim) ----
+
+TTSIM = os.environ.get("TTSIM_HOME") or os.path.join(TOP_SRCDIR, "t", "sim", "ttsim")
+IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+
+
+def free_ip():
+    """A loopback address where the daemon port is free, chosen at random so that tests
+    running in parallel do not collide."""
+    for _ in range(200):
+        ip = "127.%d.%d.%d" % (random.randint(64, 250), random.randint(0, 255),
+                               random.randint(2, 250))
+        s = socket.socket()
+        try:
+            s.bind((ip, 6624))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return ip
+    raise RuntimeError("no free loopback address")
+
+
+class Pod:
+    def __init__(self, work, name, certs, env):
+        self.name = name
+        self.fqdn = "%s.sample.default.svc.cluster.local" % name
+        self.root = os.path.join(work, name)
+        self.ip = free_ip()
+        self.certs = certs
+        self.env = env
+        inst = os.path.join(self.root, "tt/home/timesten")
+        os.makedirs(inst)
+        # What the image's init container does in the simulated cluster: the installation.
+        os.symlink(TTSIM, os.path.join(inst, "installation"))
+        os.makedirs(os.path.join(self.root, "ttconfig"))
+        files = {"db.ini": "PermSize=200\nDatabaseCharacterSet=AL32UTF8\n",
+                 "adminUser": "adm/adminpw\n",
+                 "schema.sql": "create table adm.orders (id number not null primary key,\n"
+                               "  item varchar2(40));\n",
+                 "epilog.sql": "select count(*) from adm.orders;\n"}
+        for f, text in files.items():
+            with open(os.path.join(self.root, "ttconfig", f), "w") as fh:
+                fh.write(text)
+        self.agent = None
+
+    def start(self):
+        self.agent = Agent(self.root, self.ip, self.name, self.certs, extra_env=self.env)
+        self.c = self.agent.client()
+
+    def utility(self, *args):
+        """Runs a simulated utility in the pod, as an application in the tt container."""
+        env = dict(self.agent.env)
+        p = subprocess.run([os.path.join(TTSIM, "bin", args[0])] + list(args[1:]), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout
+
+    def state(self):
+        st, s = self.c.get()
+        return s if st == 200 else {}
+
+
+def write_hosts(pods):
+    lines = ["127.0.0.1 localhost"] + ["%s %s %s" % (p.ip, p.fqdn, p.name) for p in pods]
+    for p in pods:
+        os.makedirs(os.path.join(p.root, "etc"), exist_ok=True)
+        with open(os.path.join(p.root, "etc", "hosts"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def step(t, pod, op, body=None, want=200, **kw):
+    st, r = pod.c.post(op, body, **kw)
+    good = t.is_(st, want, "%s: %s answers %d" % (pod.name, op, want))
+    if not good:
+        t.diag(str(r)[:3000])
+    return r
+
+
+def ttsim_env(work, name):
+    """The environment of a test's simulated pods: the image's release and a private
+    simulator server named name (stop_ttsim_server(name) stops it)."""
+    return {"CONTAINER_IMAGE": IMAGE, "TTSIM_SERVER_NAME": name, "TTSIM_IDLE_EXIT": "2",
+            "TMPDIR": work, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def bring_up_pair(t, p0, p1, scheme_attrs=""):
+    """Everything the operator does to make p0 the ACTIVE and p1 its STANDBY (the scheme
+    with scheme_attrs, e.g. RETURN TWOSAFE); whether p1 became STANDBY."""
+    for op in ("createInstance", "startDaemon", "createDatabase", "createAdminUser",
+               "runSchema"):
+        step(t, p0, op)
+    scheme = ('CREATE ACTIVE STANDBY PAIR sample ON "{0}", sample ON "{1}" {2} '
+              'STORE sample ON "{0}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999 '
+              'STORE sample ON "{1}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999'
+              ).format(p0.fqdn, p1.fqdn, scheme_attrs)
+    step(t, p0, "createRepScheme", {"statement": scheme})
+    step(t, p0, "setRepState", {"state": "ACTIVE"})
+    step(t, p0, "startRepAgent")
+    step(t, p1, "createInstance")
+    step(t, p1, "startDaemon")
+    r = step(t, p1, "duplicate", {"host": p0.fqdn}, want=202)
+
+    def dup_done():
+        st, r2 = p1.c.get("/v1/async/" + r.get("id", ""))
+        return r2 if st == 200 and r2.get("complete") else None
+    r = poll(dup_done, 120, 0.25) or {}
+    t.is_(r.get("status"), "Succeeded", "%s: the duplicate succeeds" % p1.name)
+    step(t, p1, "startRepAgent")
+    return t.ok(poll(lambda: p1.state().get("repState") == "STANDBY", 60, 0.25),
+                "%s becomes the STANDBY of %s" % (p1.name, p0.name))
 
 
 def run(body):

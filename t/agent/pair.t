@@ -11,101 +11,22 @@ import os
 import random
 import re
 import signal
-import socket
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (HOME, TOP_SRCDIR, Agent, make_certs, poll, run,  # noqa: E402
-                      stop_ttsim_server)
+from agentlib import (HOME, TTSIM, Pod, make_certs, poll, run, step,  # noqa: E402
+                      stop_ttsim_server, ttsim_env, write_hosts)
 
-TTSIM = os.environ.get("TTSIM_HOME") or os.path.join(TOP_SRCDIR, "t", "sim", "ttsim")
-IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
 ROWS = 20
-
-
-def free_ip():
-    """A loopback address where the daemon port is free, chosen at random so that tests
-    running in parallel do not collide."""
-    for _ in range(200):
-        ip = "127.%d.%d.%d" % (random.randint(64, 250), random.randint(0, 255),
-                               random.randint(2, 250))
-        s = socket.socket()
-        try:
-            s.bind((ip, 6624))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        return ip
-    raise RuntimeError("no free loopback address")
-
-
-class Pod:
-    def __init__(self, work, name, certs, env):
-        self.name = name
-        self.fqdn = "%s.sample.default.svc.cluster.local" % name
-        self.root = os.path.join(work, name)
-        self.ip = free_ip()
-        self.certs = certs
-        self.env = env
-        inst = os.path.join(self.root, "tt/home/timesten")
-        os.makedirs(inst)
-        # What the image's init container does in the simulated cluster: the installation.
-        os.symlink(TTSIM, os.path.join(inst, "installation"))
-        os.makedirs(os.path.join(self.root, "ttconfig"))
-        files = {"db.ini": "PermSize=200\nDatabaseCharacterSet=AL32UTF8\n",
-                 "adminUser": "adm/adminpw\n",
-                 "schema.sql": "create table adm.orders (id number not null primary key,\n"
-                               "  item varchar2(40));\n",
-                 "epilog.sql": "select count(*) from adm.orders;\n"}
-        for f, text in files.items():
-            with open(os.path.join(self.root, "ttconfig", f), "w") as fh:
-                fh.write(text)
-        self.agent = None
-
-    def start(self):
-        self.agent = Agent(self.root, self.ip, self.name, self.certs, extra_env=self.env)
-        self.c = self.agent.client()
-
-    def utility(self, *args):
-        """Runs a simulated utility in the pod, as an application in the tt container."""
-        import subprocess
-        env = dict(self.agent.env)
-        p = subprocess.run([os.path.join(TTSIM, "bin", args[0])] + list(args[1:]), env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=120, stdin=subprocess.DEVNULL)
-        return p.returncode, p.stdout
-
-    def state(self):
-        st, s = self.c.get()
-        return s if st == 200 else {}
-
-
-def write_hosts(pods):
-    lines = ["127.0.0.1 localhost"] + ["%s %s %s" % (p.ip, p.fqdn, p.name) for p in pods]
-    for p in pods:
-        os.makedirs(os.path.join(p.root, "etc"), exist_ok=True)
-        with open(os.path.join(p.root, "etc", "hosts"), "w") as f:
-            f.write("\n".join(lines) + "\n")
-
-
-def step(t, pod, op, body=None, want=200, **kw):
-    st, r = pod.c.post(op, body, **kw)
-    good = t.is_(st, want, "%s: %s answers %d" % (pod.name, op, want))
-    if not good:
-        t.diag(str(r)[:3000])
-    return r
-
 
 def body(t, work, cleanups):
     if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
         print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
         sys.exit(0)
     server = "ttagent-pair-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
-    env = {"CONTAINER_IMAGE": IMAGE, "TTSIM_SERVER_NAME": server, "TTSIM_IDLE_EXIT": "2",
-           "TMPDIR": work, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = ttsim_env(work, server)
 
     cleanups.append(lambda: stop_ttsim_server(server))
     certs = os.path.join(work, "certs")
@@ -133,6 +54,8 @@ def body(t, work, cleanups):
           "sample-0: instance, daemon up, database loaded and updatable, no scheme")
     if s.get("error"):
         t.diag("state error: " + s["error"])
+    t.ok(s.get("open") == "Yes" and isinstance(s.get("dbId"), int),
+         "sample-0: the loaded database is open, dbId its shared memory ID") or t.diag(s)
     t.is_(s.get("release"), "22.1.1.31.0", "sample-0: the release of the image")
     t.is_(s.get("configFiles"), ["db.ini", "adminUser", "schema.sql", "epilog.sql"],
           "sample-0: the /ttconfig files")
@@ -205,8 +128,8 @@ def body(t, work, cleanups):
     t.ok(killed, "the active's daemon is killed")
     s = poll(lambda: (lambda s: s if s.get("daemon") == "Down" else None)(p0.state()), 30,
              0.25) or p0.state()
-    t.is_((s.get("daemon"), s.get("updatable")), ("Down", "No"),
-          "sample-0 reports its daemon down")
+    t.is_((s.get("daemon"), s.get("updatable"), s.get("open"), s.get("dbId")),
+          ("Down", "No", "Unknown", "Unknown"), "sample-0 reports its daemon down")
     step(t, p1, "setRepState", {"state": "ACTIVE"})
     # The new active stops waiting for its lost peer (RETURN TWOSAFE would time out).
     step(t, p1, "setPeerFailed", {"peer": "sample", "host": p0.fqdn})
