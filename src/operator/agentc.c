@@ -130,6 +130,7 @@ agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *e
 	st->cache_agent = enum_field(v, "cacheAgent", tt_running_names);
 	st->active_marker = json_bool(v, "active", NULL) == 1;
 	st->ready_marker = json_bool(v, "ready", NULL) == 1;
+	st->open = enum_field(v, "open", tt_updatable_names);
 	yajl_val files = json_get(v, "configFiles", NULL);
 	st->admin_user_file = 0;
 	for (size_t i = 0; i < json_len(files); i++) {

@@ -21,6 +21,7 @@
 #include "status.h"
 #include "topology.h"
 #include "ttc/json.h"
+#include "upgrade.h"
 #include "ttc/log.h"
 #include "ttc/metrics.h"
 
@@ -220,6 +221,25 @@ step_new(struct managed *m)
 static void write_status(struct managed *m);
 static void adopt_pods(struct managed *m);
 
+/*
+ * The upgrade machine's turn (pairs: upgrade.h), at an observation (proc_end -1) or at
+ * the end of its procedure (1 done, 0 failed). 1 when the upgrade failed and the object
+ * went hands off.
+ */
+static int
+upgrade_turn(struct managed *m, int proc_end)
+{
+	struct ttc_object *o = &m->o;
+	int failed;
+
+	if (!o->topo->upgrades)
+		return 0;
+	o->now = time(NULL);
+	o->up.template_ready = provision_template_current(m);
+	failed = proc_end < 0 ? upgrade_step(o) : upgrade_proc_ended(o, proc_end);
+	return failed && fire(m, TTC_EV_UPGRADE_FAILED);
+}
+
 void
 ctl_step(struct managed *m)
 {
@@ -242,9 +262,17 @@ ctl_step(struct managed *m)
 			if (fire(m, TTC_EV_ENTER))
 				continue;
 		}
+		if (upgrade_turn(m, -1))
+			continue;
 		if (ttc_state_hands_off(o->state))
 			break;
-		switch (proc_advance(o, now)) {
+		enum proc_outcome done = proc_advance(o, now);
+		if ((done == PROC_DONE || done == PROC_FAILED) && upgrade_owns(o->run.proc)) {
+			if (upgrade_turn(m, done == PROC_DONE))
+				continue;
+			done = PROC_IDLE; /* the upgrade took it; the pods say what comes next */
+		}
+		switch (done) {
 		case PROC_DONE:
 			event = TTC_EV_PROC_DONE;
 			break;
@@ -357,9 +385,16 @@ read_spec(struct managed *m, yajl_val obj)
 	if (o->state == TTC_ST_NEW) {
 		free(o->prev_stop_managing);
 		free(o->prev_reexamine);
+		free(o->up.prev_reset);
 		o->prev_stop_managing = strdup(spec->stop_managing);
 		o->prev_reexamine = strdup(spec->reexamine);
+		o->up.prev_reset = strdup(spec->reset_upgrade_state);
 		return;
+	}
+	if (strcmp(spec->reset_upgrade_state, o->up.prev_reset ? o->up.prev_reset : "") != 0) {
+		free(o->up.prev_reset);
+		o->up.prev_reset = strdup(spec->reset_upgrade_state);
+		o->up.reset = 1; /* the upgrade machine takes it at the next step */
 	}
 	if (strcmp(spec->stop_managing, o->prev_stop_managing ? o->prev_stop_managing : "") != 0) {
 		free(o->prev_stop_managing);
@@ -499,6 +534,7 @@ managed_free(struct managed *m)
 	free(o->rep_statement);
 	free(o->prev_stop_managing);
 	free(o->prev_reexamine);
+	free(o->up.prev_reset);
 	free(m->links);
 	object_free_pods(o);
 	free(m);

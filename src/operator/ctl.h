@@ -55,6 +55,7 @@ struct managed {
 		char op[32];
 	} order;
 	struct kube_call *fence_call; /* a pod deletion under way */
+	char deleting[300];           /* of that pod */
 
 	/* Timers: the periodic poll, and an earlier wake-up for retries and deadlines. */
 	struct event *poll;
@@ -120,6 +121,9 @@ int provision_check(struct managed *m);
 void provision_ensure(struct managed *m);
 /* Writes a changed spec to the StatefulSet. */
 void provision_update(struct managed *m);
+/* Whether the StatefulSet, as last seen, was made from the spec in force (a pod it makes
+ * now has the spec's image). */
+int provision_template_current(const struct managed *m);
 /* Loads the agent client credentials from the Secret when it changed: 1 when replaced
  * (agent_ctx_gen bumped), 0 when unchanged, -1 when there are none yet. */
 int provision_credentials(struct managed *m);

@@ -80,9 +80,12 @@ deleted(struct kube_result *r, void *arg)
 	struct managed *m = arg;
 
 	m->fence_call = NULL;
-	if (r->err != KUBE_ERR_OK && r->err != KUBE_ERR_NOT_FOUND)
-		log_warn("fence", "cannot delete a pod", "object", m->o.name, "error", r->message,
-		         NULL);
+	if (r->err != KUBE_ERR_OK && r->err != KUBE_ERR_NOT_FOUND) {
+		ctl_event(m, 1, "DeleteFailed", "Cannot delete pod %s: %s", m->deleting,
+		          r->message);
+		m->o.up.deleted_uid[0] = '\0'; /* an upgrade asks again */
+	}
+	ctl_step(m); /* what waited for the call may go on */
 }
 
 static int
@@ -93,17 +96,21 @@ delete_pod(struct ttc_object *o, int i, int grace)
 	struct kube_request rq = {0};
 
 	objects_pod_name(name, sizeof(name), o->name, i);
-	snprintf(body, sizeof(body),
-	         "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":%d}",
-	         grace);
+	if (grace < 0) /* the pod's own terminationGracePeriodSeconds */
+		snprintf(body, sizeof(body), "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"}");
+	else
+		snprintf(body, sizeof(body),
+		         "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
+		         "\"gracePeriodSeconds\":%d}",
+		         grace);
 	rq.verb = KUBE_DELETE;
 	rq.res = &kube_res_pods;
 	rq.ns = o->ns;
 	rq.name = name;
 	rq.body = body;
 	if (m->fence_call != NULL)
-		return 0;
-	ctl_event(m, 1, "Fence", "Pod %s cannot be told to stop taking writes: deleting it", name);
+		return -1; /* one at a time: ask again */
+	snprintf(m->deleting, sizeof(m->deleting), "%s", name);
 	m->fence_call = kube_request(m->ctl->kube, &rq, deleted, m);
 	return m->fence_call ? 0 : -1;
 }

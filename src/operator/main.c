@@ -13,6 +13,7 @@
 #include "operator.h"
 #include "topology.h"
 #include "ttc/log.h"
+#include "upgrade.h"
 
 static void
 usage(FILE *out)
@@ -30,8 +31,9 @@ usage(FILE *out)
 	        "      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
 	        "      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
 	        "                             else the operator's own)\n"
-	        "      --dump-fsm[=TOPOLOGY]  print a topology's state machine as Graphviz and\n"
-	        "                             exit (activeStandbyPair, the default, or none)\n"
+	        "      --dump-fsm[=MACHINE]   print a state machine as Graphviz and exit: a\n"
+	        "                             topology's (activeStandbyPair, the default, or\n"
+	        "                             none), or the pairs' image upgrade (upgrade)\n"
 	        "  -h, --help                 show this help and exit\n"
 	        "  -V, --version              show the version and exit\n"
 	        "\n"
@@ -110,6 +112,10 @@ main(int argc, char **argv)
 		case OPT_DUMP_FSM: {
 			const struct topology *t =
 			    topology_named(optarg ? optarg : "activeStandbyPair");
+			if (optarg && strcmp(optarg, upgrade_table.name) == 0) {
+				fsm_dot(&upgrade_table, stdout);
+				return 0;
+			}
 			if (t == NULL) {
 				fprintf(stderr, "--dump-fsm: no topology \"%s\"\n", optarg);
 				return 2;

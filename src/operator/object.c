@@ -28,14 +28,18 @@ agent_state_unknown(struct agent_state *st)
 	snprintf(st->rep_peer, sizeof(st->rep_peer), "Unknown");
 }
 
-/* TimesTen serves the role: ACTIVE and updatable; or STANDBY with replication running. */
+/* TimesTen serves the role: ACTIVE and updatable (or closed to connections by the upgrade
+ * that quiesces it); or STANDBY with replication running. */
 static int
-serves(const struct agent_state *st, int role)
+serves(const struct pod_view *p, int role)
 {
+	const struct agent_state *st = &p->st;
+
 	if (st->daemon != DAEMON_UP || st->db != DB_LOADED)
 		return 0;
 	if (role == ROLE_ACTIVE)
-		return st->rep_state == REP_ACTIVE && st->updatable == UPDATABLE_YES;
+		return st->rep_state == REP_ACTIVE &&
+		       (st->updatable == UPDATABLE_YES || (p->quiescing && st->open == UPDATABLE_NO));
 	if (role == ROLE_STANDBY)
 		return st->rep_state == REP_STANDBY && st->rep_agent == RUNNING_YES;
 	return 0;
@@ -67,7 +71,7 @@ object_pod_class(const struct ttc_object *o, int i, time_t now)
 
 	if (c != POD_AVAILABLE)
 		return c;
-	return serves(&o->pods[i].st, o->pods[i].role) ? POD_HEALTHY : POD_AVAILABLE;
+	return serves(&o->pods[i], o->pods[i].role) ? POD_HEALTHY : POD_AVAILABLE;
 }
 
 int

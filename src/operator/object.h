@@ -67,6 +67,7 @@ struct agent_state {
 	int active_marker;   /* /tmp/active exists (a pair's readiness probe passes) */
 	int ready_marker;    /* /tmp/readiness exists (a non-replicated pod's probe passes) */
 	int admin_user_file; /* /ttconfig/adminUser exists */
+	int open;            /* enum tt_updatable: open for user connections (ttAdmin -close) */
 };
 
 /* Sets every field to Unknown (what is shown while the agent cannot be asked). */
@@ -96,6 +97,10 @@ struct pod_view {
 	char served_image[256];
 	int upgrade_failed;
 	time_t rep_state_changed; /* when rep_state last changed */
+	/* Upgrades: the image it ran before (kept in status) and the last one seen. */
+	char prev_image[256];
+	char last_image[256];
+	int quiescing; /* closed to connections by the upgrade: a closed ACTIVE serves */
 };
 
 /* How a pod stands against its intended role. */
@@ -109,13 +114,33 @@ enum pod_class {
 struct ttc_object;
 struct topology;
 
+/* The automatic upgrade of a pair (upgrade.h), kept in status.classicUpgradeStatus. */
+struct upgrade_run {
+	int state; /* enum upgrade_state */
+	int prev_state;
+	time_t start_time; /* when it started; 0 none */
+	time_t last_switch;
+	char standby_status[32];
+	time_t standby_start;
+	char active_status[32];
+	time_t active_start;
+	int pending;             /* an image update not carried out yet */
+	char image[256];         /* the image the pods are upgraded to ("": not known yet) */
+	char *prev_reset;        /* resetUpgradeState last acted on */
+	int reset;               /* resetUpgradeState changed: the next step takes it */
+	int template_ready;      /* the StatefulSet's pod template is the spec's (controller) */
+	char deleted_uid[64];    /* the pod last deleted for the upgrade */
+	int failed_now;          /* an action stopped it: the object goes hands off */
+};
+
 /* What the machine's actions and procedures do outside the object. */
 struct ttc_effects {
 	void (*event)(struct ttc_object *o, int warning, const char *reason, const char *msg);
 	/* Sends operation op (body: malloc'd JSON or NULL, taken) to pod i's agent; its end
 	 * comes back through proc_order_done(). 0, or -1 when it could not be sent. */
 	int (*order)(struct ttc_object *o, int i, const char *op, char *body, int async);
-	/* Deletes pod i with the given grace period; 0 or -1. */
+	/* Deletes pod i with the given grace period (-1: the pod's own); 0 when the deletion
+	 * was sent, -1 when it could not be (one is under way: ask again later). */
 	int (*delete_pod)(struct ttc_object *o, int i, int grace_seconds);
 };
 
@@ -148,6 +173,7 @@ struct ttc_object {
 	time_t rebuild_at;    /* no new standby rebuild before this */
 	time_t wake_at;       /* actions ask to be looked at again then (0: no need) */
 	struct proc_run run;
+	struct upgrade_run up;
 
 	const struct topology *topo; /* how its pods work together (never NULL once adopted) */
 	struct pod_view *pods;       /* one per ordinal */

@@ -18,6 +18,7 @@
 #include "steps.h"
 #include "topology.h"
 #include "ttc.h"
+#include "upgrade.h"
 
 #define PAIR_PODS 2
 
@@ -283,6 +284,7 @@ static const struct fsm_row pair_rows[] = {
     ROW(REEXAMINE, BOTH_LOST, NO, NO, MANUAL),
 
     {FSM_ANY, TTC_EV_STOP_MANAGING, NO, A(cancel_work), TTC_ST_MANUAL},
+    {FSM_ANY, TTC_EV_UPGRADE_FAILED, NO, A(cancel_work), TTC_ST_MANUAL},
 };
 
 #define BIT(s) (1ULL << TTC_ST_##s)
@@ -415,6 +417,8 @@ pair_procedure(const struct ttc_object *o)
 	    [TTC_ST_CONFIGURING_ACTIVE] = &configure_active_proc,
 	};
 
+	if (state == TTC_ST_NORMAL)
+		return upgrade_procedure(o); /* the upgrade's quiesce, when it is under way */
 	return state >= 0 && state < TTC_NSTATES ? by_state[state] : NULL;
 }
 
@@ -426,6 +430,8 @@ pair_pod_state(const struct ttc_object *o, int i, time_t now)
 
 	if (o->state == TTC_ST_FAILED)
 		return "Terminal";
+	if (p->upgrade_failed)
+		return "UpgradeFailed";
 	switch (object_pod_class(o, i, now)) {
 	case POD_HEALTHY:
 		if (o->state == TTC_ST_REEXAMINE)
@@ -470,5 +476,6 @@ const struct topology pair_topology = {
     .situation = pair_situation,
     .procedure = pair_procedure,
     .has_active = 1,
+    .upgrades = 1,
     .pod_state = pair_pod_state,
 };

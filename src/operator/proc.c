@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "objects.h"
 #include "proc.h"
 #include "topology.h"
 
@@ -111,8 +112,15 @@ proc_advance(struct ttc_object *o, time_t now)
 		const struct pod_view *pv = &o->pods[i];
 		if ((s->flags & STEP_FENCING) && (!pv->reachable || pv->terminating)) {
 			/* It cannot be told: make sure it is gone before going on. */
-			if (!r->deleting && pv->exists && o->fx->delete_pod(o, i, 0) == 0)
+			if (!r->deleting && pv->exists && o->fx->delete_pod(o, i, 0) == 0) {
+				char pod[300], msg[400];
 				r->deleting = 1;
+				objects_pod_name(pod, sizeof(pod), o->name, i);
+				snprintf(msg, sizeof(msg),
+				         "Pod %s cannot be told to stop taking writes: deleting it",
+				         pod);
+				o->fx->event(o, 1, "Fence", msg);
+			}
 			return PROC_WAITING;
 		}
 		if (!pv->exists)

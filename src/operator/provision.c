@@ -376,6 +376,17 @@ provision_update(struct managed *m)
 	free(patch);
 }
 
+int
+provision_template_current(const struct managed *m)
+{
+	yajl_val sts = kube_informer_get(m->ctl->sets, m->o.ns, m->o.name);
+	const char *made = json_str(sts, "metadata", "annotations", GENERATION_ANNOTATION, NULL);
+	char gen[32];
+
+	snprintf(gen, sizeof(gen), "%lld", m->o.generation);
+	return m->updating == NULL && made != NULL && strcmp(made, gen) == 0;
+}
+
 static char *
 secret_value(yajl_val secret, const char *key)
 {

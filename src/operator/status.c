@@ -13,6 +13,7 @@
 #include "status.h"
 #include "topology.h"
 #include "ttc/json.h"
+#include "upgrade.h"
 
 #define STATUS_VERSION "1.0"
 
@@ -44,6 +45,9 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 		jw_kbool(w, "nonRepUpgradeFailed", p->upgrade_failed);
 		jw_kstr(w, "lastReadyImage", p->served_image);
 	}
+	jw_kstr(w, "prevImage", p->prev_image);
+	if (o->topo->upgrades)
+		jw_kbool(w, "quiescing", p->quiescing);
 
 	jw_key(w, "podStatus");
 	jw_obj(w);
@@ -136,6 +140,8 @@ status_patch(const struct ttc_object *o, time_t now)
 	}
 	jw_kstr(&w, "prevStopManaging", o->prev_stop_managing ? o->prev_stop_managing : "");
 	jw_kstr(&w, "prevReexamine", o->prev_reexamine ? o->prev_reexamine : "");
+	if (o->topo->upgrades)
+		upgrade_status(&w, o);
 	jw_key(&w, "podStatus");
 	jw_arr(&w);
 	for (int i = 0; i < o->npods; i++)
@@ -191,6 +197,7 @@ status_restore(struct ttc_object *o, yajl_val status)
 	else
 		o->fence = -1;
 	o->serving = pod_ordinal(o, json_str(status, "lastServingActive", NULL));
+	upgrade_restore(o, json_get(status, "classicUpgradeStatus", NULL));
 	o->active = -1;
 	for (size_t i = 0; i < json_len(pods) && i < (size_t)o->npods; i++) {
 		yajl_val p = json_at(pods, i);
@@ -198,9 +205,15 @@ status_restore(struct ttc_object *o, yajl_val status)
 
 		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
 		o->pods[i].creating = json_bool(p, "creatingDatabase", NULL) == 1;
-		o->pods[i].upgrade_failed = json_bool(p, "nonRepUpgradeFailed", NULL) == 1;
+		const char *pod_hls = json_str(p, "highLevelState", NULL);
+		o->pods[i].upgrade_failed = json_bool(p, "nonRepUpgradeFailed", NULL) == 1 ||
+		                            (pod_hls && strcmp(pod_hls, "UpgradeFailed") == 0);
+		o->pods[i].quiescing = json_bool(p, "quiescing", NULL) == 1;
 		const char *img = json_str(p, "lastReadyImage", NULL);
 		snprintf(o->pods[i].served_image, sizeof(o->pods[i].served_image), "%s",
+		         img ? img : "");
+		img = json_str(p, "prevImage", NULL);
+		snprintf(o->pods[i].prev_image, sizeof(o->pods[i].prev_image), "%s",
 		         img ? img : "");
 		o->pods[i].role = intended == NULL                   ? ROLE_NONE
 		                  : strcmp(intended, "Active") == 0  ? ROLE_ACTIVE

@@ -31,6 +31,9 @@ struct topology {
 	const struct proc *(*procedure)(const struct ttc_object *o);
 	/* Whether one pod is the active (status activePods names it; else "N/A"). */
 	int has_active;
+	/* Whether the operator carries out image upgrades itself (upgrade.h), rather than
+	 * the StatefulSet. */
+	int upgrades;
 	/* Pod i's high-level state in status (Healthy, Down, Normal, …). */
 	const char *(*pod_state)(const struct ttc_object *o, int i, time_t now);
 };

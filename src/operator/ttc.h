@@ -89,7 +89,8 @@ int ttc_state_limit(int state);
 	X(TIMEOUT, "the state's time limit passed")                                                \
 	X(ALL_READY, "non-replicated: every pod's database serving")                               \
 	X(SOME_READY, "non-replicated: some pods' databases serving, not all")                     \
-	X(NONE_READY, "non-replicated: no pod's database serving")
+	X(NONE_READY, "non-replicated: no pod's database serving")                                 \
+	X(UPGRADE_FAILED, "a step of the automatic upgrade failed (upgrade.h)")
 
 enum ttc_event {
 #define X(e, meaning) TTC_EV_##e,

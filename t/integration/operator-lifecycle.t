@@ -29,8 +29,8 @@ out=$("$agent" --version); like "$out" "^ttagent \(ttclassic\) [0-9]" "ttagent -
 out=$("$op" --dump-fsm); ok $? "operator --dump-fsm exits 0"
 like "$out" '^digraph "activeStandbyPair"' "--dump-fsm prints the pair machine as Graphviz"
 like "$out" '"Normal" -> "ActiveDown"' "with its transitions"
-# Each topology's drawing in docs/ is its machine as built.
-for t in activeStandbyPair:pair none:nonrep; do
+# Each machine's drawing in docs/ (the topologies', the upgrade's) is its machine as built.
+for t in activeStandbyPair:pair none:nonrep upgrade:upgrade; do
 	name=${t%%:*} file=docs/${t#*:}-fsm.dot
 	out=$("$op" --dump-fsm="$name")
 	if diff -u "$top_srcdir/$file" <(printf '%s\n' "$out") >"$work/fsm.diff"; then
