@@ -97,9 +97,8 @@ struct pod_view {
 	char served_image[256];
 	int upgrade_failed;
 	time_t rep_state_changed; /* when rep_state last changed */
-	/* Upgrades: the image it ran before (kept in status) and the last one seen. */
+	/* Upgrades: the image of the object before its last image change (kept in status). */
 	char prev_image[256];
-	char last_image[256];
 	int quiescing; /* closed to connections by the upgrade: a closed ACTIVE serves */
 };
 

@@ -77,12 +77,6 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 		if (cname && image && strcmp(cname, "tt") == 0)
 			snprintf(p->image, sizeof(p->image), "%s", image);
 	}
-	if (*p->image) {
-		/* A pod on another image than the last one seen: remember what it ran. */
-		if (*p->last_image && strcmp(p->image, p->last_image) != 0)
-			snprintf(p->prev_image, sizeof(p->prev_image), "%s", p->last_image);
-		snprintf(p->last_image, sizeof(p->last_image), "%s", p->image);
-	}
 	if (replaced) {
 		/* A new pod (or none): nothing said of the old one holds. */
 		p->quiescing = 0;

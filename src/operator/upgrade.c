@@ -129,9 +129,15 @@ drop_quiesce(struct ttc_object *o)
 		proc_reset(o);
 }
 
+/* The spec's image becomes the one the pods are upgraded to; the one before it is each
+ * pod's prevImage, as the guide's describe shows it (on pods replaced or not yet). */
 static void
 take_spec_image(struct ttc_object *o)
 {
+	if (o->up.image[0] != '\0' && strcmp(o->up.image, o->spec->image) != 0)
+		for (int i = 0; i < o->npods; i++)
+			snprintf(o->pods[i].prev_image, sizeof(o->pods[i].prev_image), "%s",
+			         o->up.image);
 	snprintf(o->up.image, sizeof(o->up.image), "%s", o->spec->image);
 }
 
@@ -468,7 +474,6 @@ static const struct fsm_row upgrade_rows[] = {
     ROW(NONE, IMAGE_CHANGED, G(pair_normal), A(start_upgrade), STANDBY),
     SAME_ROW(NONE, IMAGE_CHANGED, NO, A(announce_waiting)),
     ROW(NONE, PENDING, NO, A(start_pending), STANDBY),
-    SAME_ROW(NONE, ALL_UPGRADED, NO, A(adopt_image)),
     SAME_ROW(NONE, RESET, NO, NO),
     SAME_ROW(NONE, HANDS_OFF, NO, NO),
 
@@ -629,15 +634,16 @@ next_event(struct ttc_object *o, unsigned skip)
 	}
 	if (CAN(ALL_UPGRADED) && healthy(o, a) && healthy(o, s) && on_image(o, a) && on_image(o, s))
 		return UPG_EV_ALL_UPGRADED;
+	/* The active deleted for the upgrade stays until the failover: not one to quiesce. */
 	if (CAN(STANDBY_UPGRADED) && o->state == TTC_ST_NORMAL && healthy(o, a) && healthy(o, s) &&
-	    on_image(o, s) && !on_image(o, a))
+	    on_image(o, s) && !on_image(o, a) && strcmp(o->pods[a].uid, u->deleted_uid) != 0)
 		return UPG_EV_STANDBY_UPGRADED;
 	if (CAN(STANDBY_OLD) && o->pods[s].exists && !o->pods[s].terminating &&
 	    o->pods[s].image[0] != '\0' && !on_image(o, s) &&
 	    strcmp(o->pods[s].uid, u->deleted_uid) != 0)
 		return UPG_EV_STANDBY_OLD;
 	if (CAN(PENDING) && u->pending && o->state == TTC_ST_NORMAL && o->spec != NULL &&
-	    o->spec->image_upgrade_strategy == UPGRADE_AUTO)
+	    o->spec->image_upgrade_strategy == UPGRADE_AUTO && !(on_image(o, a) && on_image(o, s)))
 		return UPG_EV_PENDING;
 #undef CAN
 	return -1;

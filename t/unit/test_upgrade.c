@@ -158,6 +158,8 @@ test_auto(void)
 	   "the standby's pod deleted, with its own grace period");
 	is_int((int)o.up.start_time, 1000, "the start time kept");
 	ok(o.up.pending, "an image update pending");
+	ok(strcmp(o.pods[0].prev_image, "tt:1") == 0 && strcmp(o.pods[1].prev_image, "tt:1") == 0,
+	   "each pod's prevImage is the image before the change");
 
 	forget();
 	o.pods[1].terminating = 1;
@@ -211,6 +213,10 @@ test_auto(void)
 	is_str(events, "Deleted ACTIVE pod sample-0 per upgrade|", "saying so");
 	ok(ndeleted == 1 && deleted[0] == 0, "the active's pod deleted");
 	ok(upgrade_procedure(&o) == NULL, "no more quiesce");
+	forget();
+	step(&o, 1022);
+	is_int(o.up.state, UPG_ACTIVE, "the deleted active, not yet seen terminating, is not quiesced again");
+	is_str(events, "", "nothing said");
 
 	/* The object fails over; the old active comes back on tt:2 and catches up. */
 	object_set_roles(&o, 1);
@@ -312,8 +318,13 @@ test_manual(void)
 	healthy_pod(&o, 0, "tt:2", "uid-d");
 	healthy_pod(&o, 1, "tt:2", "uid-c");
 	step(&o, 1200);
-	ok(!o.up.pending, "no longer once both run the new image");
+	ok(o.up.pending, "still pending once both run the new image, as the guide's describe shows");
 	is_str(events, "", "without an Event");
+	spec.image_upgrade_strategy = UPGRADE_AUTO;
+	step(&o, 1201);
+	is_int(o.up.state, UPG_NONE, "switched to Auto with nothing left to upgrade: no upgrade");
+	is_int(ndeleted, 0, "no pod deleted");
+	is_str(events, "", "nothing started or said");
 }
 
 static void
