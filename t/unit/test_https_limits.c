@@ -102,7 +102,8 @@ main(void)
 	ok(t >= 0 && got.err == HTTPS_ERR_TLS, "no handshake: a TLS error (%s)", got_msg);
 	ok(strstr(got_msg, "no TLS handshake") != NULL && strstr(got_msg, "300 ms") != NULL,
 	   "the message names the TLS limit");
-	ok(t >= 0.3 && t < 5, "given up after the TLS limit, not the deadline (%.2f s)", t);
+	/* Timers count from the loop's cached time, which can be a few ms older than t0. */
+	ok(t >= 0.28 && t < 5, "given up after the TLS limit, not the deadline (%.2f s)", t);
 
 	t = run(base, ctx, port, 20000, 0, 250);
 	ok(t >= 0 && got.err == HTTPS_ERR_TLS && t >= 0.2 && t < 5,

@@ -96,6 +96,7 @@ main(void)
 	free(back.rep_statement);
 	free(back.prev_stop_managing);
 	free(back.prev_reexamine);
+	free(back.up.prev_reset);
 
 	char bad[] = "{\"highLevelState\":\"Sideways\"}";
 	yajl_val b = json_parse(bad, strlen(bad), err, sizeof(err));
