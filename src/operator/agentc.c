@@ -131,12 +131,18 @@ agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *e
 	st->active_marker = json_bool(v, "active", NULL) == 1;
 	st->ready_marker = json_bool(v, "ready", NULL) == 1;
 	st->open = enum_field(v, "open", tt_updatable_names);
+	yajl_val id = json_get(v, "dbId", NULL);
+	st->db_id = YAJL_IS_INTEGER(id) && YAJL_GET_INTEGER(id) >= 0 ? YAJL_GET_INTEGER(id) : -1;
 	yajl_val files = json_get(v, "configFiles", NULL);
-	st->admin_user_file = 0;
+	st->admin_user_file = st->schema_file = st->cache_user_file = st->cg_file = 0;
 	for (size_t i = 0; i < json_len(files); i++) {
 		const char *f = YAJL_GET_STRING(json_at(files, i));
-		if (f != NULL && strcmp(f, "adminUser") == 0)
-			st->admin_user_file = 1;
+		if (f == NULL)
+			continue;
+		st->admin_user_file |= strcmp(f, "adminUser") == 0;
+		st->schema_file |= strcmp(f, "schema.sql") == 0;
+		st->cache_user_file |= strcmp(f, "cacheUser") == 0;
+		st->cg_file |= strcmp(f, "cachegroups.sql") == 0;
 	}
 	json_free(v);
 	return 0;

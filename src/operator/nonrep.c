@@ -72,14 +72,12 @@ next_pod(void *ctx)
 	struct ttc_object *o = ctx;
 
 	if (o->target >= 0 && o->target < o->npods && !serving(o, o->target)) {
-		char pod[300], msg[400];
+		char pod[300];
 		objects_pod_name(pod, sizeof(pod), o->name, o->target);
-		snprintf(msg, sizeof(msg),
-		         "Pod %s: every step is done and its database does not "
-		         "serve (not updatable?); trying again later",
-		         pod);
-		if (o->fx && o->fx->event)
-			o->fx->event(o, 1, "ProcedureFailed", msg);
+		object_event(o, 1, "ProcedureFailed",
+		             "Pod %s: every step is done and its database does not serve (not "
+		             "updatable?); trying again later",
+		             pod);
 		return pod_failed(ctx);
 	}
 	object_cancel_work(o);
@@ -185,15 +183,13 @@ static void
 watch_upgrade(struct ttc_object *o, int i, time_t now)
 {
 	struct pod_view *p = &o->pods[i];
-	char pod[300], msg[700];
+	char pod[300];
 	time_t deadline;
 
 	objects_pod_name(pod, sizeof(pod), o->name, i);
 	if (ready(o, i)) {
-		if (p->upgrade_failed && o->fx && o->fx->event) {
-			snprintf(msg, sizeof(msg), "Pod %s is ready on image %s", pod, p->image);
-			o->fx->event(o, 0, "Upgrade", msg);
-		}
+		if (p->upgrade_failed)
+			object_event(o, 0, "Upgrade", "Pod %s is ready on image %s", pod, p->image);
 		p->upgrade_failed = 0;
 		p->down_since = 0;
 		if (*p->image)
@@ -214,12 +210,10 @@ watch_upgrade(struct ttc_object *o, int i, time_t now)
 		return;
 	}
 	p->upgrade_failed = 1;
-	snprintf(msg, sizeof(msg),
-	         "Pod %s is not ready on image %s within upgradeDownPodTimeout (%lld s); the "
-	         "upgrade stops there, the other pods serve on",
-	         pod, p->image, spec_seconds(o->spec, TIMER_UPGRADE_DOWN_POD));
-	if (o->fx && o->fx->event)
-		o->fx->event(o, 1, "UpgradeFailed", msg);
+	object_event(o, 1, "UpgradeFailed",
+	             "Pod %s is not ready on image %s within upgradeDownPodTimeout (%lld s); the "
+	             "upgrade stops there, the other pods serve on",
+	             pod, p->image, spec_seconds(o->spec, TIMER_UPGRADE_DOWN_POD));
 }
 
 /*

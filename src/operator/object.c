@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ void
 agent_state_unknown(struct agent_state *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->db_id = -1;
 	snprintf(st->release, sizeof(st->release), "Unknown");
 	snprintf(st->rep_peer, sizeof(st->rep_peer), "Unknown");
 }
@@ -120,8 +122,21 @@ object_cancel_work(struct ttc_object *o)
 }
 
 void
+object_event(struct ttc_object *o, int warning, const char *reason, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (o->fx == NULL || o->fx->event == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->fx->event(o, warning, reason, msg);
+}
+
+void
 object_report_invalid_spec(struct ttc_object *o)
 {
-	if (o->fx && o->fx->event)
-		o->fx->event(o, 1, "InvalidSpec", o->message);
+	object_event(o, 1, "InvalidSpec", "%s", o->message);
 }

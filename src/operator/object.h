@@ -67,6 +67,10 @@ struct agent_state {
 	int active_marker;   /* /tmp/active exists (a pair's readiness probe passes) */
 	int ready_marker;    /* /tmp/readiness exists (a non-replicated pod's probe passes) */
 	int admin_user_file; /* /ttconfig/adminUser exists */
+	int schema_file;     /* /ttconfig/schema.sql exists */
+	int cache_user_file; /* /ttconfig/cacheUser exists */
+	int cg_file;         /* /ttconfig/cachegroups.sql exists */
+	long long db_id;     /* the database's shared memory ID; -1 not known */
 	int open;            /* enum tt_updatable: open for user connections (ttAdmin -close) */
 };
 
@@ -194,5 +198,8 @@ enum pod_class object_pod_class(const struct ttc_object *o, int i, time_t now);
 void object_set_roles(struct ttc_object *o, int active);
 void object_cancel_work(struct ttc_object *o);
 void object_report_invalid_spec(struct ttc_object *o);
+/* Posts an Event about the object (Warning when warning is set), if it has effects. */
+void object_event(struct ttc_object *o, int warning, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

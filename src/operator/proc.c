@@ -113,13 +113,13 @@ proc_advance(struct ttc_object *o, time_t now)
 		if ((s->flags & STEP_FENCING) && (!pv->reachable || pv->terminating)) {
 			/* It cannot be told: make sure it is gone before going on. */
 			if (!r->deleting && pv->exists && o->fx->delete_pod(o, i, 0) == 0) {
-				char pod[300], msg[400];
+				char pod[300];
 				r->deleting = 1;
 				objects_pod_name(pod, sizeof(pod), o->name, i);
-				snprintf(msg, sizeof(msg),
-				         "Pod %s cannot be told to stop taking writes: deleting it",
-				         pod);
-				o->fx->event(o, 1, "Fence", msg);
+				object_event(
+				    o, 1, "Fence",
+				    "Pod %s cannot be told to stop taking writes: deleting it",
+				    pod);
 			}
 			return PROC_WAITING;
 		}

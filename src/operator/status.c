@@ -48,6 +48,19 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kstr(w, "prevImage", p->prev_image);
 	if (o->topo->upgrades)
 		jw_kbool(w, "quiescing", p->quiescing);
+	/* What the pod's /ttconfig holds, as the agent saw it. */
+	jw_kbool(w, "adminUserFile", st->admin_user_file);
+	jw_kbool(w, "schemaFile", st->schema_file);
+	jw_kbool(w, "cacheUserFile", st->cache_user_file);
+	jw_kbool(w, "cgFile", st->cg_file);
+	if (o->topo->has_active) {
+		/* The return service in the replication scheme (repReturnServiceAttribute). */
+		const char *ret =
+		    o->spec && o->spec->rep_return_service ? o->spec->rep_return_service : "";
+		jw_kbool(w, "usingTwosafe", strcasestr(ret, "TWOSAFE") != NULL);
+		jw_kbool(w, "disableReturn", strcasestr(ret, "DISABLE RETURN") != NULL);
+		jw_kbool(w, "localCommit", strcasestr(ret, "LOCAL COMMIT ACTION COMMIT") != NULL);
+	}
 
 	jw_key(w, "podStatus");
 	jw_obj(w);
@@ -67,6 +80,11 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_key(w, "dbStatus");
 	jw_obj(w);
 	jw_kstr(w, "db", tt_db_names[st->db]);
+	jw_key(w, "dbId");
+	if (st->db_id >= 0)
+		jw_int(w, st->db_id);
+	else
+		jw_str(w, "Unknown");
 	jw_kstr(w, "dbUpdatable", tt_updatable_names[st->updatable]);
 	jw_obj_end(w);
 

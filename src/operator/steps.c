@@ -305,13 +305,12 @@ mark_creating(struct ttc_object *o, int i)
 void
 keep_found_database(struct ttc_object *o, int i)
 {
-	char pod[300], msg[400];
+	char pod[300];
 
 	mark_initialized(o, i);
 	objects_pod_name(pod, sizeof(pod), o->name, i);
-	snprintf(msg, sizeof(msg), "Pod %s holds a database on its volume: kept as it is", pod);
-	if (o->fx && o->fx->event)
-		o->fx->event(o, 0, "DatabaseKept", msg);
+	object_event(o, 0, "DatabaseKept", "Pod %s holds a database on its volume: kept as it is",
+	             pod);
 }
 
 /* A database of its own: the DSN is the object's name. */

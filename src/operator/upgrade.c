@@ -66,23 +66,6 @@ pod_name(const struct ttc_object *o, int i, char *buf, size_t n)
 	objects_pod_name(buf, n, o->name, i);
 }
 
-static void
-post(struct ttc_object *o, int warning, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-post(struct ttc_object *o, int warning, const char *reason, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (o->fx && o->fx->event)
-		o->fx->event(o, warning, reason, msg);
-}
-
 static long long
 down_pod_timeout(const struct ttc_object *o)
 {
@@ -158,7 +141,7 @@ announce_manual(void *ctx)
 
 	take_spec_image(o);
 	o->up.pending = 1;
-	post(o, 0, "StateChange", "Image updated, automatic upgrade disabled");
+	object_event(o, 0, "StateChange", "Image updated, automatic upgrade disabled");
 	return 0;
 }
 
@@ -183,7 +166,7 @@ start_upgrade(void *ctx)
 	take_spec_image(o);
 	o->up.pending = 1;
 	begin(o);
-	post(o, 0, "StateChange", "Image updated, automatic upgrade started");
+	object_event(o, 0, "StateChange", "Image updated, automatic upgrade started");
 	return 0;
 }
 
@@ -194,9 +177,9 @@ announce_waiting(void *ctx)
 
 	take_spec_image(o);
 	o->up.pending = 1;
-	post(o, 0, "StateChange",
-	     "Image updated, automatic upgrade starts once the pair is Normal (now %s)",
-	     ttc_state_names[o->state]);
+	object_event(o, 0, "StateChange",
+	             "Image updated, automatic upgrade starts once the pair is Normal (now %s)",
+	             ttc_state_names[o->state]);
 	return 0;
 }
 
@@ -206,7 +189,7 @@ start_pending(void *ctx)
 	struct ttc_object *o = ctx;
 
 	begin(o);
-	post(o, 0, "StateChange", "Automatic upgrade to image %s started", o->up.image);
+	object_event(o, 0, "StateChange", "Automatic upgrade to image %s started", o->up.image);
 	return 0;
 }
 
@@ -220,10 +203,10 @@ retarget(void *ctx)
 	snprintf(was, sizeof(was), "%s", o->up.image);
 	take_spec_image(o);
 	o->up.pending = 1;
-	post(o, 0, "StateChange",
-	     "Image updated to %s during the upgrade to %s: the upgrade goes on to %s once "
-	     "its current step ends",
-	     o->up.image, was, o->up.image);
+	object_event(o, 0, "StateChange",
+	             "Image updated to %s during the upgrade to %s: the upgrade goes on to %s once "
+	             "its current step ends",
+	             o->up.image, was, o->up.image);
 	return 0;
 }
 
@@ -234,9 +217,10 @@ note_image_after_failure(void *ctx)
 
 	take_spec_image(o);
 	o->up.pending = 1;
-	post(o, 0, "StateChange",
-	     "Image updated; the last upgrade failed: set resetUpgradeState to a new value to "
-	     "let a new one start");
+	object_event(
+	    o, 0, "StateChange",
+	    "Image updated; the last upgrade failed: set resetUpgradeState to a new value to "
+	    "let a new one start");
 	return 0;
 }
 
@@ -254,7 +238,7 @@ delete_standby(void *ctx)
 	snprintf(o->up.deleted_uid, sizeof(o->up.deleted_uid), "%s", o->pods[s].uid);
 	snprintf(o->up.standby_status, sizeof(o->up.standby_status), "Deleted");
 	o->up.standby_start = o->now;
-	post(o, 0, "StateChange", "Deleted STANDBY pod %s per upgrade", pod);
+	object_event(o, 0, "StateChange", "Deleted STANDBY pod %s per upgrade", pod);
 	return 0;
 }
 
@@ -273,10 +257,11 @@ quiesce_active(void *ctx)
 	o->up.active_start = o->now;
 	o->pods[o->active].quiescing = 1;
 	drop_quiesce(o); /* a new run */
-	post(o, 0, "StateChange",
-	     "Quiescing ACTIVE pod %s per upgrade: closed to new connections until the standby "
-	     "has acknowledged every commit",
-	     pod);
+	object_event(
+	    o, 0, "StateChange",
+	    "Quiescing ACTIVE pod %s per upgrade: closed to new connections until the standby "
+	    "has acknowledged every commit",
+	    pod);
 	return 0;
 }
 
@@ -294,7 +279,7 @@ delete_active(void *ctx)
 	snprintf(o->up.active_status, sizeof(o->up.active_status), "Deleted");
 	o->up.active_start = o->now;
 	drop_quiesce(o);
-	post(o, 0, "StateChange", "Deleted ACTIVE pod %s per upgrade", pod);
+	object_event(o, 0, "StateChange", "Deleted ACTIVE pod %s per upgrade", pod);
 	return 0;
 }
 
@@ -319,22 +304,32 @@ complete(void *ctx)
 	struct ttc_object *o = ctx;
 	long long secs = (long long)(o->now - o->up.start_time);
 
-	post(o, 0, "StateChange", "Upgrade of ACTIVE complete");
-	post(o, 0, "StateChange", "Upgrade completed in %lld secs", secs);
+	object_event(o, 0, "StateChange", "Upgrade of ACTIVE complete");
+	object_event(o, 0, "StateChange", "Upgrade completed in %lld secs", secs);
 	end(o);
 	o->up.pending = 0;
 	return 0;
 }
 
-/* The upgrade stops: the object goes to ManualInterventionRequired with the reason. */
-static void
-stop(struct ttc_object *o, int pod, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The step that upgrades the standby (which) or the active failed: the upgrade stops,
+ * the object goes to ManualInterventionRequired with the reason. pod: the pod that did not
+ * come back (its state says UpgradeFailed), or -1. */
+enum failed_step { STANDBY_STEP, ACTIVE_STEP };
+
+_Static_assert(sizeof(((struct upgrade_run *)0)->standby_status) ==
+                   sizeof(((struct upgrade_run *)0)->active_status),
+               "one size for both steps' status");
+
+static void stop(struct ttc_object *o, enum failed_step which, int pod, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-stop(struct ttc_object *o, int pod, const char *fmt, ...)
+stop(struct ttc_object *o, enum failed_step which, int pod, const char *fmt, ...)
 {
+	char *status = which == STANDBY_STEP ? o->up.standby_status : o->up.active_status;
 	va_list ap;
 
+	snprintf(status, sizeof(o->up.standby_status), "UpgradeFailed");
 	va_start(ap, fmt);
 	vsnprintf(o->message, sizeof(o->message), fmt, ap);
 	va_end(ap);
@@ -345,19 +340,17 @@ stop(struct ttc_object *o, int pod, const char *fmt, ...)
 	drop_quiesce(o);
 	o->up.pending = 0; /* this image change is spent; a new one may start again */
 	o->up.failed_now = 1;
-	post(o, 1, "UpgradeFailed", "%s", o->message);
+	object_event(o, 1, "UpgradeFailed", "%s", o->message);
 }
 
 static int
 fail_standby(void *ctx)
 {
 	struct ttc_object *o = ctx;
-	int s = standby_of(o);
 	char pod[300];
 
-	pod_name(o, s, pod, sizeof(pod));
-	snprintf(o->up.standby_status, sizeof(o->up.standby_status), "UpgradeFailed");
-	stop(o, s,
+	pod_name(o, standby_of(o), pod, sizeof(pod));
+	stop(o, STANDBY_STEP, standby_of(o),
 	     "Upgrade failed: pod %s did not come back healthy as the standby on image %s within "
 	     "upgradeDownPodTimeout (%lld s); the remaining upgrade steps are cancelled, the "
 	     "active serves on",
@@ -372,8 +365,7 @@ fail_quiesce(void *ctx)
 	char pod[300];
 
 	pod_name(o, o->active, pod, sizeof(pod));
-	snprintf(o->up.active_status, sizeof(o->up.active_status), "UpgradeFailed");
-	stop(o, -1,
+	stop(o, ACTIVE_STEP, -1,
 	     "Upgrade stopped: the standby did not get every commit of ACTIVE pod %s (%s); %s is "
 	     "open to connections again and serves on; the remaining upgrade steps are cancelled",
 	     pod, o->run.failure[0] ? o->run.failure : "no answer", pod);
@@ -387,25 +379,22 @@ fail_quiesce_timeout(void *ctx)
 	char pod[300];
 
 	pod_name(o, o->active, pod, sizeof(pod));
-	snprintf(o->up.active_status, sizeof(o->up.active_status), "UpgradeFailed");
-	stop(o, -1,
+	stop(o, ACTIVE_STEP, -1,
 	     "Upgrade stopped: ACTIVE pod %s was not quiesced within upgradeDownPodTimeout "
 	     "(%lld s); the remaining upgrade steps are cancelled",
 	     pod, down_pod_timeout(o));
 	return 0;
 }
 
+/* After the failover the old active is the intended standby. */
 static int
 fail_active(void *ctx)
 {
 	struct ttc_object *o = ctx;
-	int s = standby_of(o);
 	char pod[300];
 
-	/* After the failover the old active is the intended standby. */
-	pod_name(o, s, pod, sizeof(pod));
-	snprintf(o->up.active_status, sizeof(o->up.active_status), "UpgradeFailed");
-	stop(o, s,
+	pod_name(o, standby_of(o), pod, sizeof(pod));
+	stop(o, ACTIVE_STEP, standby_of(o),
 	     "Upgrade failed: pod %s (the old active) did not come back healthy as the standby on "
 	     "image %s within upgradeDownPodTimeout (%lld s); the remaining upgrade steps are "
 	     "cancelled, the new active serves on",
@@ -422,10 +411,11 @@ cancel(void *ctx)
 		o->pods[i].quiescing = 0;
 	drop_quiesce(o);
 	o->up.pending = 0;
-	post(o, 1, "UpgradeFailed",
-	     "Upgrade stopped: the object is %s; the remaining upgrade steps are cancelled and "
-	     "are not resumed",
-	     ttc_state_names[o->state]);
+	object_event(
+	    o, 1, "UpgradeFailed",
+	    "Upgrade stopped: the object is %s; the remaining upgrade steps are cancelled and "
+	    "are not resumed",
+	    ttc_state_names[o->state]);
 	return 0;
 }
 
@@ -437,7 +427,8 @@ reset(void *ctx)
 	end(o);
 	for (int i = 0; i < o->npods; i++)
 		o->pods[i].upgrade_failed = 0;
-	post(o, 0, "StateChange", "resetUpgradeState changed: the upgrade state is cleared");
+	object_event(o, 0, "StateChange",
+	             "resetUpgradeState changed: the upgrade state is cleared");
 	return 0;
 }
 
@@ -446,9 +437,10 @@ note_reset_ignored(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
-	post(o, 0, "StateChange",
-	     "resetUpgradeState changed during an upgrade: it clears a stopped upgrade only; "
-	     "this one goes on");
+	object_event(
+	    o, 0, "StateChange",
+	    "resetUpgradeState changed during an upgrade: it clears a stopped upgrade only; "
+	    "this one goes on");
 	return 0;
 }
 

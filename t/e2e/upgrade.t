@@ -70,6 +70,24 @@ cluster = e2e.Cluster(tap)
 logs = {}     # object -> EventLog
 watches = {}  # object -> WatchLog of the object
 running = []  # the writer and checker of the scenario under way
+killed_logs = []  # the logs of the operators the test killed, for a failure's diagnosis
+
+
+def state_trail(watch):
+    """One line per change of the object's state: the state, then each pod's
+    highLevelState, repState, dbUpdatable and image."""
+    lines, last = [], None
+    for obj in watch.objects():
+        st = obj.get("status") or {}
+        pods = " ".join("%s:%s/%s/%s/%s" % (
+            p.get("name"), p.get("highLevelState"), (p.get("replicationStatus") or {}).get("repState"),
+            (p.get("dbStatus") or {}).get("dbUpdatable"), (p.get("timesTenStatus") or {}).get("release"))
+            for p in st.get("podStatus") or [])
+        line = "%s active=%s %s" % (st.get("highLevelState"), st.get("activePods"), pods)
+        if line != last:
+            lines.append(line)
+            last = line
+    return "\n".join(lines)
 
 
 def creds(name):
@@ -280,6 +298,7 @@ def killed():
         """Kills the operator's pod at once; returns once a successor has taken the object
         over. What the status said then is kept."""
         op = cluster.operator_ready() or (cluster.operator_pods() or [{}])[0].get("metadata", {}).get("name")
+        killed_logs.append((op, cluster.operator_log()))
         out = cluster.kubectl("delete", "pod", op, "--grace-period=0", "--force")
         st = status(name)
         tap.ok(out.returncode == 0, "killed: the operator killed %s (object %s, upgradeState %r)" % (
@@ -361,6 +380,10 @@ finally:
     if tap.failed:
         for name, log in logs.items():
             tap.diag("Events of %s:\n%s" % (name, "\n".join(log.messages())))
+        for name, w in watches.items():
+            tap.diag("States of %s, each with its pods' state:\n%s" % (name, state_trail(w)))
+        for op, log in killed_logs:
+            tap.diag("Log of %s, killed by the test:\n%s" % (op, log))
         tap.diag(cluster.operator_log())
         tap.diag(cluster.operator_restarts())
     cluster.stop()

@@ -54,7 +54,8 @@ main(void)
 	    "{\"instance\":\"Exists\",\"daemon\":\"Up\",\"release\":\"22.1.1.31.0\","
 	    "\"database\":\"Loaded\",\"updatable\":\"No\",\"repAgent\":\"Not Running\","
 	    "\"repScheme\":\"Exists\",\"repState\":\"STANDBY\",\"peerState\":\"start\","
-	    "\"cacheAgent\":\"Sleeping\",\"active\":false,\"ready\":true}";
+	    "\"cacheAgent\":\"Sleeping\",\"active\":false,\"ready\":true,\"dbId\":35426,"
+	    "\"configFiles\":[\"db.ini\",\"adminUser\",\"cachegroups.sql\"]}";
 	char err[128];
 	struct agent_state st;
 	agent_state_unknown(&st);
@@ -67,6 +68,12 @@ main(void)
 	is_str(st.rep_peer, "start", "the peer state is kept as written");
 	ok(st.cache_agent == RUNNING_UNKNOWN, "a word not known reads as Unknown");
 	ok(!st.active_marker && st.ready_marker, "both readiness files are read");
+	ok(st.db_id == 35426, "the database's shared memory ID");
+	ok(st.admin_user_file && !st.schema_file && !st.cache_user_file && st.cg_file,
+	   "the files in /ttconfig");
+	static const char unknown_id[] = "{\"dbId\":\"Unknown\"}";
+	agentc_parse_state(unknown_id, sizeof(unknown_id) - 1, &st, err, sizeof(err));
+	ok(st.db_id == -1, "dbId Unknown reads as not known");
 	ok(agentc_parse_state("[1]", 3, &st, err, sizeof(err)) < 0, "a non-object is refused");
 	return done_testing();
 }

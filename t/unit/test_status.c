@@ -22,6 +22,7 @@ main(void)
 
 	spec.unreachable_timeout = 30;
 	spec.rep_port = 4444;
+	spec.rep_return_service = "return twosafe disable return all 10";
 	o.spec = &spec;
 	o.name = "sample";
 	o.generation = 3;
@@ -48,6 +49,8 @@ main(void)
 		p->st.rep_state = i ? REP_STANDBY : REP_ACTIVE;
 		p->st.updatable = i ? UPDATABLE_NO : UPDATABLE_YES;
 	}
+	o.pods[0].st.db_id = 35425;
+	o.pods[0].st.admin_user_file = o.pods[0].st.schema_file = 1;
 	o.pods[1].exists = 0;
 	o.fence = 1;
 	strcpy(o.fence_uid, "uid-of-sample-1");
@@ -74,6 +77,14 @@ main(void)
 	is_str(json_str(p0, "timesTenStatus", "daemon", NULL), "Up", "daemon Up");
 	is_str(json_str(p0, "podStatus", "podIP", NULL), "192.0.2.1", "podIP");
 	is_str(json_str(p0, "podStatus", "agent", NULL), "Up", "agent Up");
+	ok(json_int(p0, &n, "dbStatus", "dbId", NULL) == 0 && n == 35425, "dbId");
+	is_str(json_str(p1, "dbStatus", "dbId", NULL), "Unknown", "dbId Unknown when not known");
+	ok(json_bool(p0, "adminUserFile", NULL) == 1 && json_bool(p0, "schemaFile", NULL) == 1 &&
+	       json_bool(p0, "cacheUserFile", NULL) == 0 && json_bool(p0, "cgFile", NULL) == 0,
+	   "the files the pod's /ttconfig holds");
+	ok(json_bool(p0, "usingTwosafe", NULL) == 1 && json_bool(p0, "disableReturn", NULL) == 1 &&
+	       json_bool(p0, "localCommit", NULL) == 0,
+	   "the return service: usingTwosafe, disableReturn, localCommit");
 	is_str(json_str(p1, "intendedState", NULL), "Standby", "podStatus[1] intended Standby");
 	is_str(json_str(p1, "highLevelState", NULL), "Down", "a missing pod is Down");
 
