@@ -17,7 +17,11 @@ import time
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
+# A build tree: as make check says, else the current directory when it holds the built
+# operator (a benchmark run from a build tree), else the source tree (built in place).
+TOP_BUILDDIR = os.environ.get("top_builddir") or (
+    os.getcwd() if os.path.exists(os.path.join("src", "operator", "timestenclassic-operator"))
+    else TOP_SRCDIR)
 KUBESIM = os.environ.get("KUBESIM") or os.path.join(TOP_SRCDIR, "t", "sim", "kubesim")
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "t", "sim", "ttsim", "lib"))
 
