@@ -381,8 +381,9 @@ fail_quiesce_timeout(void *ctx)
 	pod_name(o, o->active, pod, sizeof(pod));
 	stop(o, ACTIVE_STEP, -1,
 	     "Upgrade stopped: ACTIVE pod %s was not quiesced within upgradeDownPodTimeout "
-	     "(%lld s); the remaining upgrade steps are cancelled",
-	     pod, down_pod_timeout(o));
+	     "(%lld s); the remaining upgrade steps are cancelled; if its database stays closed "
+	     "to user connections, ttAdmin -open %s in the pod opens it",
+	     pod, down_pod_timeout(o), o->name);
 	return 0;
 }
 
@@ -406,16 +407,25 @@ static int
 cancel(void *ctx)
 {
 	struct ttc_object *o = ctx;
+	char closed[512] = "";
 
+	/* A quiesce under way may yet close the active: say how to open it. */
+	if (o->up.state == UPG_QUIESCING && o->active >= 0) {
+		char pod[300];
+		pod_name(o, o->active, pod, sizeof(pod));
+		snprintf(closed, sizeof(closed),
+		         "; ACTIVE pod %s was being quiesced: if its database stays closed to user "
+		         "connections, ttAdmin -open %s in the pod opens it",
+		         pod, o->name);
+	}
 	for (int i = 0; i < o->npods; i++)
 		o->pods[i].quiescing = 0;
 	drop_quiesce(o);
 	o->up.pending = 0;
-	object_event(
-	    o, 1, "UpgradeFailed",
-	    "Upgrade stopped: the object is %s; the remaining upgrade steps are cancelled and "
-	    "are not resumed",
-	    ttc_state_names[o->state]);
+	object_event(o, 1, "UpgradeFailed",
+	             "Upgrade stopped: the object is %s; the remaining upgrade steps are cancelled "
+	             "and are not resumed%s",
+	             ttc_state_names[o->state], closed);
 	return 0;
 }
 
