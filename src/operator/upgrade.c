@@ -640,7 +640,8 @@ next_event(struct ttc_object *o, unsigned skip)
 	if (CAN(STANDBY_UPGRADED) && o->state == TTC_ST_NORMAL && healthy(o, a) && healthy(o, s) &&
 	    on_image(o, s) && !on_image(o, a) && strcmp(o->pods[a].uid, u->deleted_uid) != 0)
 		return UPG_EV_STANDBY_UPGRADED;
-	if (CAN(STANDBY_OLD) && o->pods[s].exists && !o->pods[s].terminating &&
+	/* The standby goes only while the active serves: never the last database serving. */
+	if (CAN(STANDBY_OLD) && healthy(o, a) && o->pods[s].exists && !o->pods[s].terminating &&
 	    o->pods[s].image[0] != '\0' && !on_image(o, s) &&
 	    strcmp(o->pods[s].uid, u->deleted_uid) != 0)
 		return UPG_EV_STANDBY_OLD;

@@ -437,6 +437,29 @@ test_status(void)
 	free(patch);
 }
 
+/* An operator restarted with the standby not deleted yet finds the active not serving:
+ * the standby, the only database serving, stays. */
+static void
+test_standby_kept_while_active_down(void)
+{
+	struct ttc_object o;
+	struct ttc_spec spec;
+
+	normal_pair(&o, &spec, UPGRADE_AUTO);
+	step(&o, 1000);
+	is_int(ndeleted, 1, "the upgrade started");
+	forget();
+	healthy_pod(&o, 1, "tt:1", "uid-b2"); /* not the pod deleted: an older operator's view */
+	o.pods[0].st.daemon = DAEMON_DOWN;
+	o.state = TTC_ST_BOTH_DOWN;
+	step(&o, 1001);
+	is_int(ndeleted, 0, "the standby is not deleted while the active does not serve");
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.state = TTC_ST_STANDBY_DOWN;
+	step(&o, 1002);
+	ok(ndeleted == 1 && deleted[0] == 1, "once the active serves again, it is");
+}
+
 int
 main(void)
 {
@@ -449,5 +472,6 @@ main(void)
 	test_image_changed_again();
 	test_learned_image();
 	test_status();
+	test_standby_kept_while_active_down();
 	return done_testing();
 }
