@@ -104,6 +104,11 @@ struct pod_view {
 	/* Upgrades: the image of the object before its last image change (kept in status). */
 	char prev_image[256];
 	int quiescing; /* closed to connections by the upgrade: a closed ACTIVE serves */
+	/* Its high-level state as last written to status, the one before, and when it
+	 * changed (0: not seen to change). */
+	char hls[32];
+	char prev_hls[32];
+	time_t hls_switch;
 };
 
 /* How a pod stands against its intended role. */

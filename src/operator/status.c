@@ -23,6 +23,23 @@ status_pod_state(const struct ttc_object *o, int i, time_t now)
 	return o->topo->pod_state(o, i, now);
 }
 
+void
+status_track_pods(struct ttc_object *o, time_t now)
+{
+	for (int i = 0; i < o->npods; i++) {
+		struct pod_view *p = &o->pods[i];
+		const char *s = status_pod_state(o, i, now);
+
+		if (strcmp(s, p->hls) == 0)
+			continue;
+		if (p->hls[0] != '\0') {
+			snprintf(p->prev_hls, sizeof(p->prev_hls), "%s", p->hls);
+			p->hls_switch = now;
+		}
+		snprintf(p->hls, sizeof(p->hls), "%s", s);
+	}
+}
+
 static void
 pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 {
@@ -38,6 +55,12 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	        : p->role == ROLE_STANDBY ? "Standby"
 	                                  : "None");
 	jw_kstr(w, "highLevelState", status_pod_state(o, i, now));
+	jw_kstr(w, "prevHighLevelState", p->prev_hls);
+	jw_key(w, "lastHighLevelStateSwitch"); /* "?" until the operator sees it change */
+	if (p->hls_switch != 0)
+		jw_int(w, (long long)p->hls_switch);
+	else
+		jw_str(w, "?");
 	jw_kbool(w, "initialized", p->initialized);
 	if (p->creating)
 		jw_kbool(w, "creatingDatabase", 1); /* a restart knows it is half made */
@@ -224,6 +247,12 @@ status_restore(struct ttc_object *o, yajl_val status)
 		o->pods[i].initialized = json_bool(p, "initialized", NULL) == 1;
 		o->pods[i].creating = json_bool(p, "creatingDatabase", NULL) == 1;
 		const char *pod_hls = json_str(p, "highLevelState", NULL);
+		const char *prev_hls = json_str(p, "prevHighLevelState", NULL);
+		snprintf(o->pods[i].hls, sizeof(o->pods[i].hls), "%s", pod_hls ? pod_hls : "");
+		snprintf(o->pods[i].prev_hls, sizeof(o->pods[i].prev_hls), "%s",
+		         prev_hls ? prev_hls : "");
+		if (json_int(p, &n, "lastHighLevelStateSwitch", NULL) == 0)
+			o->pods[i].hls_switch = (time_t)n;
 		o->pods[i].upgrade_failed = json_bool(p, "nonRepUpgradeFailed", NULL) == 1 ||
 		                            (pod_hls && strcmp(pod_hls, "UpgradeFailed") == 0);
 		o->pods[i].quiescing = json_bool(p, "quiescing", NULL) == 1;

@@ -14,6 +14,9 @@ struct ttc_object;
 /* The per-pod high-level state shown in status (Healthy, Down, Unknown, …). */
 const char *status_pod_state(const struct ttc_object *o, int i, time_t now);
 
+/* Notes each pod's high-level state at time now, and when it changed (for status). */
+void status_track_pods(struct ttc_object *o, time_t now);
+
 /* The merge-patch body {"status":{…}} for the object, malloc'd, or NULL. */
 char *status_patch(const struct ttc_object *o, time_t now);
 

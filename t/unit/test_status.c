@@ -51,7 +51,10 @@ main(void)
 	}
 	o.pods[0].st.db_id = 35425;
 	o.pods[0].st.admin_user_file = o.pods[0].st.schema_file = 1;
+	status_track_pods(&o, 1590939500);
 	o.pods[1].exists = 0;
+	status_track_pods(&o, 1590939590);
+	status_track_pods(&o, 1590939595);
 	o.fence = 1;
 	strcpy(o.fence_uid, "uid-of-sample-1");
 	o.serving = 0;
@@ -87,6 +90,13 @@ main(void)
 	   "the return service: usingTwosafe, disableReturn, localCommit");
 	is_str(json_str(p1, "intendedState", NULL), "Standby", "podStatus[1] intended Standby");
 	is_str(json_str(p1, "highLevelState", NULL), "Down", "a missing pod is Down");
+	is_str(json_str(p1, "prevHighLevelState", NULL), "Healthy", "the pod's state before");
+	ok(json_int(p1, &n, "lastHighLevelStateSwitch", NULL) == 0 && n == 1590939590,
+	   "when the pod's state changed");
+	is_str(json_str(p0, "prevHighLevelState", NULL), "",
+	       "a pod never seen to change: no state before");
+	is_str(json_str(p0, "lastHighLevelStateSwitch", NULL), "?",
+	       "and ? for when, as the guide shows");
 
 	o.state = TTC_ST_INITIALIZING;
 	free(text);
@@ -104,6 +114,9 @@ main(void)
 	ok(back.fence == 1 && strcmp(back.fence_uid, "uid-of-sample-1") == 0,
 	   "the pod being fenced, so a restart finishes fencing it");
 	is_int(back.serving, 0, "the pod last serving as the active (for BothDown)");
+	ok(strcmp(back.pods[1].hls, "Down") == 0 && strcmp(back.pods[1].prev_hls, "Healthy") == 0 &&
+	       back.pods[1].hls_switch == 1590939590,
+	   "each pod's state, the one before and when it changed: no change is seen twice");
 	free(back.rep_statement);
 	free(back.prev_stop_managing);
 	free(back.prev_reexamine);
