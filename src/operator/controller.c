@@ -303,6 +303,10 @@ status_written(struct kube_result *r, void *arg)
 	struct managed *m = arg;
 
 	m->status_call = NULL;
+	if (r->err == KUBE_ERR_OK && m->writing_quiesce && !m->o.up.recorded) {
+		m->o.up.recorded = 1; /* the quiesce may be ordered now */
+		ctl_wake(m, time(NULL));
+	}
 	if (r->err != KUBE_ERR_OK) {
 		log_warn("status", "cannot write status", "object", m->o.name, "error", r->message,
 		         NULL);
@@ -331,7 +335,13 @@ write_status(struct managed *m)
 	}
 	if ((patch = status_patch(&m->o, time(NULL))) == NULL)
 		return;
+	m->writing_quiesce = m->o.up.state == UPG_QUIESCING;
 	if (m->status_written != NULL && strcmp(patch, m->status_written) == 0) {
+		/* Written already (a failed write forgets what it wrote). */
+		if (m->writing_quiesce && !m->o.up.recorded) {
+			m->o.up.recorded = 1;
+			ctl_wake(m, time(NULL));
+		}
 		free(patch);
 		return;
 	}

@@ -66,6 +66,7 @@ struct managed {
 	struct kube_call *status_call;
 	char *status_written;
 	int status_dirty;
+	int writing_quiesce; /* the status write under way records the active's quiesce */
 
 	/* Metrics. */
 	struct metric_series *state_series;

@@ -139,6 +139,8 @@ struct upgrade_run {
 	int template_ready;      /* the StatefulSet's pod template is the spec's (controller) */
 	char deleted_uid[64];    /* the pod last deleted for the upgrade */
 	int failed_now;          /* an action stopped it: the object goes hands off */
+	int recorded;            /* the status saying the active is quiesced is written: a
+	                          * restarted operator will know, so the order may go */
 };
 
 /* What the machine's actions and procedures do outside the object. */

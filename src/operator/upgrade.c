@@ -256,7 +256,8 @@ quiesce_active(void *ctx)
 	snprintf(o->up.active_status, sizeof(o->up.active_status), "Quiescing");
 	o->up.active_start = o->now;
 	o->pods[o->active].quiescing = 1;
-	drop_quiesce(o); /* a new run */
+	o->up.recorded = 0; /* the order waits until the status says so */
+	drop_quiesce(o);    /* a new run */
 	object_event(
 	    o, 0, "StateChange",
 	    "Quiescing ACTIVE pod %s per upgrade: closed to new connections until the standby "
@@ -549,7 +550,11 @@ static const struct proc quiesce_proc = PROC("quiesce", quiesce_steps);
 const struct proc *
 upgrade_procedure(const struct ttc_object *o)
 {
-	return o->up.state == UPG_QUIESCING && o->state == TTC_ST_NORMAL ? &quiesce_proc : NULL;
+	/* Written before it is done: an operator restarted after the active was closed must
+	 * know that it is being quiesced (a closed active serves only then). */
+	return o->up.state == UPG_QUIESCING && o->state == TTC_ST_NORMAL && o->up.recorded
+	           ? &quiesce_proc
+	           : NULL;
 }
 
 int
@@ -767,6 +772,7 @@ upgrade_restore(struct ttc_object *o, yajl_val v)
 	u->active_start = restore_time(v, "activeStartTime");
 	restore_str(u->image, sizeof(u->image), v, "image");
 	restore_str(u->deleted_uid, sizeof(u->deleted_uid), v, "deletedPodUID");
+	u->recorded = u->state == UPG_QUIESCING; /* read from the status: it is written */
 	if (prev_reset != NULL) {
 		free(u->prev_reset);
 		u->prev_reset = strdup(prev_reset);

@@ -190,6 +190,9 @@ test_auto(void)
 	like(events, "Quiescing ACTIVE pod sample-0 per upgrade", "saying so");
 	ok(o.pods[0].quiescing, "the active marked quiescing");
 	is_int(ndeleted, 0, "not deleted yet");
+	ok(upgrade_procedure(&o) == NULL,
+	   "no order before the status says the active is being quiesced (a restart must know)");
+	o.up.recorded = 1; /* the controller saw that status written */
 	const struct proc *q = upgrade_procedure(&o);
 	ok(q != NULL && upgrade_owns(q) && strcmp(q->steps[0].op, "quiesce") == 0,
 	   "the quiesce is the procedure now");
@@ -429,6 +432,14 @@ test_status(void)
 	   "a restarted operator goes on where it stood");
 	is_str(r.up.prev_reset ? r.up.prev_reset : "", "r1", "knowing the last reset value");
 	is_str(r.pods[1].prev_image, "tt:0", "and each pod's previous image");
+	ok(!r.up.recorded, "not quiescing: nothing recorded");
+	char quiescing[] = "{\"upgradeState\":\"QuiescingActive\"}";
+	char qerr[128];
+	yajl_val qv = json_parse(quiescing, strlen(quiescing), qerr, sizeof(qerr));
+	upgrade_restore(&r, qv);
+	ok(r.up.state == UPG_QUIESCING && r.up.recorded,
+	   "a quiesce read back from the status was recorded: it may be ordered again");
+	json_free(qv);
 	free(r.up.prev_reset);
 	free(r.rep_statement);
 	free(r.prev_stop_managing);
