@@ -450,8 +450,13 @@ def auto_upgrade_events(standby, active):
 
 
 def exit_on_sigterm():
-    """A SIGTERM ends the test as an error would: its finally blocks stop what it started."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    """A SIGTERM ends the test as an error would: its finally blocks stop what it started.
+    One more SIGTERM (timeout(1) passes on the one it got, a process group gets one each)
+    must not cut that cleanup short: it is ignored."""
+    def ended(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(143)
+    signal.signal(signal.SIGTERM, ended)
 
 
 EDITOR = """import os, sys
