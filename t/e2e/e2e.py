@@ -453,9 +453,12 @@ def exit_on_sigterm():
     """A SIGTERM ends the test as an error would: its finally blocks stop what it started.
     One more SIGTERM (timeout(1) passes on the one it got, a process group gets one each)
     must not cut that cleanup short: it is ignored."""
+    ending = []
+
     def ended(*_):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        sys.exit(143)
+        if not ending:  # a handler, not SIG_IGN: the cleanup's own commands get SIGTERM as usual
+            ending.append(1)
+            sys.exit(143)
     signal.signal(signal.SIGTERM, ended)
 
 
