@@ -208,6 +208,16 @@ def check_pair(name, active, standby, releases, step):
                "%s: describe: %s Intended State %s, Rep State %s, Healthy, Release %s"
                % (step, pod, intended, rep, releases[pod]), got)
         tap.ok(got.get("Prev Image") == OLD, "%s: describe: %s Prev Image %s" % (step, pod, OLD), got)
+        # The guide's keys: the ConfigMap gives adminUser and schema.sql, no cache files;
+        # sample is NO RETURN; a Db Id; the state before Healthy.
+        want = {"Admin User File": "true", "Schema File": "true", "Cache User File": "false",
+                "Cg File": "false", "Using Twosafe": "false", "Disable Return": "false",
+                "Local Commit": "false"}
+        tap.ok({k: got.get(k) for k in want} == want and (got.get("Db Id") or "").isdigit() and
+               got.get("Prev High Level State") not in (None, "", "Healthy"),
+               "%s: describe: %s Admin User File, Schema File true, Cache User File, Cg File, "
+               "Using Twosafe, Disable Return, Local Commit false; a Db Id; the Prev High Level "
+               "State" % (step, pod), got)
     return text
 
 
