@@ -328,7 +328,9 @@ write_status(struct managed *m)
 
 	if (m->o.state == TTC_ST_NEW && m->o.message[0] == '\0')
 		return;
-	status_track_pods(&m->o, time(NULL));
+	/* Not before every pod was heard from: a restart is no change of a pod's state. */
+	if (observed(m))
+		status_track_pods(&m->o, time(NULL));
 	if (m->status_call != NULL) {
 		m->status_dirty = 1;
 		return;
