@@ -368,8 +368,9 @@ def roll_rest():
     tap.ok(e2e.wait_until(lambda: sts_settled(name, 3, 3), 60),
            "roll: the StatefulSet controller counts 3 ready pods, all updated")
     back = "TimesTenClassic was SomeReplicasReady, now AllReplicasReady"
+    # The Event and the status are two writes: the status may land a moment after.
     tap.ok(cluster.wait_event(name, gone["roll-0"], back, 120) and
-           cluster.state(name)[0] == "AllReplicasReady",
+           cluster.wait_state(name, "AllReplicasReady", 30),
            "roll: AllReplicasReady once roll-0 is back (Event: TimesTenClassic was SomeReplicasReady, "
            "now AllReplicasReady)", cluster.events_since(name, mark))
     for pod in pods:
