@@ -12,6 +12,7 @@
 
 #include "fsm.h"
 #include "object.h"
+#include "objects.h"
 #include "pair.h"
 #include "proc.h"
 #include "repscheme.h"
@@ -172,6 +173,32 @@ note_pair_healthy(void *ctx)
 	return 0;
 }
 
+/* ConfiguringActive did every step: the chosen database serves as the active. */
+static int
+chosen_serves(void *ctx)
+{
+	struct ttc_object *o = ctx;
+
+	return o->active >= 0 && object_pod_class(o, o->active, o->now) == POD_HEALTHY;
+}
+
+/* Every step is done and the chosen database still does not serve: going round BothDown
+ * again would choose it again at once, so a person looks. */
+static int
+report_not_serving(void *ctx)
+{
+	struct ttc_object *o = ctx;
+	char pod[300];
+
+	objects_pod_name(pod, sizeof(pod), o->name, o->active);
+	snprintf(o->message, sizeof(o->message),
+	         "Pod %s: every step to make its database the active is done and it does not "
+	         "serve (not updatable?)",
+	         pod);
+	object_event(o, 1, "ProcedureFailed", "%s", o->message);
+	return 0;
+}
+
 /* Leaving ActiveDown: the old active is fenced (or the attempt is over). */
 static int
 forget_fence(void *ctx)
@@ -270,7 +297,8 @@ static const struct fsm_row pair_rows[] = {
     ROW(WAITING_FOR_ACTIVE, TIMEOUT, NO, NO, MANUAL),
 
     /* Procedure "configure active": load the chosen database and make it ACTIVE. */
-    ROW(CONFIGURING_ACTIVE, PROC_DONE, NO, NO, STANDBY_DOWN),
+    ROW(CONFIGURING_ACTIVE, PROC_DONE, G(chosen_serves), NO, STANDBY_DOWN),
+    ROW(CONFIGURING_ACTIVE, PROC_DONE, NO, A(report_not_serving), MANUAL),
     ROW(CONFIGURING_ACTIVE, PROC_FAILED, G(other_candidate), A(choose_other), WAITING_FOR_ACTIVE),
     ROW(CONFIGURING_ACTIVE, PROC_FAILED, NO, NO, MANUAL),
 
@@ -390,6 +418,8 @@ static const struct proc_step build_standby_steps[] = {
 static const struct proc_step configure_active_steps[] = {
     STEP("daemon on the chosen pod", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("load the database", ACTIVE, 0, database_loaded, "load", NULL, NULL),
+    /* A database an upgrade quiesced stays closed through unload and reload. */
+    STEP("open the database to users", ACTIVE, 0, database_open, "openDatabase", NULL, NULL),
     STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
          NULL),
     STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),

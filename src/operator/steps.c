@@ -54,6 +54,13 @@ database_loaded(const struct ttc_object *o, int i)
 	return st(o, i)->db == DB_LOADED;
 }
 
+/* Not closed to user connections (ttAdmin -close, as a quiesce leaves it). */
+int
+database_open(const struct ttc_object *o, int i)
+{
+	return st(o, i)->open != UPDATABLE_NO;
+}
+
 int
 scheme_exists(const struct ttc_object *o, int i)
 {

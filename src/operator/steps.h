@@ -15,6 +15,7 @@ int no_database(const struct ttc_object *o, int i);
 int no_partial_database(const struct ttc_object *o, int i);
 int initialized(const struct ttc_object *o, int i);
 int database_loaded(const struct ttc_object *o, int i);
+int database_open(const struct ttc_object *o, int i);
 int scheme_exists(const struct ttc_object *o, int i);
 int duplicated(const struct ttc_object *o, int i);
 int rep_active(const struct ttc_object *o, int i);

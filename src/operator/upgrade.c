@@ -552,7 +552,9 @@ upgrade_procedure(const struct ttc_object *o)
 {
 	/* Written before it is done: an operator restarted after the active was closed must
 	 * know that it is being quiesced (a closed active serves only then). */
-	return o->up.state == UPG_QUIESCING && o->state == TTC_ST_NORMAL && o->up.recorded
+	/* Only the active chosen to be quiesced: after a failover the new one is not. */
+	return o->up.state == UPG_QUIESCING && o->state == TTC_ST_NORMAL && o->up.recorded &&
+	               o->active >= 0 && o->pods[o->active].quiescing
 	           ? &quiesce_proc
 	           : NULL;
 }

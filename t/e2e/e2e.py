@@ -46,7 +46,8 @@ class Tap:
         return cond
 
     def diag(self, text):
-        for line in str(text).splitlines()[-40:]:
+        # A failure's diagnosis: enough of the operator's log to follow what it did.
+        for line in str(text).splitlines()[-200:]:
             print("# " + line, flush=True)
 
     def like(self, text, needle, what):

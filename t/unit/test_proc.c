@@ -369,6 +369,16 @@ test_configure_active(void)
 	is_str(orders, "createRepScheme@0 setRepState@0 startRepAgent@0 setActive@0 ",
 	       "what is observed done is skipped");
 
+	/* The database an upgrade quiesced, loaded again: still closed to users. */
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	o.pods[0].st.instance = INSTANCE_EXISTS;
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.db = DB_LOADED;
+	o.pods[0].st.open = UPDATABLE_NO;
+	o.pods[0].st.rep_scheme = SCHEME_EXISTS;
+	is_int(run(&o, 10), PROC_DONE, "configuring a closed database ends");
+	like(orders, "openDatabase@0 ", "after it is opened to user connections");
+
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
 	object_set_roles(&o, 1);
 	o.pods[1].st.instance = INSTANCE_EXISTS;

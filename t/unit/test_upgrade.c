@@ -193,6 +193,10 @@ test_auto(void)
 	ok(upgrade_procedure(&o) == NULL,
 	   "no order before the status says the active is being quiesced (a restart must know)");
 	o.up.recorded = 1; /* the controller saw that status written */
+	o.pods[0].quiescing = 0;
+	ok(upgrade_procedure(&o) == NULL,
+	   "nor to an active not chosen for it (a failover came between)");
+	o.pods[0].quiescing = 1;
 	const struct proc *q = upgrade_procedure(&o);
 	ok(q != NULL && upgrade_owns(q) && strcmp(q->steps[0].op, "quiesce") == 0,
 	   "the quiesce is the procedure now");
