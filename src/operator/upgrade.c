@@ -312,6 +312,17 @@ complete(void *ctx)
 	return 0;
 }
 
+/* The upgrade stops where it stands: no pod quiescing, no quiesce running, and this image
+ * change is spent (a new one may start one again). */
+static void
+halt(struct ttc_object *o)
+{
+	for (int i = 0; i < o->npods; i++)
+		o->pods[i].quiescing = 0;
+	drop_quiesce(o);
+	o->up.pending = 0;
+}
+
 /* The step that upgrades the standby (which) or the active failed: the upgrade stops,
  * the object goes to ManualInterventionRequired with the reason. pod: the pod that did not
  * come back (its state says UpgradeFailed), or -1. */
@@ -336,10 +347,7 @@ stop(struct ttc_object *o, enum failed_step which, int pod, const char *fmt, ...
 	va_end(ap);
 	if (pod >= 0 && pod < o->npods)
 		o->pods[pod].upgrade_failed = 1;
-	for (int i = 0; i < o->npods; i++)
-		o->pods[i].quiescing = 0;
-	drop_quiesce(o);
-	o->up.pending = 0; /* this image change is spent; a new one may start again */
+	halt(o);
 	o->up.failed_now = 1;
 	object_event(o, 1, "UpgradeFailed", "%s", o->message);
 }
@@ -419,10 +427,7 @@ cancel(void *ctx)
 		         "connections, ttAdmin -open %s in the pod opens it",
 		         pod, o->name);
 	}
-	for (int i = 0; i < o->npods; i++)
-		o->pods[i].quiescing = 0;
-	drop_quiesce(o);
-	o->up.pending = 0;
+	halt(o);
 	object_event(o, 1, "UpgradeFailed",
 	             "Upgrade stopped: the object is %s; the remaining upgrade steps are cancelled "
 	             "and are not resumed%s",

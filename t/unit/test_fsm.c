@@ -249,6 +249,19 @@ test_traces(void)
 	is_int(fsm_step(&pair_table, TTC_ST_CONFIGURING_ACTIVE, TTC_EV_PROC_FAILED, &o, NULL),
 	       TTC_ST_MANUAL, "both tried: ManualInterventionRequired");
 
+	/* Every step of ConfiguringActive done: StandbyDown only if the database serves. */
+	healthy_pair(&o, &spec);
+	o.name = "sample";
+	o.state = TTC_ST_CONFIGURING_ACTIVE;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_PROC_DONE, &o, NULL), TTC_ST_STANDBY_DOWN,
+	       "the chosen database serves as the active: StandbyDown");
+	o.pods[0].st.open = UPDATABLE_NO; /* closed to user connections: not updatable */
+	o.pods[0].st.updatable = UPDATABLE_NO;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_PROC_DONE, &o, NULL), TTC_ST_MANUAL,
+	       "done and still not serving: ManualInterventionRequired, not BothDown again");
+	ok(strstr(o.message, "sample-0") && strstr(o.message, "does not serve"),
+	   "the status message names the pod (%s)", o.message);
+
 	for (int s = TTC_ST_INITIALIZING; s < TTC_NSTATES; s++) {
 		if (!(pair_table.states & (1ULL << s)))
 			continue;
