@@ -148,10 +148,30 @@ class Cluster:
         if reports:
             self.tap.ok(False, "the operator and the agents ran clean under the sanitizers",
                         "\n".join(reports))
+        if self.tap.failed:
+            self.show_stalls()
         if os.environ.get("E2E_KEEP"):
             self.tap.diag("E2E_KEEP: the cluster's files stay in %s" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def show_stalls(self):
+        """After a failure: every simulated utility or daemon request that stalled (the
+        diag/ttsim.stalls reports on the pods' volumes), with where it waited."""
+        recs = []
+        for root, _, files in os.walk(os.path.join(self.dir, "cluster", "volumes")):
+            if "ttsim.stalls" in files:
+                with open(os.path.join(root, "ttsim.stalls"), errors="replace") as f:
+                    for line in f:
+                        try:
+                            recs.append(json.loads(line))
+                        except ValueError:
+                            continue
+        for r in sorted(recs, key=lambda r: r.get("time", 0)):
+            what = r.get("prog") or json.dumps(r.get("request"))
+            self.tap.diag("stalled %s %s on %s for %s s (argv %s):\n%s" % (
+                r.get("what"), what, r.get("pod_ip"), r.get("seconds"),
+                " ".join(r.get("argv") or []), r.get("stack", "").rstrip()))
 
     def fault(self, *args):
         return subprocess.run([KUBESIM, "fault", "--dir", os.path.join(self.dir, "cluster")]

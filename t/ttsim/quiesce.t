@@ -7,6 +7,7 @@ ttRepSubscriberWait waits until the standby acknowledged every commit made
 before it, and gives < 01 > after its wait while the standby does not receive;
 ttAdmin -open lets connections in again."""
 
+import json
 import os
 import re
 import sys
@@ -14,7 +15,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ttsimtest import AppConn, run_test, count, make_pair  # noqa: E402
+from ttsimtest import AppConn, HOME, run_test, count, make_pair  # noqa: E402
 
 USER = "DSN=sample;UID=scott;PWD=tiger"
 
@@ -41,7 +42,18 @@ def app_rows(pod):
     return re.findall(r"^(?:Process|Server) .*$", block(pod), re.M)
 
 
+def stalls(pod):
+    """The simulator's reports of what stalled in the pod (diag/ttsim.stalls)."""
+    try:
+        with open(pod.root + HOME + "/diag/ttsim.stalls") as f:
+            return [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return []
+
+
 def body(t, w):
+    # What waits longer than a second is reported (the 2-second ttRepSubscriberWait below).
+    w.base_env["TTSIM_STALL_SECONDS"] = "1"
     a = w.pod("sample-0")
     b = w.pod("sample-1")
     make_pair(t, a, b, "")
@@ -131,6 +143,16 @@ def body(t, w):
     t.is_(out, "< 01 >\n", "with the standby's agent stopped, ttRepSubscriberWait gives < 01 >")
     t.ok(2 <= took < 10, "after its wait of 2 s (%.1f s)" % took)
     t.is_(count(b), 3, "the standby does not have the last commits")
+    seen = {(r["what"], r.get("prog") or r["request"].get("op")): r for r in stalls(a)}
+    rep = seen.get(("request", "exec"))
+    t.ok(rep and "ttRepSubscriberWait" in rep["request"].get("sql", "") and
+         "wait_ack" in rep["stack"] and rep["seconds"] >= 1,
+         "diag/ttsim.stalls: the daemon request still waiting after 1 s, with where it "
+         "waits") or t.diag(json.dumps(list(seen.values()), indent=1))
+    util = seen.get(("utility", "ttIsql"))
+    t.ok(util and util["pod_ip"] == a.ip and "recv" in util["stack"],
+         "diag/ttsim.stalls: the utility still running after 1 s, with its stack") \
+        or t.diag(json.dumps(list(seen.values()), indent=1))
     b.run("ttAdmin", "-repStart", "sample")
     start = time.monotonic()
     rc, out, err = a.sql("call ttRepSubscriberWait(NULL, NULL, NULL, NULL, 30)")

@@ -254,7 +254,10 @@ class World:
                 except ProcessLookupError:
                     pass
         reap()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if os.environ.get("TTSIM_TEST_KEEP"):
+            sys.stderr.write("# TTSIM_TEST_KEEP: the files stay in %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def poll(fn, timeout=30, interval=0.1):

@@ -9,6 +9,7 @@ import time
 
 from . import env
 from . import proto
+from . import stall
 from .errors import TTError
 
 LIB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +71,7 @@ def print_err(prog, text):
 
 def run(main, prog):
     """Run a utility: translate exceptions into messages and exit codes."""
+    stall.watch_utility(prog)
     try:
         code = main(sys.argv[1:])
     except UsageError as e:

@@ -14,6 +14,7 @@ import time
 
 from . import env
 from . import proto
+from . import stall
 from . import storage
 from .database import Database
 from .errors import TTError
@@ -467,6 +468,7 @@ class Daemon(Requests):
     async def handle_conn(self, reader, writer, kind):
         self.conns.add(writer)
         state = {"session": None, "kind": kind}
+        watch = None
         try:
             while not self.dead:
                 try:
@@ -481,6 +483,9 @@ class Daemon(Requests):
                 if await self.wait_thawed() and proto.peer_closed(reader):
                     break          # the client gave up while the pod was frozen
                 started = time.monotonic()
+                watch = asyncio.get_running_loop().call_later(
+                    stall.STALL_SECONDS, self.note_stall, msg, asyncio.current_task(),
+                    started) if stall.STALL_SECONDS > 0 else None
                 try:
                     reply = await self.dispatch(msg, state)
                 except TTError as e:
@@ -500,6 +505,7 @@ class Daemon(Requests):
                     break
                 proto.write_msg(writer, reply)
                 await writer.drain()
+                watch = stall.cancel(watch)
                 after = state.pop("after", None)
                 if after:
                     after()
@@ -507,6 +513,7 @@ class Daemon(Requests):
                 asyncio.LimitOverrunError):
             pass
         finally:
+            stall.cancel(watch)
             s = state.get("session")
             if s is not None and not self.dead:
                 self.close_session(s)
@@ -515,6 +522,13 @@ class Daemon(Requests):
                 writer.close()
             except Exception:
                 pass
+
+    def note_stall(self, msg, task, started):
+        """A request still unanswered after stall.STALL_SECONDS: say where it waits."""
+        shown = {k: v for k, v in msg.items() if k in ("op", "db", "dsn", "sql", "cmd")}
+        stall.write(self.host(self.home), {
+            "what": "request", "request": shown, "pod_ip": self.pod_ip,
+            "seconds": round(time.monotonic() - started, 1), "stack": stall.task_stack(task)})
 
     def close_session(self, s):
         db = s.db
