@@ -30,8 +30,10 @@ agent_state_unknown(struct agent_state *st)
 	snprintf(st->rep_peer, sizeof(st->rep_peer), "Unknown");
 }
 
-/* TimesTen serves the role: ACTIVE and updatable (or closed to connections by the upgrade
- * that quiesces it); or STANDBY with replication running. */
+/* TimesTen serves the role: ACTIVE and updatable, or, while the upgrade quiesces it, ACTIVE
+ * and closed, or ACTIVE with updatability unknown because the quiesce's disconnect ended the
+ * probe's connection under it (that proves nothing against it; a database that went away
+ * shows in the daemon's state); or STANDBY with replication running. */
 static int
 serves(const struct pod_view *p, int role)
 {
@@ -41,7 +43,9 @@ serves(const struct pod_view *p, int role)
 		return 0;
 	if (role == ROLE_ACTIVE)
 		return st->rep_state == REP_ACTIVE &&
-		       (st->updatable == UPDATABLE_YES || (p->quiescing && st->open == UPDATABLE_NO));
+		       (st->updatable == UPDATABLE_YES ||
+		        (p->quiescing &&
+		         (st->open == UPDATABLE_NO || st->updatable == UPDATABLE_UNKNOWN)));
 	if (role == ROLE_STANDBY)
 		return st->rep_state == REP_STANDBY && st->rep_agent == RUNNING_YES;
 	return 0;

@@ -213,6 +213,19 @@ test_auto(void)
 	o.pods[0].quiescing = 0;
 	is_int(object_pod_class(&o, 0, 1022), POD_AVAILABLE, "a closed active not quiesced is");
 	o.pods[0].quiescing = 1;
+	/* The quiesce's disconnect cut the probe's ttIsql short: updatability unknown, the
+	 * database still open in ttStatus's answer (read just before the close). */
+	o.pods[0].st.updatable = UPDATABLE_UNKNOWN;
+	o.pods[0].st.open = UPDATABLE_YES;
+	o.pods[0].st.rep_scheme = SCHEME_UNKNOWN;
+	is_int(object_pod_class(&o, 0, 1022), POD_HEALTHY,
+	       "a quiesced active whose probe its disconnect cut short is no lost active");
+	o.pods[0].st.daemon = DAEMON_DOWN;
+	is_int(object_pod_class(&o, 0, 1022), POD_AVAILABLE, "but one whose daemon is down is");
+	o.pods[0].st.daemon = DAEMON_UP;
+	o.pods[0].st.updatable = UPDATABLE_NO;
+	o.pods[0].st.open = UPDATABLE_NO;
+	o.pods[0].st.rep_scheme = SCHEME_EXISTS;
 
 	forget();
 	is_int(upgrade_proc_ended(&o, 1), 0, "the standby has every commit");
