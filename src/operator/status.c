@@ -160,14 +160,18 @@ status_patch(const struct ttc_object *o, time_t now)
 	jw_kstr(&w, "activePods", active);
 	jw_kstr(&w, "message", o->message);
 	jw_kint(&w, "lastEvent", o->last_event);
-	if (o->rep_statement != NULL)
-		jw_kstr(&w, "repCreateStatement", o->rep_statement);
+	/* A merge patch keeps what it does not name: a key no longer set is written as null,
+	 * which removes it (a finished fencing must not outlive its failover). */
+	jw_kstr(&w, "repCreateStatement", o->rep_statement);
 	if (o->spec != NULL)
 		jw_kint(&w, "repPort", o->spec->rep_port);
 	if (o->serving >= 0) {
 		char pod[300];
 		objects_pod_name(pod, sizeof(pod), o->name, o->serving);
 		jw_kstr(&w, "lastServingActive", pod);
+	} else {
+		jw_key(&w, "lastServingActive");
+		jw_null(&w);
 	}
 	if (o->fence >= 0) {
 		/* The old active being fenced: a restarted operator must finish the job. */
@@ -178,6 +182,9 @@ status_patch(const struct ttc_object *o, time_t now)
 		jw_kstr(&w, "pod", pod);
 		jw_kstr(&w, "uid", o->fence_uid);
 		jw_obj_end(&w);
+	} else {
+		jw_key(&w, "fencing");
+		jw_null(&w);
 	}
 	jw_kstr(&w, "prevStopManaging", o->prev_stop_managing ? o->prev_stop_managing : "");
 	jw_kstr(&w, "prevReexamine", o->prev_reexamine ? o->prev_reexamine : "");

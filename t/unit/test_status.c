@@ -98,6 +98,26 @@ main(void)
 	is_str(json_str(p0, "lastHighLevelStateSwitch", NULL), "?",
 	       "and ? for when, as the guide shows");
 
+	/* Once fenced and forgotten: a merge patch removes a key only by naming it null. */
+	char *saved_stmt = o.rep_statement;
+	o.fence = -1;
+	o.serving = -1;
+	o.rep_statement = NULL;
+	free(text);
+	text = status_patch(&o, 1590939600);
+	{
+		yajl_val later = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
+		yajl_val lst = json_get(later, "status", NULL);
+		ok(lst != NULL && json_get(lst, "fencing", NULL) != NULL &&
+		       YAJL_IS_NULL(json_get(lst, "fencing", NULL)),
+		   "a fencing that is over is written as null, so the merge patch removes it");
+		ok(YAJL_IS_NULL(json_get(lst, "lastServingActive", NULL)) &&
+		       YAJL_IS_NULL(json_get(lst, "repCreateStatement", NULL)),
+		   "and so are lastServingActive and repCreateStatement when not set");
+		json_free(later);
+	}
+	o.rep_statement = saved_stmt;
+
 	o.state = TTC_ST_INITIALIZING;
 	free(text);
 	text = status_patch(&o, 1590939600);
