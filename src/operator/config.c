@@ -15,6 +15,7 @@
 #include "ttc/yconf.h"
 
 #define DEFAULT_METRICS_ADDR ":8080"
+#define DEFAULT_CLUSTER_DOMAIN "cluster.local"
 
 static const struct yconf_field fields[] = {
     {"log.level", YCONF_ENUM, offsetof(struct operator_config, log_level), log_level_names, 0, 0},
@@ -24,6 +25,8 @@ static const struct yconf_field fields[] = {
     {"kubernetes.namespace", YCONF_STRING, offsetof(struct operator_config, namespace), NULL, 0, 0},
     {"kubernetes.kubeconfig", YCONF_STRING, offsetof(struct operator_config, kubeconfig), NULL, 0,
      0},
+    {"kubernetes.clusterDomain", YCONF_STRING, offsetof(struct operator_config, cluster_domain),
+     NULL, 0, 0},
     {NULL, 0, 0, NULL, 0, 0},
 };
 
@@ -35,6 +38,7 @@ config_free(struct operator_config *c)
 	free(c->metrics_addr);
 	free(c->namespace);
 	free(c->kubeconfig);
+	free(c->cluster_domain);
 	free(c);
 }
 
@@ -64,6 +68,31 @@ valid_namespace(const char *s)
 	return 1;
 }
 
+/* A DNS subdomain (RFC 1123): dot-separated labels, 253 characters at most. */
+static int
+valid_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (const char *p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+		if (label == 0 && *p == '-')
+			return 0;
+		label++;
+	}
+}
+
 struct operator_config *
 config_build(const char *path, const struct config_overrides *ov, char *err, size_t errlen)
 {
@@ -80,7 +109,8 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_FMT_LOGFMT;
 	if (set_string(&c->metrics_addr, DEFAULT_METRICS_ADDR) < 0 ||
-	    set_string(&c->namespace, "") < 0 || set_string(&c->kubeconfig, "") < 0)
+	    set_string(&c->namespace, "") < 0 || set_string(&c->kubeconfig, "") < 0 ||
+	    set_string(&c->cluster_domain, DEFAULT_CLUSTER_DOMAIN) < 0)
 		goto oom;
 	if (path != NULL && yconf_load_file(path, fields, c, err, errlen) < 0)
 		goto fail;
@@ -94,7 +124,8 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 			c->log_format = ov->log_format;
 		if ((ov->metrics_addr && set_string(&c->metrics_addr, ov->metrics_addr) < 0) ||
 		    (ov->namespace && set_string(&c->namespace, ov->namespace) < 0) ||
-		    (ov->kubeconfig && set_string(&c->kubeconfig, ov->kubeconfig) < 0))
+		    (ov->kubeconfig && set_string(&c->kubeconfig, ov->kubeconfig) < 0) ||
+		    (ov->cluster_domain && set_string(&c->cluster_domain, ov->cluster_domain) < 0))
 			goto oom;
 	}
 	if (netaddr_parse(c->metrics_addr, &ss, &sslen, why, sizeof(why)) < 0) {
@@ -104,6 +135,13 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 	if (c->namespace[0] != '\0' && !valid_namespace(c->namespace)) {
 		snprintf(err, errlen, "namespace \"%s\" is not a valid namespace name",
 		         c->namespace);
+		goto fail;
+	}
+	if (!valid_domain(c->cluster_domain)) {
+		snprintf(
+		    err, errlen,
+		    "cluster domain \"%s\" is not a DNS name (lower-case labels joined by dots)",
+		    c->cluster_domain);
 		goto fail;
 	}
 	return c;

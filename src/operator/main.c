@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fsm.h"
+#include "objects.h"
 #include "operator.h"
 #include "topology.h"
 #include "ttc/log.h"
@@ -31,6 +32,8 @@ usage(FILE *out)
 	        "      --kubeconfig FILE      kubeconfig to use (default: in-cluster)\n"
 	        "      --namespace NS         namespace to watch (default: $WATCH_NAMESPACE,\n"
 	        "                             else the operator's own)\n"
+	        "      --cluster-domain D     the cluster's DNS domain (default cluster.local);\n"
+	        "                             read at start only\n"
 	        "      --dump-fsm[=MACHINE]   print a state machine as Graphviz and exit: a\n"
 	        "                             topology's (activeStandbyPair, the default, or\n"
 	        "                             none), or the pairs' image upgrade (upgrade)\n"
@@ -56,6 +59,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_KUBECONFIG,
 	OPT_NAMESPACE,
+	OPT_CLUSTER_DOMAIN,
 	OPT_DUMP_FSM,
 };
 
@@ -66,6 +70,7 @@ static const struct option options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"cluster-domain", required_argument, NULL, OPT_CLUSTER_DOMAIN},
     {"dump-fsm", optional_argument, NULL, OPT_DUMP_FSM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -109,6 +114,9 @@ main(int argc, char **argv)
 		case OPT_NAMESPACE:
 			op.overrides.namespace = optarg;
 			break;
+		case OPT_CLUSTER_DOMAIN:
+			op.overrides.cluster_domain = optarg;
+			break;
 		case OPT_DUMP_FSM: {
 			const struct topology *t =
 			    topology_named(optarg ? optarg : "activeStandbyPair");
@@ -144,6 +152,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_setup(2, op.config->log_level, op.config->log_format);
+	objects_set_cluster_domain(op.config->cluster_domain);
 	if (operator_init(&op) < 0) {
 		operator_cleanup(&op);
 		return 1;

@@ -21,10 +21,25 @@ objects_pod_name(char *buf, size_t n, const char *name, int ordinal)
 	snprintf(buf, n, "%s-%d", name, ordinal);
 }
 
+/* The cluster's DNS domain: one per process, set at start (objects_set_cluster_domain). */
+static char cluster_domain[254] = "cluster.local";
+
+void
+objects_set_cluster_domain(const char *domain)
+{
+	snprintf(cluster_domain, sizeof(cluster_domain), "%s", domain);
+}
+
+const char *
+objects_cluster_domain(void)
+{
+	return cluster_domain;
+}
+
 void
 objects_service_domain(char *buf, size_t n, const char *name, const char *ns)
 {
-	snprintf(buf, n, "%s.%s.svc.cluster.local", name, ns);
+	snprintf(buf, n, "%s.%s.svc.%s", name, ns, cluster_domain);
 }
 
 void
@@ -524,6 +539,12 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	jw_key(w, "spec");
 	jw_obj(w);
 	pass_through(w, tspec, spec_skip);
+	if (json_get(tspec, "automountServiceAccountToken", NULL) == NULL) {
+		/* The agent never calls the API server: no credentials in database pods,
+		 * unless the template asks for them. */
+		jw_key(w, "automountServiceAccountToken");
+		jw_bool(w, 0);
+	}
 	jw_key(w, "initContainers");
 	jw_arr(w);
 	tt_container(w, spec, 1);

@@ -60,9 +60,13 @@ struct agent_credentials {
  * name, the certificate's names and the replication scheme's hosts agree. */
 /* "<name>-<ordinal>" */
 void objects_pod_name(char *buf, size_t n, const char *name, int ordinal);
-/* The headless Service's domain, "<name>.<ns>.svc.cluster.local". */
+/* The cluster's DNS domain ("cluster.local" unless set), which the names below end in. Set
+ * once at start: the names of existing objects' certificates and schemes depend on it. */
+void objects_set_cluster_domain(const char *domain);
+const char *objects_cluster_domain(void);
+/* The headless Service's domain, "<name>.<ns>.svc.<cluster domain>". */
 void objects_service_domain(char *buf, size_t n, const char *name, const char *ns);
-/* A pod's DNS name in it, "<name>-<ordinal>.<name>.<ns>.svc.cluster.local". */
+/* A pod's DNS name in it, "<name>-<ordinal>.<name>.<ns>.svc.<cluster domain>". */
 void objects_pod_fqdn(char *buf, size_t n, const char *name, const char *ns, int ordinal);
 /* The ordinal of pod "<name>-<ordinal>" of object name, or -1. */
 int objects_pod_ordinal(const char *name, const char *pod);

@@ -278,6 +278,20 @@ operator_reload(struct ttc_operator *op)
 		reload_failed(op, err);
 		return;
 	}
+	if (strcmp(next->cluster_domain, op->config->cluster_domain) != 0) {
+		/* The names in existing objects' certificates and schemes end in it. */
+		log_warn("config", "kubernetes.clusterDomain changes only at the next start",
+		         "running", op->config->cluster_domain, "configured", next->cluster_domain,
+		         NULL);
+		char *keep = strdup(op->config->cluster_domain);
+		if (keep == NULL) {
+			config_free(next);
+			reload_failed(op, "out of memory");
+			return;
+		}
+		free(next->cluster_domain);
+		next->cluster_domain = keep;
+	}
 	int changes = config_log_changes(op->config, next);
 	int reconnect = strcmp(next->namespace, op->config->namespace) != 0 ||
 	                strcmp(next->kubeconfig, op->config->kubeconfig) != 0;

@@ -27,6 +27,7 @@ struct operator_config {
 	char *metrics_addr; /* HOST:PORT of /metrics, /healthz, /readyz */
 	char *namespace;    /* namespace watched; "" = the operator's own */
 	char *kubeconfig;   /* path; "" = in-cluster configuration */
+	char *cluster_domain; /* the cluster's DNS domain, "cluster.local" by default */
 };
 
 /* Command-line settings, which win over the file: -1 / NULL where not given. */
@@ -36,6 +37,7 @@ struct config_overrides {
 	const char *metrics_addr;
 	const char *namespace;
 	const char *kubeconfig;
+	const char *cluster_domain;
 };
 
 struct ttc_operator {

@@ -48,7 +48,7 @@ class Tap:
 class Cluster:
     """A kubesim of our own, stopped and removed at exit."""
 
-    def __init__(self, images=None):
+    def __init__(self, images=None, args=()):
         import shutil
         for tool in ("kubectl", "openssl"):
             if shutil.which(tool) is None:
@@ -66,6 +66,7 @@ class Cluster:
         cmd = [KUBESIM, "start", "--dir", self.dir]
         if images:
             cmd += ["--images", images]
+        cmd += list(args)
         atexit.register(self.stop)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, lambda *_: sys.exit(1))

@@ -114,11 +114,18 @@ class Watch(threading.Thread):
 class Cluster:
     """A simulated cluster with the CRD, RBAC and the operator applied from k8s/."""
 
-    def __init__(self, tap):
+    def __init__(self, tap, cluster_domain=None):
+        """cluster_domain: the cluster's DNS domain when not cluster.local; the operator is
+        then started with --cluster-domain."""
         self.tap = tap
+        self.cluster_domain = cluster_domain
         self.dir = tempfile.mkdtemp(prefix="ttc-e2e-")
         env = dict(os.environ, top_srcdir=TOP_SRCDIR, top_builddir=TOP_BUILDDIR)
-        out = subprocess.run([KUBESIM, "start", "--dir", os.path.join(self.dir, "cluster")],
+        # Stricter than a default cluster, as OpenShift is: blocking owner references need
+        # update on the owner's finalizers.
+        extra = ["--enable-admission-plugins", "OwnerReferencesPermissionEnforcement"]
+        extra += ["--cluster-domain", cluster_domain] if cluster_domain else []
+        out = subprocess.run([KUBESIM, "start", "--dir", os.path.join(self.dir, "cluster")] + extra,
                              env=env, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             raise RuntimeError("kubesim start failed: %s %s" % (out.stdout, out.stderr))
@@ -195,8 +202,17 @@ class Cluster:
         self.kubectl("apply", "-f", os.path.join(k8s, "crd.yaml"), check=True)
         self.kubectl("wait", "--for", "condition=established", "--timeout=60s",
                      "crd/timestenclassics.timesten.oracle.com", check=True)
-        self.kubectl("apply", "-f", os.path.join(k8s, "service_account.yaml"), "-f",
-                     os.path.join(k8s, "operator.yaml"), check=True)
+        self.kubectl("apply", "-f", os.path.join(k8s, "service_account.yaml"), check=True)
+        with open(os.path.join(k8s, "operator.yaml")) as f:
+            manifest = f.read()
+        if self.cluster_domain:
+            # What a user of another cluster domain adds to the operator's arguments.
+            arg = "            - --metrics-addr=$(POD_IP):8080\n"
+            if arg not in manifest:
+                raise RuntimeError("k8s/operator.yaml: no %r to add --cluster-domain after" % arg)
+            manifest = manifest.replace(
+                arg, arg + "            - --cluster-domain=%s\n" % self.cluster_domain, 1)
+        self.kubectl("apply", "-f", "-", input=manifest, check=True)
         return wait_until(lambda: self.operator_ready(), 60)
 
     def operator_pods(self):

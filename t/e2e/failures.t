@@ -6,7 +6,8 @@ along: the operator killed while it builds the pair, a commit held by a frozen s
 active's agent frozen past unreachableTimeout, both pods deleted, management stopped and
 resumed, and the operator killed while a failover waits for the old active to be fenced. After each: a move to Normal newer than the fault,
 every acknowledged commit on the active; at the end, never two updatable databases, by
-the sampler and by the simulator's own record."""
+the sampler and by the simulator's own record. The cluster's DNS domain is not
+cluster.local, and the operator is told so (--cluster-domain)."""
 
 import os
 import re
@@ -46,14 +47,20 @@ spec:
     unreachableTimeout: 6
 """
 CREDS = ("twosafe", "scott", "tiger")
+DOMAIN = "tt.example"
 
 tap = e2e.Tap()
-cluster = e2e.Cluster(tap)
+cluster = e2e.Cluster(tap, cluster_domain=DOMAIN)
 checker = writer = None
 
 
 def active():
     return cluster.state(NAME)[1]
+
+
+def status():
+    """The object's .status ({} when it cannot be read)."""
+    return (cluster.get_json("ttc", NAME) or {}).get("status") or {}
 
 
 def other(pod):
@@ -160,6 +167,9 @@ try:
            "operator killed during initialisation: the pair is built, sample-0 active",
            cluster.operator_log())
     tap.ok(cluster.operator_ready() not in (None, op), "a new operator pod took over")
+    scheme = status().get("repCreateStatement", "")
+    tap.ok('on "%s-0.%s.default.svc.%s"' % (NAME, NAME, DOMAIN) in scheme,
+           "the replication scheme names the pods in the cluster domain %s" % DOMAIN, scheme)
 
     checker = e2e.TwoActiveChecker(cluster, NAME, *CREDS)
     checker.start()
@@ -271,6 +281,8 @@ try:
             r"msg=adopting object=%s state=ActiveDown\b" % NAME, cluster.operator_log())
     tap.ok(e2e.wait_until(successor, 180), "a new operator took the object over in ActiveDown",
            cluster.operator_log())
+    tap.ok((status().get("fencing") or {}).get("pod") == a,
+           "status.fencing names %s while it is being fenced" % a, status())
     tap.ok(cluster.wait_event(NAME, killed, fencing, 60) and
            cluster.state(NAME)[0] == "ActiveDown" and
            promoted not in cluster.events_since(NAME, mark),
@@ -283,6 +295,8 @@ try:
                      cluster.operator_log()) and promoted in cluster.events_since(NAME, killed),
            "once %s was gone, the successor promoted %s" % (a, other(a)), cluster.operator_log())
     tap.ok(wait_writes(), "operator killed during a failover: writes go on")
+    tap.ok(e2e.wait_until(lambda: "fencing" not in status(), 30),
+           "once the failover is over, status.fencing is gone", status())
     all_acked_present("operator killed during a failover")
 
     writer.stop()

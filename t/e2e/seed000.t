@@ -65,6 +65,12 @@ try:
     sts = cluster.get_json("statefulset", "sample")
     tap.ok(sts["spec"]["replicas"] == 2 and sts["spec"]["updateStrategy"]["type"] == "OnDelete",
            "the StatefulSet has 2 replicas and updates OnDelete")
+    pod0 = cluster.get_json("pod", "sample-0")
+    vols = [v["name"] for v in pod0["spec"].get("volumes", [])]
+    mounts = [m["mountPath"] for c in pod0["spec"]["containers"] for m in c.get("volumeMounts", [])]
+    tap.ok(not any(v.startswith("kube-api-access-") for v in vols) and
+           "/var/run/secrets/kubernetes.io/serviceaccount" not in mounts,
+           "the database pods hold no service-account token", (vols, mounts))
     out = cluster.kubectl("get", "service", "sample").stdout
     tap.like(out, "None", "kubectl get service sample: headless")
     tap.like(out, "6625/TCP", "on port 6625")

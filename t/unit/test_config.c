@@ -30,7 +30,7 @@ write_file(const char *text)
 	fclose(fp);
 }
 
-static const struct config_overrides none = {-1, -1, NULL, NULL, NULL};
+static const struct config_overrides none = {-1, -1, NULL, NULL, NULL, NULL};
 
 static void
 test_build(void)
@@ -46,6 +46,8 @@ test_build(void)
 		is_str(c->metrics_addr, ":8080", "default metrics address is :8080");
 		is_str(c->namespace, "", "no namespace by default");
 		is_str(c->kubeconfig, "", "in-cluster by default");
+		is_str(c->cluster_domain, "cluster.local",
+		       "cluster domain cluster.local by default");
 	}
 	config_free(c);
 
@@ -56,7 +58,8 @@ test_build(void)
 
 	write_file("log: {level: debug, format: json}\n"
 	           "metrics: {address: \"127.0.0.1:9090\"}\n"
-	           "kubernetes: {namespace: fromfile, kubeconfig: /k/config}\n");
+	           "kubernetes: {namespace: fromfile, kubeconfig: /k/config, "
+	           "clusterDomain: corp.example}\n");
 	c = config_build(path, &none, err, sizeof(err));
 	ok(c != NULL, "a full file loads");
 	if (c) {
@@ -65,10 +68,12 @@ test_build(void)
 		is_str(c->metrics_addr, "127.0.0.1:9090", "metrics address from the file");
 		is_str(c->namespace, "fromfile", "the file's namespace wins over WATCH_NAMESPACE");
 		is_str(c->kubeconfig, "/k/config", "kubeconfig from the file");
+		is_str(c->cluster_domain, "corp.example", "cluster domain from the file");
 	}
 	config_free(c);
 
-	struct config_overrides ov = {LOG_ERROR, LOG_FMT_LOGFMT, "[::1]:7070", "fromflag", "/f"};
+	struct config_overrides ov = {LOG_ERROR,  LOG_FMT_LOGFMT, "[::1]:7070",
+	                              "fromflag", "/f",           "k8s.internal"};
 	c = config_build(path, &ov, err, sizeof(err));
 	ok(c != NULL, "flags with a file load");
 	if (c) {
@@ -77,6 +82,7 @@ test_build(void)
 		is_str(c->metrics_addr, "[::1]:7070", "--metrics-addr wins over the file");
 		is_str(c->namespace, "fromflag", "--namespace wins over the file");
 		is_str(c->kubeconfig, "/f", "--kubeconfig wins over the file");
+		is_str(c->cluster_domain, "k8s.internal", "--cluster-domain wins over the file");
 	}
 	config_free(c);
 
@@ -91,6 +97,17 @@ test_build(void)
 	c = config_build(NULL, &ov, err, sizeof(err));
 	ok(c == NULL, "an invalid namespace name is refused");
 	like(err, "Not_Valid", "naming it");
+
+	const char *bad_domains[] = {
+	    "Cluster.Local", "cluster..local", "-a.b", "a-.b", "a_b", "", NULL};
+	for (int i = 0; bad_domains[i]; i++) {
+		ov = none;
+		ov.cluster_domain = bad_domains[i];
+		c = config_build(NULL, &ov, err, sizeof(err));
+		ok(c == NULL && strstr(err, "is not a DNS name") != NULL,
+		   "cluster domain \"%s\" is refused", bad_domains[i]);
+		config_free(c);
+	}
 
 	write_file("log:\n  level: loud\n");
 	c = config_build(path, &none, err, sizeof(err));
@@ -138,6 +155,13 @@ test_reload(void)
 	is_int(reloads(&op, 1), 1, "a successful reload is counted");
 	ok(strcmp(httpd_address(op.httpd), first_addr) != 0, "a new address moves the listener");
 
+	write_file("log:\n  level: warn\nmetrics:\n  address: 127.0.0.2:0\n"
+	           "kubernetes:\n  namespace: two\n  clusterDomain: other.example\n");
+	operator_reload(&op);
+	is_str(op.config->cluster_domain, "cluster.local",
+	       "a changed cluster domain waits for the next start (names of existing objects)");
+	is_int(reloads(&op, 1), 2, "the rest of that file is taken");
+
 	write_file("metrics:\n  address: 127.0.0.1:0\nkubernetes:\n  namespace: three\n"
 	           "  unknown: 1\n");
 	before = op.config;
@@ -145,7 +169,7 @@ test_reload(void)
 	ok(op.config == before, "a bad file leaves the running configuration in place");
 	is_str(op.config->namespace, "two", "with its values untouched");
 	is_int(reloads(&op, 0), 1, "the failed reload is counted");
-	is_int(reloads(&op, 1), 1, "and not as a success");
+	is_int(reloads(&op, 1), 2, "and not as a success");
 
 	/* An address that cannot be bound fails the reload before anything is swapped. */
 	char busy[64];

@@ -101,6 +101,8 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	       "containers tt, daemonlog, then the user's");
 	is_str(json_str(pod, "nodeSelector", "disk", NULL), "ssd",
 	       "the template's pod settings pass through");
+	ok(json_bool(pod, "automountServiceAccountToken", NULL) == 0,
+	   "no service-account token in the database pods (the agent never calls the API)");
 	yajl_val tt = find(json_get(pod, "containers", NULL), "name", "tt");
 	is_str(json_str(tt, "image", NULL), "phx.ocir.io/youraccount/tt1814110:3",
 	       "tt runs the image");
@@ -212,6 +214,11 @@ test_names(void)
 	is_str(buf, "sample-2.sample.mynamespace.svc.cluster.local", "its DNS name");
 	objects_service_domain(buf, sizeof(buf), "sample", "mynamespace");
 	is_str(buf, "sample.mynamespace.svc.cluster.local", "the Service's domain");
+	objects_set_cluster_domain("corp.example");
+	objects_pod_fqdn(buf, sizeof(buf), "sample", "mynamespace", 0);
+	is_str(buf, "sample-0.sample.mynamespace.svc.corp.example",
+	       "in the cluster domain the operator is given");
+	objects_set_cluster_domain("cluster.local");
 	is_int(objects_pod_ordinal("sample", "sample-0"), 0, "ordinal 0");
 	is_int(objects_pod_ordinal("sample", "sample-12"), 12, "ordinal 12");
 	is_int(objects_pod_ordinal("sample", "sample-01"), -1, "no leading zero");

@@ -1,15 +1,25 @@
 """Cluster DNS as a hosts file: the names CoreDNS would answer for Services and pods, computed from the
 store, and the per-pod header the kubelet writes (the pod's own hostname).
 
-As in Kubernetes, a headless Service's names (`<svc>.<ns>.svc.cluster.local` and, for pods whose
-`subdomain` is the Service, `<hostname>.<svc>.<ns>.svc.cluster.local`) exist for the Service's ready
+As in Kubernetes, a headless Service's names (`<svc>.<ns>.svc.<domain>` and, for pods whose
+`subdomain` is the Service, `<hostname>.<svc>.<ns>.svc.<domain>`, the domain cluster.local unless
+`kubesim start --cluster-domain` says otherwise) exist for the Service's ready
 endpoints only, unless the Service sets `publishNotReadyAddresses`."""
+
+import re
 
 from .selectors import LabelSelector
 
+# The cluster's DNS domain (kubelet --cluster-domain, CoreDNS's zone); kubesim start --cluster-domain.
+DOMAIN = "cluster.local"
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+
 HEADER = ["# Kubernetes-managed hosts file (kubesim).", "127.0.0.1\tlocalhost",
           "::1\tlocalhost ip6-localhost ip6-loopback"]
-API = "127.0.0.1\tkubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local"
+
+
+def api_line():
+    return "127.0.0.1\tkubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc." + DOMAIN
 
 
 def _ready(pod):
@@ -28,7 +38,7 @@ def cluster_lines(store):
     pods_by_ns = {}
     for p in store.list(store.types[("", "pods")]):
         pods_by_ns.setdefault(p["metadata"]["namespace"], []).append(p)
-    lines = [API]
+    lines = [api_line()]
     for svc in sorted(store.list(store.types[("", "services")]),
                       key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"])):
         spec = svc.get("spec") or {}
@@ -49,14 +59,14 @@ def cluster_lines(store):
             pspec = pod.get("spec") or {}
             if pspec.get("subdomain") == name and pspec.get("hostname"):
                 fq = "%s.%s.%s" % (pspec["hostname"], name, ns)
-                names += [fq + ".svc.cluster.local", fq + ".svc", fq, "%s.%s" % (pspec["hostname"], name)]
-            names += ["%s.%s.svc.cluster.local" % (name, ns), "%s.%s.svc" % (name, ns), "%s.%s" % (name, ns)]
+                names += [fq + ".svc." + DOMAIN, fq + ".svc", fq, "%s.%s" % (pspec["hostname"], name)]
+            names += ["%s.%s.svc.%s" % (name, ns, DOMAIN), "%s.%s.svc" % (name, ns), "%s.%s" % (name, ns)]
             lines.append("%s\t%s" % (ip, " ".join(names)))
     for ns in sorted(pods_by_ns):
         for pod in sorted(pods_by_ns[ns], key=lambda p: p["metadata"]["name"]):
             ip = (pod.get("status") or {}).get("podIP")
             if ip and _endpoint(pod):
-                lines.append("%s\t%s.%s.pod.cluster.local" % (ip, ip.replace(".", "-"), ns))
+                lines.append("%s\t%s.%s.pod.%s" % (ip, ip.replace(".", "-"), ns, DOMAIN))
     return lines
 
 
@@ -66,5 +76,5 @@ def own_lines(pod, ip):
     md, spec = pod["metadata"], pod.get("spec") or {}
     host = spec.get("hostname") or md["name"]
     if spec.get("subdomain"):
-        return ["%s\t%s.%s.%s.svc.cluster.local\t%s" % (ip, host, spec["subdomain"], md["namespace"], host)]
+        return ["%s\t%s.%s.%s.svc.%s\t%s" % (ip, host, spec["subdomain"], md["namespace"], DOMAIN, host)]
     return ["%s\t%s" % (ip, host)]

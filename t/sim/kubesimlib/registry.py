@@ -26,6 +26,9 @@ def _spec_part(obj):
 class Registry:
     def __init__(self, store):
         self.store = store
+        # Validating admission for the request being served: f(rt, obj, old), set by the REST layer
+        # around one (synchronous) call; None for the cluster's own controllers.
+        self.admit = None
 
     # -- helpers ------------------------------------------------------------------------------------
     def _check_namespace(self, rt, ns, creating=False):
@@ -65,6 +68,8 @@ class Registry:
             check_crd(obj, causes)
         causes += defaults.validate(rt, obj, old)
         raise_if(rt, obj.get("metadata", {}).get("name", ""), causes)
+        if self.admit is not None:
+            self.admit(rt, obj, old)
 
     # -- create -------------------------------------------------------------------------------------
     def create(self, rt, ns, body, version=None, strict=False, dry_run=False):

@@ -341,6 +341,17 @@ class Rest:
         if verb == "get":
             return self.respond_object(req, t, self.get_object(t))
         dry, strict = self._write_opts(req)
+        if verb in ("create", "update", "patch"):
+            user = req.user
+            self.registry.admit = lambda rt_, obj, old: self.server.admission.validate(user, rt_, obj, old)
+            try:
+                return self._write(req, t, verb, dry, strict)
+            finally:
+                self.registry.admit = None
+        return self._other(req, t, verb, dry)
+
+    def _write(self, req, t, verb, dry, strict):
+        rt = t.rt
         if verb == "create":
             body = parse_body(req)
             if t.namespace is None and rt.namespaced:
@@ -359,6 +370,10 @@ class Rest:
                                                t.version, "status" if t.sub == "status" else None, strict, dry,
                                                req.q("fieldManager"))
             return self.respond_object(req, t, obj, 201 if created else 200)
+        raise method_not_allowed()
+
+    def _other(self, req, t, verb, dry):
+        rt = t.rt
         if verb == "delete":
             opts = self._delete_options(req)
             obj, removed = self.registry.delete(rt, t.namespace or "", t.name, opts, dry)

@@ -25,7 +25,7 @@ VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-kubesim", "gitCom
 
 class Server:
     def __init__(self, state_dir, host="127.0.0.1", port=0, subnet=None, images=None, top_srcdir=None,
-                 top_builddir=None):
+                 top_builddir=None, admission_plugins=()):
         self.state_dir = state_dir
         self.host = host
         self.port = port
@@ -40,6 +40,8 @@ class Server:
         with open(os.path.join(state_dir, "admin.token")) as f:
             self.authn = Authenticator(f.read().strip())
         self.authz = Authorizer(self.store)
+        from .admission import Admission
+        self.admission = Admission(self.store, self.authz, admission_plugins)
         self.rest = Rest(self)
         from .events import Recorder
         self.recorder = Recorder(self)
@@ -211,7 +213,8 @@ def main_loop(args):
 
     async def run():
         srv = Server(args.dir, port=args.port, subnet=args.subnet, images=args.images,
-                     top_srcdir=args.top_srcdir, top_builddir=args.top_builddir)
+                     top_srcdir=args.top_srcdir, top_builddir=args.top_builddir,
+                     admission_plugins=getattr(args, "admission_plugins", ()))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, srv.stopping.set)
