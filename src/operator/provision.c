@@ -194,7 +194,10 @@ make_credentials(struct managed *m, struct agent_credentials *c, char *err, size
 	char cn[128];
 
 	memset(c, 0, sizeof(*c));
-	snprintf(cn, sizeof(cn), "ttclassic %s/%s", m->o.ns, m->o.name);
+	/* A subject's common name holds 64 characters at most: "ttclassic NS/NAME" when it
+	 * fits (a 63-character namespace and a long name do not), else the object's uid. */
+	if (snprintf(cn, sizeof(cn), "ttclassic %s/%s", m->o.ns, m->o.name) > 64)
+		snprintf(cn, sizeof(cn), "ttclassic %s", m->o.uid);
 	if (tls_make_ca(cn, CERT_DAYS, &ca_cert, &ca_key, err, errlen) < 0)
 		return -1;
 	c->ca_cert = ca_cert;
@@ -314,6 +317,9 @@ provision_ensure(struct managed *m)
 			if (make_credentials(m, &cred, err, sizeof(err)) < 0) {
 				log_error("provision", "cannot make certificates", "object",
 				          m->o.name, "error", err, NULL);
+				snprintf(m->o.message, sizeof(m->o.message),
+				         "cannot make the agents' certificates: %s", err);
+				ctl_event(m, 1, "ProvisionFailed", "%s", m->o.message);
 				free_credentials(&cred);
 				return;
 			}

@@ -363,6 +363,48 @@ set_default(struct ttc_spec *s, const struct field *f)
 	return -1;
 }
 
+/*
+ * The object's name names its Service (a DNS-1035 label), its StatefulSet and pods, whose
+ * controller-revision-hash label is NAME-<hash of up to 10 characters> and must fit 63
+ * characters: so a lower-case letter, then letters, digits and '-', at most
+ * SPEC_NAME_MAX. Kubernetes itself accepts longer names for the object (a DNS subdomain),
+ * which would leave it with no StatefulSet.
+ */
+static int
+name_unusable(const char *name, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (name == NULL)
+		return 0; /* not an object read from the API (tests of the spec alone) */
+	n = strlen(name);
+	if (n > SPEC_NAME_MAX) {
+		snprintf(
+		    err, errlen,
+		    "metadata.name: %zu characters, at most %d: the StatefulSet's pods carry the "
+		    "label controller-revision-hash NAME-<hash>, which must fit 63",
+		    n, SPEC_NAME_MAX);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '-')))) {
+			snprintf(err, errlen,
+			         "metadata.name: \"%s\" must start with a lower-case letter and "
+			         "hold only "
+			         "lower-case letters, digits and '-' (it names the Service, a "
+			         "DNS-1035 label)",
+			         name);
+			return 1;
+		}
+	}
+	if (n > 0 && name[n - 1] == '-') {
+		snprintf(err, errlen, "metadata.name: \"%s\" must not end with '-'", name);
+		return 1;
+	}
+	return 0;
+}
+
 struct ttc_spec *
 spec_parse(yajl_val obj, char *err, size_t errlen)
 {
@@ -371,6 +413,10 @@ spec_parse(yajl_val obj, char *err, size_t errlen)
 
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (name_unusable(json_str(obj, "metadata", "name", NULL), err, errlen)) {
+		spec_free(s);
 		return NULL;
 	}
 	if (!YAJL_IS_OBJECT(ttspec)) {

@@ -117,9 +117,12 @@ struct ttc_spec {
 	yajl_val volume_claim_templates; /* .spec.volumeClaimTemplates or NULL */
 };
 
+/* The longest object name whose StatefulSet's revision label fits 63 characters. */
+#define SPEC_NAME_MAX 52
+
 /*
  * Reads obj (a whole TimesTenClassic) into a new spec. On a bad value returns NULL and
- * writes "spec.ttspec.<field>: reason" into err.
+ * writes "spec.ttspec.<field>: reason" (or "metadata.name: reason") into err.
  */
 struct ttc_spec *spec_parse(yajl_val obj, char *err, size_t errlen);
 void spec_free(struct ttc_spec *s);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Bad input: a TimesTenClassic without an image, with a bad quantity, with an unknown
-enumeration value, or with an unusable ConfigMap gets a Warning Event and a status
+enumeration value, with an unusable ConfigMap, or named too long for its StatefulSet gets a Warning Event and a status
 message naming the field, and nothing is made for it; one whose ConfigMap does not exist
 yet waits for it; a good object beside them is not disturbed."""
 
@@ -49,6 +49,10 @@ CASES = [
      'spec.ttspec.bothDownBehavior: "Sometimes" is not one of Best, Manual'),
     ("badcm", ttspec(dbConfigMap="[badcm]"),
      'spec.ttspec.dbConfigMap: ConfigMap badcm: adminUser must be one line "user/password"'),
+    # Kubernetes takes a 60-character name for the object; its StatefulSet could not exist.
+    ("long" + "n" * 56, ttspec(),
+     "metadata.name: 60 characters, at most 52: the StatefulSet's pods carry the label "
+     "controller-revision-hash NAME-<hash>, which must fit 63"),
 ]
 
 tap = e2e.Tap()

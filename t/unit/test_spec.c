@@ -213,9 +213,53 @@ test_timers(void)
 	spec_free(s);
 }
 
+static struct ttc_spec *
+parse_named(const char *name)
+{
+	char text[512], perr[128];
+	snprintf(text, sizeof(text),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"ttspec\":"
+	         "{\"storageClassName\":\"x\",\"image\":\"i\"}}}",
+	         name);
+	yajl_val obj = json_parse(text, strlen(text), perr, sizeof(perr));
+	struct ttc_spec *s = obj ? spec_parse(obj, err, sizeof(err)) : NULL;
+	json_free(obj);
+	return s;
+}
+
+static void
+test_names(void)
+{
+	/* "s" and 51 zeros: 52 characters */
+	char longest[64], longer[64];
+	snprintf(longest, sizeof(longest), "s%051d", 0);
+	snprintf(longer, sizeof(longer), "s%052d", 0);
+	struct ttc_spec *s = parse_named(longest);
+	ok(s != NULL, "a name of %d characters is usable", SPEC_NAME_MAX);
+	spec_free(s);
+	s = parse_named(longer);
+	ok(s == NULL, "one of %d is not", SPEC_NAME_MAX + 1);
+	like(err,
+	     "metadata.name: 53 characters, at most 52: the StatefulSet's pods carry the "
+	     "label controller-revision-hash NAME-<hash>, which must fit 63",
+	     "the limit named, and why");
+	spec_free(s);
+	s = parse_named("a.b");
+	ok(s == NULL, "a name with a dot (a DNS subdomain, fine for the object) is refused");
+	like(err, "names the Service, a DNS-1035 label", "saying why");
+	s = parse_named("1abc");
+	ok(s == NULL, "as is one starting with a digit");
+	s = parse_named("abc-");
+	ok(s == NULL && strstr(err, "must not end with '-'") != NULL, "or ending with '-'");
+	s = parse_named("db-2");
+	ok(s != NULL, "db-2 is fine");
+	spec_free(s);
+}
+
 int
 main(void)
 {
+	test_names();
 	test_timers();
 	test_spellings();
 	test_seed_sample();
