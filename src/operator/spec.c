@@ -364,11 +364,11 @@ set_default(struct ttc_spec *s, const struct field *f)
 }
 
 /*
- * The object's name names its Service (a DNS-1035 label), its StatefulSet and pods, whose
- * controller-revision-hash label is NAME-<hash of up to 10 characters> and must fit 63
- * characters: so a lower-case letter, then letters, digits and '-', at most
- * SPEC_NAME_MAX. Kubernetes itself accepts longer names for the object (a DNS subdomain),
- * which would leave it with no StatefulSet.
+ * The object's name is its database's DSN (32 characters at most in TimesTen) and names its
+ * Service (a DNS-1035 label), its StatefulSet and pods (whose controller-revision-hash label,
+ * NAME-<hash of up to 10 characters>, must fit 63): so a lower-case letter, then letters,
+ * digits and '-', at most SPEC_NAME_MAX. Kubernetes itself accepts longer names for the
+ * object (a DNS subdomain), which would leave it with no database.
  */
 static int
 name_unusable(const char *name, char *err, size_t errlen)
@@ -381,8 +381,8 @@ name_unusable(const char *name, char *err, size_t errlen)
 	if (n > SPEC_NAME_MAX) {
 		snprintf(
 		    err, errlen,
-		    "metadata.name: %zu characters, at most %d: the StatefulSet's pods carry the "
-		    "label controller-revision-hash NAME-<hash>, which must fit 63",
+		    "metadata.name: %zu characters, at most %d: it is the database's DSN, which "
+		    "TimesTen limits to 32 characters",
 		    n, SPEC_NAME_MAX);
 		return 1;
 	}

@@ -117,8 +117,9 @@ struct ttc_spec {
 	yajl_val volume_claim_templates; /* .spec.volumeClaimTemplates or NULL */
 };
 
-/* The longest object name whose StatefulSet's revision label fits 63 characters. */
-#define SPEC_NAME_MAX 52
+/* The longest object name: it is the database's DSN, which TimesTen limits to 32 characters
+ * (so the StatefulSet's revision label, NAME-<hash>, fits 63 too). */
+#define SPEC_NAME_MAX 32
 
 /*
  * Reads obj (a whole TimesTenClassic) into a new spec. On a bad value returns NULL and

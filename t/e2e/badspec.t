@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Bad input: a TimesTenClassic without an image, with a bad quantity, with an unknown
-enumeration value, with an unusable ConfigMap, or named too long for its StatefulSet gets a Warning Event and a status
-message naming the field, and nothing is made for it; one whose ConfigMap does not exist
-yet waits for it; a good object beside them is not disturbed."""
+enumeration value, with an unusable ConfigMap, or named longer than a DSN can be gets a
+Warning Event and a status message naming the field, and nothing is made for it; one whose ConfigMap does not exist
+yet waits for it (and, named with the longest usable name, then becomes Normal); a good
+object beside them is not disturbed."""
 
 import os
 import sys
@@ -49,11 +50,14 @@ CASES = [
      'spec.ttspec.bothDownBehavior: "Sometimes" is not one of Best, Manual'),
     ("badcm", ttspec(dbConfigMap="[badcm]"),
      'spec.ttspec.dbConfigMap: ConfigMap badcm: adminUser must be one line "user/password"'),
-    # Kubernetes takes a 60-character name for the object; its StatefulSet could not exist.
+    # Kubernetes takes a 60-character name for the object; it cannot be a DSN.
     ("long" + "n" * 56, ttspec(),
-     "metadata.name: 60 characters, at most 52: the StatefulSet's pods carry the label "
-     "controller-revision-hash NAME-<hash>, which must fit 63"),
+     "metadata.name: 60 characters, at most 32: it is the database's DSN, which TimesTen "
+     "limits to 32 characters"),
 ]
+
+# The longest usable name: 32 characters, the longest DSN.
+LATER = "later" + "x" * 27
 
 tap = e2e.Tap()
 cluster = e2e.Cluster(tap)
@@ -100,14 +104,14 @@ data:
 
     # A ConfigMap that does not exist yet is waited for.
     cluster.kubectl("create", "-f", "-", check=True,
-                    input=TTC % ("later", ttspec(dbConfigMap="[latercm]")))
+                    input=TTC % (LATER, ttspec(dbConfigMap="[latercm]")))
     msg = "spec.ttspec.dbConfigMap: ConfigMap latercm not found; waiting for it"
-    tap.ok(e2e.wait_until(lambda: (cluster.ttc("later") or {}).get("status", {}).get("message") == msg,
+    tap.ok(e2e.wait_until(lambda: (cluster.ttc(LATER) or {}).get("status", {}).get("message") == msg,
                           60), "a missing ConfigMap is reported in status: " + msg)
-    tap.ok(not_found("statefulset", "later") and not_found("service", "later"),
+    tap.ok(not_found("statefulset", LATER) and not_found("service", LATER),
            "and waited for: no StatefulSet or Service yet")
     cluster.kubectl("create", "-f", "-", input=GOOD_CM % "latercm", check=True)
-    tap.ok(cluster.wait_state("later", "Normal", 240), "once it exists, the object goes on to Normal",
+    tap.ok(cluster.wait_state(LATER, "Normal", 240), "once it exists, the object goes on to Normal",
            cluster.operator_log())
 
     changes = [m for m in cluster.events_since("good", good_mark) if "TimesTenClassic was" in m]

@@ -230,18 +230,18 @@ parse_named(const char *name)
 static void
 test_names(void)
 {
-	/* "s" and 51 zeros: 52 characters */
+	/* "s" and 31 zeros: 32 characters */
 	char longest[64], longer[64];
-	snprintf(longest, sizeof(longest), "s%051d", 0);
-	snprintf(longer, sizeof(longer), "s%052d", 0);
+	snprintf(longest, sizeof(longest), "s%031d", 0);
+	snprintf(longer, sizeof(longer), "s%032d", 0);
 	struct ttc_spec *s = parse_named(longest);
 	ok(s != NULL, "a name of %d characters is usable", SPEC_NAME_MAX);
 	spec_free(s);
 	s = parse_named(longer);
 	ok(s == NULL, "one of %d is not", SPEC_NAME_MAX + 1);
 	like(err,
-	     "metadata.name: 53 characters, at most 52: the StatefulSet's pods carry the "
-	     "label controller-revision-hash NAME-<hash>, which must fit 63",
+	     "metadata.name: 33 characters, at most 32: it is the database's DSN, which "
+	     "TimesTen limits to 32 characters",
 	     "the limit named, and why");
 	spec_free(s);
 	s = parse_named("a.b");
