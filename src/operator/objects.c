@@ -30,12 +30,6 @@ objects_set_cluster_domain(const char *domain)
 	snprintf(cluster_domain, sizeof(cluster_domain), "%s", domain);
 }
 
-const char *
-objects_cluster_domain(void)
-{
-	return cluster_domain;
-}
-
 void
 objects_service_domain(char *buf, size_t n, const char *name, const char *ns)
 {

@@ -63,7 +63,6 @@ void objects_pod_name(char *buf, size_t n, const char *name, int ordinal);
 /* The cluster's DNS domain ("cluster.local" unless set), which the names below end in. Set
  * once at start: the names of existing objects' certificates and schemes depend on it. */
 void objects_set_cluster_domain(const char *domain);
-const char *objects_cluster_domain(void);
 /* The headless Service's domain, "<name>.<ns>.svc.<cluster domain>". */
 void objects_service_domain(char *buf, size_t n, const char *name, const char *ns);
 /* A pod's DNS name in it, "<name>-<ordinal>.<name>.<ns>.svc.<cluster domain>". */
