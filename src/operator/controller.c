@@ -366,7 +366,9 @@ read_spec(struct managed *m, yajl_val obj)
 	if (o->spec != NULL && gen == o->generation)
 		return;
 	o->generation = gen;
-	if ((spec = spec_parse(obj, err, sizeof(err))) == NULL) {
+	if ((spec = spec_parse(obj, err, sizeof(err))) == NULL ||
+	    objects_template_check(spec, err, sizeof(err)) < 0) {
+		spec_free(spec);
 		snprintf(o->message, sizeof(o->message), "%s", err);
 		if (o->state == TTC_ST_NEW)
 			ctl_event(m, 1, "InvalidSpec", "%s", err);

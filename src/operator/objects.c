@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,8 +243,37 @@ env(struct jw *w, const char *k, const char *v)
 	jw_obj_end(w);
 }
 
+/*
+ * A container of the user's .spec.template named like one of the operator's is not a
+ * second container: its fields go into the operator's (objects_template_check says what it
+ * may not set). These are what the operator's containers hold that it may not change.
+ */
+static const char *const own_env[] = {"TIMESTEN_HOME", "LD_LIBRARY_PATH", "TT_REPLICATION_TOPOLOGY",
+                                      "TT_INIT_CONTAINER", NULL};
+static const char *const own_mounts[] = {"/tt", "/ttagent", "/ttconfig", "/ttlog", NULL};
+static const char *const own_volumes[] = {"tt-persistent", "tt-agent", "tt-config", "tt-log", NULL};
+static const char *const own_fields[] = {"image", "command", "args", "readinessProbe", NULL};
+static const char *const own_ports[] = {"agent", "daemon", "cs", "replication", NULL};
+
+static int
+listed(const char *const *list, const char *s)
+{
+	for (; s != NULL && *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Writes the items of the user's list (a JSON array, or NULL). */
 static void
-tt_env(struct jw *w, const struct ttc_spec *spec, int init)
+append(struct jw *w, yajl_val list)
+{
+	for (size_t i = 0; i < json_len(list); i++)
+		jw_val(w, json_at(list, i));
+}
+
+static void
+tt_env(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
 {
 	jw_key(w, "env");
 	jw_arr(w);
@@ -254,6 +284,7 @@ tt_env(struct jw *w, const struct ttc_spec *spec, int init)
 	env(w, "TT_REPLICATION_TOPOLOGY", topology_names[spec->topology]);
 	if (init)
 		env(w, "TT_INIT_CONTAINER", "1");
+	append(w, json_get(user, "env", NULL));
 	jw_arr_end(w);
 }
 
@@ -269,7 +300,7 @@ mount(struct jw *w, const char *name, const char *path, int read_only)
 }
 
 static void
-tt_mounts(struct jw *w, const struct ttc_spec *spec)
+tt_mounts(struct jw *w, const struct ttc_spec *spec, yajl_val user)
 {
 	jw_key(w, "volumeMounts");
 	jw_arr(w);
@@ -278,29 +309,25 @@ tt_mounts(struct jw *w, const struct ttc_spec *spec)
 	mount(w, "tt-config", "/ttconfig", 1);
 	if (*spec->log_storage_class)
 		mount(w, "tt-log", "/ttlog", 0);
+	append(w, json_get(user, "volumeMounts", NULL));
 	jw_arr_end(w);
 }
 
 static void
-tt_ports(struct jw *w, const struct ttc_spec *spec)
+tt_ports(struct jw *w, const struct ttc_spec *spec, yajl_val user)
 {
-	const struct {
-		const char *name;
-		long long port;
-	} ports[] = {{"agent", TT_AGENT_PORT},
-	             {"daemon", TT_DAEMON_PORT},
-	             {"cs", TT_SERVER_PORT},
-	             {"replication", spec->rep_port}};
+	const long long numbers[] = {TT_AGENT_PORT, TT_DAEMON_PORT, TT_SERVER_PORT, spec->rep_port};
 
 	jw_key(w, "ports");
 	jw_arr(w);
-	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+	for (size_t i = 0; own_ports[i] != NULL; i++) {
 		jw_obj(w);
-		jw_kstr(w, "name", ports[i].name);
-		jw_kint(w, "containerPort", ports[i].port);
+		jw_kstr(w, "name", own_ports[i]);
+		jw_kint(w, "containerPort", numbers[i]);
 		jw_kstr(w, "protocol", "TCP");
 		jw_obj_end(w);
 	}
+	append(w, json_get(user, "ports", NULL));
 	jw_arr_end(w);
 }
 
@@ -352,22 +379,70 @@ tt_memory(char *buf, size_t n, const struct ttc_spec *spec)
 		snprintf(buf, n, "%lldMi", (db + extra + (1 << 20) - 1) >> 20);
 }
 
+/* Writes the members of the user's template object t except those in skip. */
 static void
-tt_container(struct jw *w, const struct ttc_spec *spec, int init)
+pass_through(struct jw *w, yajl_val t, const char *const *skip)
+{
+	for (size_t i = 0; i < json_nkeys(t); i++) {
+		const char *k = json_key_at(t, i);
+		const char *const *s;
+		for (s = skip; *s && strcmp(*s, k) != 0; s++)
+			;
+		if (*s)
+			continue;
+		jw_key(w, k);
+		jw_val(w, json_value_at(t, i));
+	}
+}
+
+/*
+ * What the Pod Security "restricted" level asks of every container; TimesTen needs no
+ * privilege. A template container of the same name that sets securityContext replaces it.
+ */
+static void
+container_security(struct jw *w, yajl_val user)
+{
+	if (json_get(user, "securityContext", NULL) != NULL)
+		return;
+	jw_key(w, "securityContext");
+	jw_obj(w);
+	jw_kbool(w, "allowPrivilegeEscalation", 0);
+	jw_kbool(w, "runAsNonRoot", 1);
+	jw_key(w, "capabilities");
+	jw_obj(w);
+	jw_key(w, "drop");
+	jw_arr(w);
+	jw_str(w, "ALL");
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+/* The fields of the user's container of the same name that the operator's does not take
+ * as they are (they are merged above, or refused by objects_template_check). */
+static const char *const merged_skip[] = {
+    "name", "image", "command", "args", "readinessProbe", "env", "volumeMounts", "ports", NULL};
+
+static void
+tt_container(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
 {
 	char memory[32];
 
 	jw_obj(w);
 	jw_kstr(w, "name", init ? "ttinit" : "tt");
 	jw_kstr(w, "image", spec->image);
-	jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
+	if (json_get(user, "imagePullPolicy", NULL) == NULL)
+		jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
 	command(w);
-	tt_ports(w, spec);
-	tt_env(w, spec, init);
-	tt_mounts(w, spec);
-	if (!init) {
+	tt_ports(w, spec, user);
+	tt_env(w, spec, init, user);
+	tt_mounts(w, spec, user);
+	container_security(w, user);
+	if (!init && json_get(user, "resources", NULL) == NULL) {
 		tt_memory(memory, sizeof(memory), spec);
 		resources(w, spec->database_cpu_request, memory, 1);
+	}
+	if (!init) {
 		/* Only the active's tt container is Ready, so the Service leads to it. */
 		jw_key(w, "readinessProbe");
 		jw_obj(w);
@@ -384,30 +459,41 @@ tt_container(struct jw *w, const struct ttc_spec *spec, int init)
 		jw_kint(w, "successThreshold", 1);
 		jw_obj_end(w);
 	}
+	pass_through(w, user, merged_skip);
 	jw_obj_end(w);
 }
 
 /* Follows the TimesTen daemon log on its standard output. */
 static void
-daemonlog_container(struct jw *w, const struct ttc_spec *spec)
+daemonlog_container(struct jw *w, const struct ttc_spec *spec, yajl_val user)
 {
 	jw_obj(w);
 	jw_kstr(w, "name", "daemonlog");
 	jw_kstr(w, "image", spec->image);
-	jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
+	if (json_get(user, "imagePullPolicy", NULL) == NULL)
+		jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
 	jw_key(w, "command");
 	jw_arr(w);
 	jw_str(w, TT_IMAGE_DAEMONLOG);
 	jw_arr_end(w);
-	resources(w, spec->daemon_log_cpu_request, spec->daemon_log_memory_request, 0);
+	if (json_get(user, "resources", NULL) == NULL)
+		resources(w, spec->daemon_log_cpu_request, spec->daemon_log_memory_request, 1);
 	jw_key(w, "env");
 	jw_arr(w);
 	env(w, "TIMESTEN_HOME", TT_INSTANCE_HOME);
+	append(w, json_get(user, "env", NULL));
 	jw_arr_end(w);
 	jw_key(w, "volumeMounts");
 	jw_arr(w);
 	mount(w, "tt-persistent", "/tt", 0);
+	append(w, json_get(user, "volumeMounts", NULL));
 	jw_arr_end(w);
+	if (json_get(user, "ports", NULL) != NULL) {
+		jw_key(w, "ports");
+		jw_val(w, json_get(user, "ports", NULL));
+	}
+	container_security(w, user);
+	pass_through(w, user, merged_skip);
 	jw_obj_end(w);
 }
 
@@ -496,20 +582,75 @@ claim(struct jw *w, const char *name, const char *class, const char *size)
 	jw_obj_end(w);
 }
 
-/* Writes the members of the user's template object t except those in skip. */
-static void
-pass_through(struct jw *w, yajl_val t, const char *const *skip)
+/* Whether a template container named name in list ("initContainers" or "containers") goes
+ * into one of the operator's containers. */
+static int
+own_container(const struct ttc_spec *spec, const char *list, const char *name)
 {
-	for (size_t i = 0; i < json_nkeys(t); i++) {
-		const char *k = json_key_at(t, i);
-		const char *const *s;
-		for (s = skip; *s && strcmp(*s, k) != 0; s++)
-			;
-		if (*s)
-			continue;
-		jw_key(w, k);
-		jw_val(w, json_value_at(t, i));
+	if (name == NULL)
+		return 0;
+	if (strcmp(list, "initContainers") == 0)
+		return strcmp(name, "ttinit") == 0;
+	return strcmp(name, "tt") == 0 ||
+	       (spec->daemon_log_sidecar && strcmp(name, "daemonlog") == 0);
+}
+
+static yajl_val
+user_container(yajl_val tspec, const char *list, const char *name)
+{
+	yajl_val l = json_get(tspec, list, NULL);
+
+	for (size_t i = 0; i < json_len(l); i++) {
+		const char *n = json_str(json_at(l, i), "name", NULL);
+		if (n != NULL && strcmp(n, name) == 0)
+			return json_at(l, i);
 	}
+	return NULL;
+}
+
+/* The template's containers of list that are the user's own. */
+static void
+user_containers(struct jw *w, const struct ttc_spec *spec, yajl_val tspec, const char *list)
+{
+	yajl_val l = json_get(tspec, list, NULL);
+
+	for (size_t i = 0; i < json_len(l); i++)
+		if (!own_container(spec, list, json_str(json_at(l, i), "name", NULL)))
+			jw_val(w, json_at(l, i));
+}
+
+/*
+ * The pods run as the image's timesten user, need no privilege (Pod Security
+ * "restricted"), and own their volumes through fsGroup: most provisioners make a volume's
+ * root owned by root, where the init container could not create the instance. Keys the
+ * template's securityContext sets replace these.
+ */
+static void
+pod_security(struct jw *w, yajl_val user)
+{
+	static const char *const none[] = {NULL};
+
+	jw_key(w, "securityContext");
+	jw_obj(w);
+	if (json_get(user, "runAsNonRoot", NULL) == NULL)
+		jw_kbool(w, "runAsNonRoot", 1);
+	if (json_get(user, "runAsUser", NULL) == NULL)
+		jw_kint(w, "runAsUser", TT_IMAGE_UID);
+	if (json_get(user, "runAsGroup", NULL) == NULL)
+		jw_kint(w, "runAsGroup", TT_IMAGE_GID);
+	if (json_get(user, "fsGroup", NULL) == NULL)
+		jw_kint(w, "fsGroup", TT_IMAGE_GID);
+	/* A large volume is not walked at every start, only when its root is not ours. */
+	if (json_get(user, "fsGroupChangePolicy", NULL) == NULL)
+		jw_kstr(w, "fsGroupChangePolicy", "OnRootMismatch");
+	if (json_get(user, "seccompProfile", NULL) == NULL) {
+		jw_key(w, "seccompProfile");
+		jw_obj(w);
+		jw_kstr(w, "type", "RuntimeDefault");
+		jw_obj_end(w);
+	}
+	pass_through(w, user, none);
+	jw_obj_end(w);
 }
 
 static void
@@ -519,8 +660,8 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	yajl_val tspec = json_get(spec->template, "spec", NULL);
 	yajl_val tlabels = json_get(tmeta, "labels", NULL);
 	static const char *const meta_skip[] = {"labels", "name", "namespace", NULL};
-	static const char *const spec_skip[] = {"containers", "initContainers", "volumes",
-	                                        "imagePullSecrets", NULL};
+	static const char *const spec_skip[] = {"containers",       "initContainers",  "volumes",
+	                                        "imagePullSecrets", "securityContext", NULL};
 
 	jw_key(w, "template");
 	jw_obj(w);
@@ -539,19 +680,18 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 		jw_key(w, "automountServiceAccountToken");
 		jw_bool(w, 0);
 	}
+	pod_security(w, json_get(tspec, "securityContext", NULL));
 	jw_key(w, "initContainers");
 	jw_arr(w);
-	tt_container(w, spec, 1);
-	for (size_t i = 0; i < json_len(json_get(tspec, "initContainers", NULL)); i++)
-		jw_val(w, json_at(json_get(tspec, "initContainers", NULL), i));
+	tt_container(w, spec, 1, user_container(tspec, "initContainers", "ttinit"));
+	user_containers(w, spec, tspec, "initContainers");
 	jw_arr_end(w);
 	jw_key(w, "containers");
 	jw_arr(w);
-	tt_container(w, spec, 0);
+	tt_container(w, spec, 0, user_container(tspec, "containers", "tt"));
 	if (spec->daemon_log_sidecar)
-		daemonlog_container(w, spec);
-	for (size_t i = 0; i < json_len(json_get(tspec, "containers", NULL)); i++)
-		jw_val(w, json_at(json_get(tspec, "containers", NULL), i));
+		daemonlog_container(w, spec, user_container(tspec, "containers", "daemonlog"));
+	user_containers(w, spec, tspec, "containers");
 	jw_arr_end(w);
 	yajl_val pull = json_get(tspec, "imagePullSecrets", NULL);
 	if (*spec->image_pull_secret || json_len(pull) > 0) {
@@ -664,4 +804,115 @@ objects_statefulset_patch(const struct owner *o, const struct ttc_spec *spec, lo
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	return jw_finish(&w, NULL);
+}
+
+/* Writes "spec.template.spec.<list>[i]<rest>: " and the message into err; -1. */
+static int template_error(char *err, size_t errlen, const char *list, size_t i, const char *fmt,
+                          ...) __attribute__((format(printf, 5, 6)));
+
+static int
+template_error(char *err, size_t errlen, const char *list, size_t i, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(err, errlen, "spec.template.spec.%s[%zu]", list, i);
+
+	if (n > 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* What a template container merged into the operator's container c may not set. */
+static int
+merged_check(const struct ttc_spec *spec, yajl_val c, const char *list, size_t i, char *err,
+             size_t errlen)
+{
+	const char *name = json_str(c, "name", NULL);
+	yajl_val l;
+
+	for (const char *const *f = own_fields; *f; f++)
+		if (json_get(c, *f, NULL) != NULL)
+			return template_error(
+			    err, errlen, list, i, ".%s: the operator sets it in its %s container%s",
+			    *f, name, strcmp(*f, "image") == 0 ? " (from spec.ttspec.image)" : "");
+	l = json_get(c, "env", NULL);
+	for (size_t k = 0; k < json_len(l); k++) {
+		const char *v = json_str(json_at(l, k), "name", NULL);
+		if (listed(own_env, v))
+			return template_error(err, errlen, list, i,
+			                      ".env[%zu].name: %s is set by the operator", k, v);
+	}
+	l = json_get(c, "volumeMounts", NULL);
+	for (size_t k = 0; k < json_len(l); k++) {
+		const char *v = json_str(json_at(l, k), "mountPath", NULL);
+		if (listed(own_mounts, v))
+			return template_error(
+			    err, errlen, list, i,
+			    ".volumeMounts[%zu].mountPath: %s is one of the operator's "
+			    "mounts (/tt, /ttagent, /ttconfig, /ttlog)",
+			    k, v);
+	}
+	l = json_get(c, "ports", NULL);
+	for (size_t k = 0; k < json_len(l); k++) {
+		const char *v = json_str(json_at(l, k), "name", NULL);
+		long long port = 0;
+		json_int(json_at(l, k), &port, "containerPort", NULL);
+		if (listed(own_ports, v) || port == TT_AGENT_PORT || port == TT_DAEMON_PORT ||
+		    port == TT_SERVER_PORT || port == spec->rep_port)
+			return template_error(
+			    err, errlen, list, i,
+			    ".ports[%zu]: the operator's ports are agent %d, daemon "
+			    "%d, cs %d and replication %lld",
+			    k, TT_AGENT_PORT, TT_DAEMON_PORT, TT_SERVER_PORT, spec->rep_port);
+	}
+	return 0;
+}
+
+int
+objects_template_check(const struct ttc_spec *spec, char *err, size_t errlen)
+{
+	static const char *const lists[] = {"initContainers", "containers"};
+	yajl_val tspec = json_get(spec->template, "spec", NULL);
+	yajl_val l;
+
+	for (size_t j = 0; j < 2; j++) {
+		const char *list = lists[j], *other = lists[1 - j];
+		l = json_get(tspec, list, NULL);
+		for (size_t i = 0; i < json_len(l); i++) {
+			yajl_val c = json_at(l, i);
+			const char *name = json_str(c, "name", NULL);
+			if (own_container(spec, other, name))
+				return template_error(err, errlen, list, i,
+				                      ".name: %s is the operator's container in "
+				                      "spec.template.spec.%s; its fields go there",
+				                      name, other);
+			if (!own_container(spec, list, name))
+				continue;
+			if (user_container(tspec, list, name) != c)
+				return template_error(err, errlen, list, i,
+				                      ".name: a second container named %s", name);
+			if (merged_check(spec, c, list, i, err, errlen) < 0)
+				return -1;
+		}
+	}
+	l = json_get(tspec, "volumes", NULL);
+	for (size_t i = 0; i < json_len(l); i++)
+		if (listed(own_volumes, json_str(json_at(l, i), "name", NULL)))
+			return template_error(err, errlen, "volumes", i,
+			                      ".name: %s is one of the operator's volumes",
+			                      json_str(json_at(l, i), "name", NULL));
+	for (size_t i = 0; i < json_len(spec->volume_claim_templates); i++) {
+		const char *n =
+		    json_str(json_at(spec->volume_claim_templates, i), "metadata", "name", NULL);
+		if (listed(own_volumes, n)) {
+			snprintf(err, errlen,
+			         "spec.volumeClaimTemplates[%zu].metadata.name: %s is one of the "
+			         "operator's volumes",
+			         i, n);
+			return -1;
+		}
+	}
+	return 0;
 }

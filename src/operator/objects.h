@@ -25,6 +25,9 @@ struct ttc_spec;
 #define TT_IMAGE_ENTRYPOINT "/home/timesten/starthost"
 #define TT_IMAGE_DAEMONLOG "/home/timesten/ttdaemonlog"
 #define TT_INSTANCE_HOME "/tt/home/timesten/instances/instance1"
+/* The image's timesten user and group (ttimage/Dockerfile). */
+#define TT_IMAGE_UID 333
+#define TT_IMAGE_GID 333
 #define TT_AGENT_PORT 8443
 #define TT_DAEMON_PORT 6624
 #define TT_SERVER_PORT 6625
@@ -72,6 +75,17 @@ int objects_pod_ordinal(const char *name, const char *pod);
 
 /* "tt" + the object's uid. */
 void objects_secret_name(char *buf, size_t n, const char *uid);
+
+/*
+ * A container of .spec.template.spec named like one of the operator's (tt and daemonlog in
+ * containers, ttinit in initContainers) is merged into it: resources, imagePullPolicy and
+ * securityContext replace the operator's, env, volumeMounts and ports are added, every
+ * other field is taken as given. -1 with err set ("spec.template.spec.containers[0].image:
+ * ...") when the template sets what the operator must: image, command, args, readinessProbe,
+ * the operator's variables, mount paths, ports or volume names, or names one of the
+ * operator's containers in the other list or twice.
+ */
+int objects_template_check(const struct ttc_spec *spec, char *err, size_t errlen);
 
 /* Each returns a malloc'd JSON body, or NULL. */
 char *objects_secret(const struct owner *o, const struct agent_credentials *c);

@@ -203,6 +203,149 @@ test_nonrep_statefulset(const struct owner *o)
 	json_free(obj);
 }
 
+/* The container named c in list of the StatefulSet's pod template. */
+static yajl_val
+container_of(yajl_val sts, const char *list, const char *c)
+{
+	yajl_val l = json_get(sts, "spec", "template", "spec", list, NULL);
+
+	for (size_t i = 0; i < json_len(l); i++)
+		if (strcmp(json_str(json_at(l, i), "name", NULL), c) == 0)
+			return json_at(l, i);
+	return NULL;
+}
+
+static size_t
+count_named(yajl_val sts, const char *list, const char *c)
+{
+	yajl_val l = json_get(sts, "spec", "template", "spec", list, NULL);
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_len(l); i++)
+		n += strcmp(json_str(json_at(l, i), "name", NULL), c) == 0;
+	return n;
+}
+
+static struct ttc_spec *
+spec_with_template(const char *tmpl, yajl_val *obj)
+{
+	char text[4096], perr[128];
+
+	snprintf(text, sizeof(text),
+	         "{\"metadata\":{\"name\":\"merge\"},\"spec\":{\"ttspec\":{\"storageClassName\":"
+	         "\"s\",\"image\":\"tt:1\",\"databaseMemorySize\":\"1Gi\"},\"template\":%s}}",
+	         tmpl);
+	*obj = json_parse(text, strlen(text), perr, sizeof(perr));
+	return spec_parse(*obj, err, sizeof(err));
+}
+
+/* A template container named tt, daemonlog or ttinit goes into the operator's; what it
+ * may not set is refused with the field named. */
+static void
+test_template_merge(const struct owner *o)
+{
+	yajl_val obj;
+	struct ttc_spec *spec = spec_with_template(
+	    "{\"spec\":{\"securityContext\":{\"runAsUser\":1000,\"supplementalGroups\":[5]},"
+	    "\"containers\":[{\"name\":\"tt\",\"resources\":{\"requests\":{\"memory\":\"41Gi\"},"
+	    "\"limits\":{\"memory\":\"41Gi\"}},\"env\":[{\"name\":\"TZ\",\"value\":\"UTC\"}],"
+	    "\"volumeMounts\":[{\"name\":\"extra\",\"mountPath\":\"/extra\"}],"
+	    "\"livenessProbe\":{\"exec\":{\"command\":[\"true\"]}}},"
+	    "{\"name\":\"daemonlog\",\"resources\":{\"requests\":{\"memory\":\"30Mi\"}}},"
+	    "{\"name\":\"side\",\"image\":\"side:1\"}],"
+	    "\"initContainers\":[{\"name\":\"ttinit\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}"
+	    "],"
+	    "\"volumes\":[{\"name\":\"extra\",\"emptyDir\":{}}]}}",
+	    &obj);
+
+	ok(spec != NULL, "a template naming the operator's containers parses: %s", err);
+	if (spec == NULL) {
+		json_free(obj);
+		return;
+	}
+	ok(objects_template_check(spec, err, sizeof(err)) == 0, "and is accepted: %s", err);
+	yajl_val sts = parse_body(objects_statefulset(o, spec, 1));
+	is_int(count_named(sts, "containers", "tt"), 1, "one tt container");
+	is_int(count_named(sts, "containers", "daemonlog"), 1, "one daemonlog container");
+	is_int(count_named(sts, "initContainers", "ttinit"), 1, "one ttinit container");
+	is_int(json_len(json_get(sts, "spec", "template", "spec", "containers", NULL)), 3,
+	       "and the user's own sidecar");
+	yajl_val tt = container_of(sts, "containers", "tt");
+	is_str(json_str(tt, "resources", "requests", "memory", NULL), "41Gi",
+	       "the template's resources replace the operator's");
+	is_str(json_str(tt, "image", NULL), "tt:1", "the image is the operator's");
+	ok(json_get(tt, "livenessProbe", NULL) != NULL, "fields the operator does not set pass");
+	ok(json_get(tt, "readinessProbe", NULL) != NULL, "the operator's readiness probe stays");
+	is_str(names(json_get(tt, "env", NULL), "name"),
+	       "TIMESTEN_HOME,LD_LIBRARY_PATH,TT_REPLICATION_TOPOLOGY,TZ",
+	       "env is added to the operator's");
+	is_str(names(json_get(tt, "volumeMounts", NULL), "name"),
+	       "tt-persistent,tt-agent,tt-config,extra", "and so are volume mounts");
+	is_int(json_bool(tt, "securityContext", "allowPrivilegeEscalation", NULL), 0,
+	       "no privilege escalation");
+	is_str(json_str(json_at(json_get(tt, "securityContext", "capabilities", "drop", NULL), 0),
+	                NULL),
+	       "ALL", "every capability dropped");
+	yajl_val dl = container_of(sts, "containers", "daemonlog");
+	is_str(json_str(dl, "resources", "requests", "memory", NULL), "30Mi",
+	       "daemonlog's resources from the template");
+	is_str(json_str(container_of(sts, "initContainers", "ttinit"), "resources", "requests",
+	                "cpu", NULL),
+	       "1", "ttinit's too");
+	yajl_val psc = json_get(sts, "spec", "template", "spec", "securityContext", NULL);
+	long long v = 0;
+	ok(json_int(psc, &v, "runAsUser", NULL) == 0 && v == 1000,
+	   "the template's runAsUser replaces the image's user");
+	ok(json_int(psc, &v, "fsGroup", NULL) == 0 && v == TT_IMAGE_GID,
+	   "the volumes belong to the timesten group");
+	is_str(json_str(psc, "seccompProfile", "type", NULL), "RuntimeDefault",
+	       "the runtime's seccomp profile");
+	is_int(json_len(json_get(psc, "supplementalGroups", NULL)), 1,
+	       "and the template's other pod security fields");
+	json_free(sts);
+	spec_free(spec);
+	json_free(obj);
+
+	static const struct {
+		const char *tmpl, *error;
+	} refused[] = {
+	    {"{\"spec\":{\"containers\":[{\"name\":\"tt\",\"image\":\"other:1\"}]}}",
+	     "spec.template.spec.containers[0].image: the operator sets it in its tt container "
+	     "(from spec.ttspec.image)"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"x\",\"image\":\"x\"},{\"name\":\"tt\","
+	     "\"command\":[\"sh\"]}]}}",
+	     "spec.template.spec.containers[1].command: the operator sets it in its tt container"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"tt\",\"env\":[{\"name\":\"TIMESTEN_HOME\","
+	     "\"value\":\"/x\"}]}]}}",
+	     "spec.template.spec.containers[0].env[0].name: TIMESTEN_HOME is set by the operator"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"tt\",\"volumeMounts\":[{\"name\":\"v\","
+	     "\"mountPath\":\"/ttconfig\"}]}]}}",
+	     "spec.template.spec.containers[0].volumeMounts[0].mountPath: /ttconfig is one of the "
+	     "operator's mounts (/tt, /ttagent, /ttconfig, /ttlog)"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"tt\",\"ports\":[{\"containerPort\":6625}]}]}}",
+	     "spec.template.spec.containers[0].ports[0]: the operator's ports are agent 8443, "
+	     "daemon 6624, cs 6625 and replication 4444"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"tt\"},{\"name\":\"tt\"}]}}",
+	     "spec.template.spec.containers[1].name: a second container named tt"},
+	    {"{\"spec\":{\"initContainers\":[{\"name\":\"tt\",\"image\":\"x\"}]}}",
+	     "spec.template.spec.initContainers[0].name: tt is the operator's container in "
+	     "spec.template.spec.containers; its fields go there"},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"ttinit\",\"image\":\"x\"}]}}",
+	     "spec.template.spec.containers[0].name: ttinit is the operator's container in "
+	     "spec.template.spec.initContainers; its fields go there"},
+	    {"{\"spec\":{\"volumes\":[{\"name\":\"tt-agent\",\"emptyDir\":{}}]}}",
+	     "spec.template.spec.volumes[0].name: tt-agent is one of the operator's volumes"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		spec = spec_with_template(refused[i].tmpl, &obj);
+		ok(spec != NULL && objects_template_check(spec, err, sizeof(err)) < 0,
+		   "refused: %s", refused[i].tmpl);
+		is_str(err, refused[i].error, "with the field named");
+		spec_free(spec);
+		json_free(obj);
+	}
+}
+
 static void
 test_names(void)
 {
@@ -243,6 +386,7 @@ main(void)
 		return done_testing();
 	test_statefulset(obj, spec, &o);
 	test_nonrep_statefulset(&o);
+	test_template_merge(&o);
 
 	yajl_val svc = parse_body(objects_service(&o, spec));
 	is_str(json_str(svc, "spec", "clusterIP", NULL), "None", "the Service is headless");
