@@ -213,7 +213,7 @@ class Client:
 # ---- pods on the TimesTen simulator ($TTSIM_HOME, default $top_srcdir/t/sim/ttsim) ----
 
 TTSIM = os.environ.get("TTSIM_HOME") or os.path.join(TOP_SRCDIR, "t", "sim", "ttsim")
-IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+IMAGE = "registry.example.com/youraccount/timesten:22.1.1.31.0"
 
 
 def free_ip():

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Bad input: a TimesTenClassic without an image, with a bad quantity, with an unknown
-enumeration value, with an unusable ConfigMap, or named longer than a DSN can be gets a
+enumeration value, with a template setting what the operator owns, with an unusable ConfigMap, or named longer than a DSN can be gets a
 Warning Event and a status message naming the field, and nothing is made for it; one whose ConfigMap does not exist
 yet waits for it (and, named with the longest usable name, then becomes Normal); a good
 object beside them is not disturbed."""
@@ -32,7 +32,7 @@ spec:
 %s
 """
 BASE = {"storageClassName": "standard", "storageSize": "1Gi",
-        "image": "container-registry.oracle.com/timesten/timesten:22.1.1.9.0",
+        "image": "registry.example.com/youraccount/timesten:22.1.1.9.0",
         "dbConfigMap": "[sample]"}
 
 
@@ -54,7 +54,24 @@ CASES = [
     ("long" + "n" * 56, ttspec(),
      "metadata.name: 60 characters, at most 32: it is the database's DSN, which TimesTen "
      "limits to 32 characters"),
+    # The template's tt container is merged into the operator's, which owns the image.
+    ("tmplimage", ttspec() + "\n  template:\n    spec:\n      containers:\n      - name: tt\n"
+     "        image: mine:1",
+     "spec.template.spec.containers[0].image: the operator sets it in its tt container "
+     "(from spec.ttspec.image)"),
 ]
+
+# The good object's template adds to the operator's tt container (the guide's way to set resources).
+GOOD_TEMPLATE = """
+  template:
+    spec:
+      containers:
+      - name: tt
+        resources:
+          requests: {memory: 300Mi}
+          limits: {memory: 300Mi}
+        env:
+        - {name: APP_SETTING, value: "on"}"""
 
 # The longest usable name: 32 characters, the longest DSN.
 LATER = "later" + "x" * 27
@@ -72,10 +89,17 @@ def not_found(kind, name):
 try:
     tap.ok(cluster.install_operator(), "the operator runs from k8s/")
     cluster.kubectl("create", "-f", "-", input=GOOD_CM % "sample", check=True)
-    cluster.kubectl("create", "-f", "-", input=TTC % ("good", ttspec()), check=True)
+    cluster.kubectl("create", "-f", "-", input=TTC % ("good", ttspec() + GOOD_TEMPLATE), check=True)
     tap.ok(cluster.wait_state("good", "Normal", 240), "a good object becomes Normal",
            cluster.operator_log())
     good_mark = cluster.event_mark("good")
+    sts = cluster.get_json("statefulset", "good")
+    tts = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "tt"]
+    tap.ok(len(tts) == 1 and tts[0]["resources"].get("limits") == {"memory": "300Mi"} and
+           {"name": "APP_SETTING", "value": "on"} in tts[0].get("env", []) and
+           tts[0]["image"] == sts["spec"]["template"]["spec"]["initContainers"][0]["image"],
+           "the template's tt container is merged into the operator's: one tt, its resources "
+           "and env, the operator's image", tts)
 
     cluster.kubectl("create", "-f", "-", check=True, input="""
 apiVersion: v1

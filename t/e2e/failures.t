@@ -40,7 +40,7 @@ spec:
   ttspec:
     storageClassName: standard
     storageSize: 1Gi
-    image: container-registry.oracle.com/timesten/timesten:22.1.1.9.0
+    image: registry.example.com/youraccount/timesten:22.1.1.9.0
     dbConfigMap: [sample]
     repReturnServiceAttribute: RETURN TWOSAFE
     pollingInterval: 2

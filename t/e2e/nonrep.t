@@ -23,10 +23,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
-OLD = "container-registry.oracle.com/timesten/timesten:22.1.1.9.0"
-NEW = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+OLD = "registry.example.com/youraccount/timesten:22.1.1.9.0"
+NEW = "registry.example.com/youraccount/timesten:22.1.1.31.0"
 # t/sim/images.conf: this image's tt container cannot start, so its pods never get ready.
-BAD = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0-noagent"
+BAD = "registry.example.com/youraccount/timesten:22.1.1.31.0-noagent"
 DOWN_TIMEOUT = 20  # broken's upgradeDownPodTimeout
 COMING_UP = ("Initializing", "NoReplicasReady", "SomeReplicasReady")
 

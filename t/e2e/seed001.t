@@ -16,8 +16,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
-OLD = "container-registry.oracle.com/timesten/timesten:22.1.1.9.0"
-NEW = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+OLD = "registry.example.com/youraccount/timesten:22.1.1.9.0"
+NEW = "registry.example.com/youraccount/timesten:22.1.1.31.0"
 NAME = "mannorepsample"
 PODS = ["%s-%d" % (NAME, i) for i in range(3)]
 GROUP = "timestenclassic.timesten.oracle.com"

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
 OLD_RELEASE, NEW_RELEASE = "22.1.1.31.0", "22.1.1.34.0"
-OLD = "container-registry.oracle.com/timesten/timesten:" + OLD_RELEASE
-NEW = "container-registry.oracle.com/timesten/timesten:" + NEW_RELEASE
+OLD = "registry.example.com/youraccount/timesten:" + OLD_RELEASE
+NEW = "registry.example.com/youraccount/timesten:" + NEW_RELEASE
 K8S = os.path.join(e2e.TOP_SRCDIR, "k8s")
 GROUP = "timestenclassic.timesten.oracle.com"
 OPERATOR = "timestenclassic-operator"
@@ -228,7 +228,7 @@ def upgrade_operator():
     dep = describe_deployment()
     old_image = re.search(r"\n    Image: +(\S+)\n", dep)
     old_image = old_image.group(1) if old_image else ""
-    tap.ok(old_image.startswith("ttclassic/timestenclassic-operator:"),
+    tap.ok(old_image.startswith("registry.example.com/youraccount/ttclassic-operator:"),
            "review: kubectl describe deployment %s: Image %s" % (OPERATOR, old_image), dep)
     tap.match(dep, r"\nReplicas: +1 desired \| 1 updated \| 1 total \| 1 available \| 0 unavailable\n",
               "review: describe deployment: Replicas 1 desired | 1 updated | 1 total | 1 available")

@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
 OLD_RELEASE, NEW_RELEASE = "22.1.1.31.0", "22.1.1.34.0"
-OLD = "container-registry.oracle.com/timesten/timesten:" + OLD_RELEASE
-NEW = "container-registry.oracle.com/timesten/timesten:" + NEW_RELEASE
+OLD = "registry.example.com/youraccount/timesten:" + OLD_RELEASE
+NEW = "registry.example.com/youraccount/timesten:" + NEW_RELEASE
 # t/sim/images.conf: this image's tt container cannot start, so its pods never get ready.
 BAD = NEW + "-noagent"
 DOWN_TIMEOUT = 20  # bad's upgradeDownPodTimeout

@@ -37,7 +37,7 @@ def body(t, w):
     pod.image = "registry.example/tt:latest"
     rc, out, err = pod.run("ttVersion", "-m")
     t.like(out, r"^version=22\.1\.1\.31\.0$", "untagged image falls back to the default release")
-    pod.image = "container-registry.oracle.com/timesten/timesten:18.1.4.11.0"
+    pod.image = "registry.example.com/youraccount/timesten:18.1.4.11.0"
     rc, out, err = pod.run("ttVersion", "major1")
     t.is_(out, "18\n", "one attribute prints the bare value from the image tag")
 

@@ -17,7 +17,7 @@ import time
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(TOP_SRCDIR, "t", "sim", "ttsim", "bin")
-IMAGE = "container-registry.oracle.com/timesten/timesten:22.1.1.31.0"
+IMAGE = "registry.example.com/youraccount/timesten:22.1.1.31.0"
 HOME = "/tt/home/timesten/instances/instance1"
 DATASTORE_DIR = "/tt/home/timesten/datastore"
 
