@@ -58,13 +58,14 @@ typedef void (*child_done_fn)(struct child_result *res, void *arg);
 
 /*
  * Runs exe (a host path) with argv (argv[0] is the utility's name) and the agent's
- * environment. Strings in secrets (NULL-terminated, may be NULL) are replaced by
+ * environment, its standard input reading input (NULL: /dev/null; at most PIPE_BUF
+ * bytes). Strings in secrets (NULL-terminated, may be NULL) are replaced by
  * "[redacted]" in the command shown and in the output. done is called once, from the
  * loop, with a result it must free with child_result_free(). NULL if it cannot start.
  */
 struct child *child_run(struct agent *a, const char *exe, const char *const *argv,
-                        const char *const *secrets, long long timeout_ms, child_done_fn done,
-                        void *arg);
+                        const char *const *secrets, const char *input, long long timeout_ms,
+                        child_done_fn done, void *arg);
 /* Kills a running child; its done callback is not called. */
 void child_cancel(struct child *c);
 void child_result_free(struct child_result *r);

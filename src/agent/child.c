@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,14 +281,14 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 /* In the child after fork: only async-signal-safe calls. */
 static void
-exec_child(const char *exe, const char *const *argv, int out_fd, int null_fd)
+exec_child(const char *exe, const char *const *argv, int out_fd, int in_fd)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	dup2(null_fd, 0);
+	dup2(in_fd, 0);
 	dup2(out_fd, 1);
 	dup2(out_fd, 2);
 	for (int fd = 3; fd < 1024; fd++)
@@ -299,12 +300,41 @@ exec_child(const char *exe, const char *const *argv, int out_fd, int null_fd)
 	_exit(127);
 }
 
+/*
+ * The standard input of a utility: /dev/null, or the read end of a pipe already holding
+ * input (what a utility prompts for, so that no secret is ever in an argument vector,
+ * which every process of the pod can read in /proc). The input is written whole before
+ * the fork: it is far smaller than a pipe's capacity, so the write cannot block.
+ */
+static int
+input_fd(const char *input)
+{
+	int fd[2];
+	size_t len = input ? strlen(input) : 0;
+
+	if (input == NULL)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (len > PIPE_BUF) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return -1;
+	if (write(fd[1], input, len) != (ssize_t)len) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	close(fd[1]);
+	return fd[0];
+}
+
 struct child *
 child_run(struct agent *a, const char *exe, const char *const *argv, const char *const *secrets,
-          long long timeout_ms, child_done_fn done, void *arg)
+          const char *input, long long timeout_ms, child_done_fn done, void *arg)
 {
 	struct child *c = calloc(1, sizeof(*c));
-	int pfd[2] = {-1, -1}, null_fd = -1;
+	int pfd[2] = {-1, -1}, in_fd = -1;
 	size_t ns = 0;
 
 	if (c == NULL)
@@ -335,15 +365,15 @@ child_run(struct agent *a, const char *exe, const char *const *argv, const char 
 		maybe_finish(c);
 		return c;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (in_fd = input_fd(input)) < 0)
 		goto spawn_error;
 	c->pid = fork();
 	if (c->pid < 0)
 		goto spawn_error;
 	if (c->pid == 0)
-		exec_child(exe, argv, pfd[1], null_fd);
+		exec_child(exe, argv, pfd[1], in_fd);
 	close(pfd[1]);
-	close(null_fd);
+	close(in_fd);
 	c->fd = pfd[0];
 	evutil_make_socket_nonblocking(c->fd);
 	if ((c->ev_read = event_new(a->base, c->fd, EV_READ | EV_PERSIST, read_cb, c)) == NULL ||
@@ -364,8 +394,8 @@ spawn_error:
 		close(pfd[0]);
 		close(pfd[1]);
 	}
-	if (null_fd >= 0)
-		close(null_fd);
+	if (in_fd >= 0)
+		close(in_fd);
 	c->spawn_failed = c->exited = c->eof = 1;
 	maybe_finish(c);
 	return c;

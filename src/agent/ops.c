@@ -307,17 +307,24 @@ op_child_done(struct child_result *r, void *arg)
 }
 
 void
-op_run(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
-       long long timeout_ms)
+op_run_input(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
+             const char *input, long long timeout_ms)
 {
 	char path[4200];
 
 	if (exe == NULL)
 		exe = agent_utility(op->a, argv[0], path, sizeof(path));
-	op->child = child_run(op->a, exe, argv, secrets,
+	op->child = child_run(op->a, exe, argv, secrets, input,
 	                      timeout_ms > 0 ? timeout_ms : op->timeout_ms, op_child_done, op);
 	if (op->child == NULL)
 		op_fail(op, 500, "InternalError", "cannot start %s", argv[0]);
+}
+
+void
+op_run(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
+       long long timeout_ms)
+{
+	op_run_input(op, exe, argv, secrets, NULL, timeout_ms);
 }
 
 void

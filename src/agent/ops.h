@@ -84,6 +84,9 @@ struct op {
  * function is called again with its result. secrets are redacted everywhere. */
 void op_run(struct op *op, const char *exe, const char *const *argv, const char *const *secrets,
             long long timeout_ms);
+/* op_run with input on the utility's standard input (what it prompts for). */
+void op_run_input(struct op *op, const char *exe, const char *const *argv,
+                  const char *const *secrets, const char *input, long long timeout_ms);
 /* ttAdmin OPT [ARG] DSN. */
 void op_ttadmin(struct op *op, const char *opt, const char *arg);
 /* Writes sql to the operation's private file and runs ttIsql -v1 -f on it against the

@@ -696,18 +696,15 @@ step_duplicate(struct op *op, const struct child_result *last)
 		parse_ttversion(last->output, op->release, sizeof(op->release));
 		if (write_dsn(op) < 0)
 			return;
-		const char *argv[24] = {"ttRepAdmin",
-		                        "-duplicate",
-		                        "-from",
-		                        op->from,
-		                        "-host",
-		                        op->host,
-		                        "-UID",
-		                        op->user,
-		                        "-PWD",
-		                        op->password,
-		                        "-setMasterRepStart"};
-		size_t i = 11;
+		/* No -UID and -PWD: ttRepAdmin then prompts for both ("Enter internal UID at
+		 * the remote datastore with ADMIN privileges:", "Enter password of the internal
+		 * Uid at the remote datastore:"), which its standard input answers, so the
+		 * password is never in an argument vector (/proc/PID/cmdline, readable by every
+		 * process of a pod sharing its process namespace). */
+		const char *argv[24] = {
+		    "ttRepAdmin", "-duplicate",        "-from", op->from, "-host",
+		    op->host,     "-setMasterRepStart"};
+		size_t i = 7;
 		if (op->local_ip[0]) {
 			argv[i++] = "-localIP";
 			argv[i++] = op->local_ip;
@@ -719,7 +716,16 @@ step_duplicate(struct op *op, const struct child_result *last)
 		argv[i++] = op->dsn;
 		argv[i] = NULL;
 		const char *secrets[] = {op->password, NULL};
-		op_run(op, NULL, argv, secrets, op->timeout_ms);
+		size_t n = strlen(op->user) + strlen(op->password) + 3;
+		char *input = malloc(n);
+		if (input == NULL) {
+			op_fail(op, 500, "InternalError", "out of memory");
+			return;
+		}
+		snprintf(input, n, "%s\n%s\n", op->user, op->password);
+		op_run_input(op, NULL, argv, secrets, input, op->timeout_ms);
+		explicit_bzero(input, n);
+		free(input);
 		return;
 	}
 	case 2:

@@ -309,7 +309,7 @@ probe_run(struct probe *p, const char *utility, const char *const *argv)
 {
 	char exe[4200];
 
-	p->child = child_run(p->a, agent_utility(p->a, utility, exe, sizeof(exe)), argv, NULL,
+	p->child = child_run(p->a, agent_utility(p->a, utility, exe, sizeof(exe)), argv, NULL, NULL,
 	                     p->a->cfg.utility_timeout_ms, probe_done, p);
 	if (p->child == NULL) {
 		snprintf(p->st.error, sizeof(p->st.error), "cannot run %s", utility);

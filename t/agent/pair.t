@@ -7,6 +7,7 @@ killed, the standby made ACTIVE keeps every acknowledged row.
 
 The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
+import json
 import os
 import random
 import re
@@ -27,6 +28,8 @@ def body(t, work, cleanups):
         sys.exit(0)
     server = "ttagent-pair-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
     env = ttsim_env(work, server)
+    argv_log = os.path.join(work, "argv.log")
+    env["TTSIM_ARGV_LOG"] = argv_log
 
     cleanups.append(lambda: stop_ttsim_server(server))
     certs = os.path.join(work, "certs")
@@ -93,8 +96,15 @@ def body(t, work, cleanups):
     t.is_((r.get("status"), r.get("errno")), ("Succeeded", 0), "the duplicate succeeds")
     if r.get("status") != "Succeeded":
         t.diag(str(r)[:3000])
-    t.ok("adminpw" not in str(r) and "-PWD [redacted]" in str(r),
-         "its command line shows no password")
+    t.ok("adminpw" not in str(r), "its result shows no password")
+    with open(argv_log) as f:
+        argvs = [json.loads(line) for line in f]
+    dups = [a for a in argvs if a[:2] == ["ttRepAdmin", "-duplicate"]]
+    leaks = [a for a in argvs if any("adminpw" in x for x in a)]
+    t.ok(dups and not leaks, "no utility the agents ran had the password among its arguments "
+         "(%d runs, %d duplicates)" % (len(argvs), len(dups)))
+    if leaks:
+        t.diag(str(leaks)[:2000])
     t.is_((p1.state().get("async") or {}).get("id"), dup_id, "the state shows the duplicate")
     step(t, p1, "startRepAgent")
     s = poll(lambda: (lambda s: s if s.get("repState") == "STANDBY" else None)(p1.state()),
