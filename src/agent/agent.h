@@ -197,6 +197,9 @@ void ops_post(struct agent *a, evhtp_request_t *req, const char *name);
 void ops_list(struct agent *a, evhtp_request_t *req);
 /* GET /v1/async/ID */
 void ops_async_get(struct agent *a, evhtp_request_t *req, const char *id);
+/* Whether the running operation keeps the state probe from connecting to the database
+ * (destroyDatabase waits for the last connection to end). */
+int ops_probe_kept_out(struct agent *a);
 /* Adds the running and last asynchronous operation to a state document. */
 struct jw;
 void ops_state_json(struct agent *a, struct jw *w);

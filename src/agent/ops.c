@@ -145,6 +145,22 @@ reply_op(evhtp_request_t *req, struct op *op, int code)
 		api_reply_json(req, code, json, len);
 }
 
+int
+ops_probe_kept_out(struct agent *a)
+{
+	return a->ops != NULL && a->ops->running != NULL &&
+	       (a->ops->running->def->flags & OP_NO_PROBE) != 0;
+}
+
+double
+op_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void
 ops_state_json(struct agent *a, struct jw *w)
 {

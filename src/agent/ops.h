@@ -18,6 +18,7 @@ typedef void (*op_step_fn)(struct op *op, const struct child_result *last);
 #define OP_NEEDS_INSTANCE 1u /* $TIMESTEN_HOME/conf/timesten.conf exists */
 #define OP_NEEDS_DSN 2u      /* sys.odbc.ini names the pod's database */
 #define OP_ASYNC 4u          /* answers 202 at once; progress through /v1/async/ID */
+#define OP_NO_PROBE 8u       /* while it runs, the state probe does not connect to the database */
 
 struct op_def {
 	const char *name;
@@ -59,6 +60,7 @@ struct op {
 	struct op_step_rec *steps;
 	size_t nsteps;
 	long long timeout_ms;
+	double deadline; /* op_now_s() by which a wait of the step function ends */
 
 	/* Parameters, from the request body and the pod. */
 	char dsn[64];
@@ -93,6 +95,8 @@ void op_ttadmin(struct op *op, const char *opt, const char *arg);
  * DSN, with a time limit of timeout_ms (0: the operation's). secrets are redacted from
  * what is shown. */
 void op_isql(struct op *op, const char *sql, const char *const *secrets, long long timeout_ms);
+/* CLOCK_MONOTONIC in seconds. */
+double op_now_s(void);
 /* Calls the step function again, with last == NULL, after ms milliseconds. */
 void op_later(struct op *op, long long ms);
 /* Ends the operation. */

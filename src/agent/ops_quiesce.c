@@ -24,15 +24,6 @@ enum quiesce_phase {
 	Q_REOPEN,     /* ttAdmin -open after a failure, then the failure */
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Whether ttAdmin said that the database was already in the state asked for. */
 static int
 already(const struct child_result *r, int tt_errno, const char *text)
@@ -121,7 +112,7 @@ drained(struct op *op, const struct child_result *last)
 		run_wait(op);
 		return;
 	}
-	if (now_s() < q->deadline) {
+	if (op_now_s() < q->deadline) {
 		op_later(op, QUIESCE_POLL_MS);
 		return;
 	}
@@ -220,7 +211,7 @@ step_quiesce(struct op *op, const struct child_result *last)
 			reopen_and_fail(op, code, reason, "%s", msg);
 			return;
 		}
-		q->deadline = now_s() + (double)q->wait_s;
+		q->deadline = op_now_s() + (double)q->wait_s;
 		run_status(op);
 		return;
 	case Q_DRAIN:

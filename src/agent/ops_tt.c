@@ -342,6 +342,9 @@ step_unload(struct op *op, const struct child_result *last)
 		op_succeed(op, 1, "database %s unloaded", op->dsn);
 }
 
+/* How often destroyDatabase asks ttStatus whether the connections are gone. */
+#define DESTROY_POLL_MS 250
+
 static void
 step_destroy(struct op *op, const struct child_result *last)
 {
@@ -362,13 +365,37 @@ step_destroy(struct op *op, const struct child_result *last)
 		return;
 	case 2: {
 		const char *argv[] = {"ttAdmin", "-disconnect", "-immediate", "-unload", op->dsn, NULL};
+		op->deadline = op_now_s() + (double)op->timeout_ms / 1000;
 		op_run(op, NULL, argv, NULL, 0);
 		return;
 	}
-	case 3:
+	case 3: {
+		/* -disconnect returns at once; the connections end later (Oracle: "seconds
+		 * to minutes"), and a database is not unloaded or destroyed under them. */
+		const char *argv[] = {"ttStatus", NULL};
+		op_run(op, NULL, argv, NULL, 0);
+		return;
+	}
+	case 4: {
+		struct tt_status st;
+		if (parse_ttstatus(last->output, op->datastore, &st) == 0 && st.db_loaded &&
+		    st.app_connections > 0) {
+			if (op_now_s() < op->deadline) {
+				op->stage = 3;
+				op_later(op, DESTROY_POLL_MS);
+				return;
+			}
+			op_fail(op, 504, "Timeout",
+			        "%d connection%s of database %s still open %lld s after ttAdmin "
+			        "-disconnect -immediate; it was not destroyed",
+			        st.app_connections, st.app_connections == 1 ? " is" : "s are",
+			        op->dsn, op->timeout_ms / 1000);
+			return;
+		}
 		op_ttadmin(op, "-ramUnload", NULL); /* it may not be loaded */
 		return;
-	case 4: {
+	}
+	case 5: {
 		const char *argv[] = {"ttDestroy", op->dsn, NULL};
 		op_run(op, NULL, argv, NULL, 0);
 		return;
@@ -788,7 +815,7 @@ const struct op_def ops_table[] = {
      "close the database to users, end their connections, wait for the peer's "
      "acknowledgements"},
     {"openDatabase", D, f_none, step_open_database, "ttAdmin -open"},
-    {"destroyDatabase", D, f_none, step_destroy,
+    {"destroyDatabase", D | OP_NO_PROBE, f_none, step_destroy,
      "stop replication, unload and ttDestroy the database"},
     {"duplicate", I | OP_ASYNC, f_dup, step_duplicate,
      "ttRepAdmin -duplicate from the peer, then load (asynchronous)"},

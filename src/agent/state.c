@@ -215,6 +215,11 @@ apply_ttstatus(struct probe *p, const struct child_result *r)
 	set(st->cache_agent, t->cache_agent == 1 ? "Running" : "Not Running");
 	if (!t->db_loaded)
 		set(st->updatable, "No");
+	if (t->db_loaded && ops_probe_kept_out(p->a)) {
+		/* A connection of ours would hold up the destroy waiting for the last one. */
+		set(st->updatable, "No");
+		return 0;
+	}
 	return t->db_loaded;
 }
 

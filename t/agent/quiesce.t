@@ -199,5 +199,23 @@ def body(t, work, cleanups):
     t.ok(isinstance(s1.get("dbId"), int) and s1.get("open") == "Yes",
          "the standby's state has its dbId and open too") or t.diag(s1)
 
+    # destroyDatabase with applications connected: ttAdmin -disconnect is asynchronous, so
+    # it waits for ttStatus to show them gone before unloading and destroying.
+    held = [AppConn(p1, server=False), AppConn(p1, server=False)]
+    conns.extend(held)
+    held[0].call({"op": "autocommit", "on": False})
+    held[0].sql("select count(*) from adm.orders")
+    st, r = p1.c.post("destroyDatabase")
+    cmds = [x["command"] for x in r.get("steps", [])]
+    t.is_((st, r.get("changed")), (200, True),
+          "destroyDatabase with two connections open succeeds") or t.diag(str(r)[:3000])
+    t.ok(cmds.index("ttAdmin -disconnect -immediate -unload sample") <
+         cmds.index("ttStatus") < cmds.index("ttDestroy sample"),
+         "after the disconnect, ttStatus is asked before ttDestroy") or t.diag(cmds)
+    t.is_((held[0].sql("commit"), held[1].sql("select 1 from dual")), (994, 994),
+          "both connections were ended")
+    s1 = p1.state()
+    t.is_(s1.get("database"), "None", "the database is gone") or t.diag(s1)
+
 
 run(body)

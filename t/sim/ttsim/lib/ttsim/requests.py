@@ -17,6 +17,10 @@ from .odbcini import lookup_dsn_in
 from .session import Session
 from .sqleval import type_text
 
+# How long after ttAdmin -disconnect (-immediate, -abort, or -transactional for a connection
+# with nothing open) its connections end: TimesTen does it asynchronously.
+DISCONNECT_SECONDS = 0.5
+
 OK = {"ok": True}
 
 
@@ -175,14 +179,26 @@ class Requests:
         """ttAdmin -disconnect: -immediate (and -abort) end every user connection
         at once, rolling back what is open; -transactional ends those without an
         open transaction at once and the others when their transaction ends.
-        It returns at once, as TimesTen's does: ttStatus shows when they are gone."""
+        It returns at once, as TimesTen's does, and the connections end later (Oracle
+        documents seconds to minutes; here DISCONNECT_SECONDS): ttStatus shows when they
+        are gone."""
+        ending = []
         for s in list(db.user_sessions()):
             if urgency == "transactional" and s.in_transaction():
                 s.disconnect_due = True
             else:
-                s.terminate()
+                ending.append(s)
         db.unload_when_disconnected = unload
-        self.unload_if_disconnected(db)
+        if not ending:
+            self.unload_if_disconnected(db)
+            return
+
+        def disconnected():
+            for s in ending:
+                if not s.terminated:
+                    s.terminate()
+            self.unload_if_disconnected(db)
+        asyncio.get_running_loop().call_later(DISCONNECT_SECONDS, disconnected)
 
     def op_disconnect(self, msg, state):
         s = state.get("session")
