@@ -31,6 +31,7 @@ struct agent_config {
 	char *config_dir;             /* in-pod path of the metadata files */
 	char *sql_dir;                /* host path of the SQL templates */
 	char *hostname;               /* the pod's host name */
+	char dsn[64];                 /* the object's DSN: $TT_DSN, else from the host name */
 	long long state_max_age_ms;   /* how long a probed state is served from the cache */
 	long long cert_check_ms;      /* how often the certificate files are looked at */
 	long long utility_timeout_ms; /* default time limit of one utility */
@@ -131,8 +132,6 @@ int userfile_parse(const char *text, char **user, char **password, char *err, si
  * (may be NULL): other DSNs are kept. Malloc'd, or NULL with err. */
 char *odbcini_set_dsn(const char *old, const char *dsn, const char *driver, const struct kv *kvs,
                       size_t n, char *err, size_t errlen);
-/* The first direct-mode DSN of the file into dsn and its DataStore into datastore. */
-int odbcini_first_dsn(const char *text, char *dsn, size_t dsnlen, char *datastore, size_t dslen);
 /* The DataStore of the named DSN; 0 or -1. */
 int odbcini_datastore(const char *text, const char *dsn, char *datastore, size_t dslen);
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,37 @@ env_or(const char *name, const char *dflt)
 	return strdup(v && *v ? v : dflt);
 }
 
+/*
+ * The object's DSN: $TT_DSN (the operator sets it to the TimesTenClassic's name), else the
+ * pod's host name without its StatefulSet ordinal ("sample-1" -> "sample"). Empty when
+ * neither gives a DSN TimesTen takes (a letter, then letters, digits, '_' and '-', at most 32).
+ */
+static void
+config_dsn(struct agent_config *cfg)
+{
+	const char *v = getenv("TT_DSN"), *dash;
+	size_t n;
+
+	if (v == NULL || *v == '\0') {
+		v = cfg->hostname;
+		n = strlen(v);
+		dash = strrchr(v, '-');
+		if (dash != NULL && dash > v && dash[1] != '\0' &&
+		    strspn(dash + 1, "0123456789") == strlen(dash + 1))
+			n = (size_t)(dash - v);
+	} else {
+		n = strlen(v);
+	}
+	cfg->dsn[0] = '\0';
+	if (n == 0 || n > 32 || n >= sizeof(cfg->dsn) || !isalpha((unsigned char)v[0]))
+		return;
+	memcpy(cfg->dsn, v, n);
+	cfg->dsn[n] = '\0';
+	for (char *p = cfg->dsn; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			*p = '_';
+}
+
 /* An in-pod absolute path without a trailing slash. */
 static int
 pod_path(const char *what, char *p)
@@ -144,6 +176,7 @@ main(int argc, char **argv)
 	cfg->timesten_home = env_or("TIMESTEN_HOME", "/tt/home/timesten/instances/instance1");
 	cfg->pod_root = env_or("POD_ROOT", "");
 	cfg->hostname = env_or("HOSTNAME", "");
+	config_dsn(cfg);
 
 	while ((c = getopt_long(argc, argv, "l:hV", options, NULL)) != -1) {
 		char **dst = NULL;

@@ -219,33 +219,10 @@ find_value(const char *k, size_t kl, const char *v, size_t vl, void *arg)
 	return 1;
 }
 
-static int
-find_direct(const char *k, size_t kl, const char *v, size_t vl, void *arg)
-{
-	struct find *f = arg;
-
-	/* Client/server DSNs name the "Client Driver": they hold no database here. */
-	if (kl == 0 || kl >= f->n || memmem(v, vl, "Client", 6) != NULL)
-		return 0;
-	memcpy(f->out, k, kl);
-	f->out[kl] = '\0';
-	return 1;
-}
-
 int
 odbcini_datastore(const char *text, const char *dsn, char *datastore, size_t dslen)
 {
 	struct find f = {"DataStore", datastore, dslen};
 
 	return text && each_in_section(text, dsn, find_value, &f) ? 0 : -1;
-}
-
-int
-odbcini_first_dsn(const char *text, char *dsn, size_t dsnlen, char *datastore, size_t dslen)
-{
-	struct find f = {NULL, dsn, dsnlen};
-
-	if (text == NULL || !each_in_section(text, ODBCINI_SOURCES, find_direct, &f))
-		return -1;
-	return odbcini_datastore(text, dsn, datastore, dslen);
 }

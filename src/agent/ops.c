@@ -609,7 +609,8 @@ op_req_gone(void *arg, struct hold *h)
 	         op->id, NULL);
 }
 
-/* The pod's database from sys.odbc.ini into op->dsn/datastore; 0 or -1. */
+/* The DataStore of op->dsn (the object's DSN when the request names none) from
+ * sys.odbc.ini; 0 or -1. */
 static int
 find_dsn(struct op *op)
 {
@@ -620,11 +621,10 @@ find_dsn(struct op *op)
 	agent_path(op->a, pod, host, sizeof(host));
 	if ((text = agent_read_file(host, AGENT_MAX_FILE, NULL)) == NULL)
 		return -1;
-	if (op->dsn[0])
-		rc = odbcini_datastore(text, op->dsn, op->datastore, sizeof(op->datastore));
-	else
-		rc = odbcini_first_dsn(text, op->dsn, sizeof(op->dsn), op->datastore,
-		                       sizeof(op->datastore));
+	if (op->dsn[0] == '\0')
+		snprintf(op->dsn, sizeof(op->dsn), "%s", op->a->cfg.dsn);
+	rc = op->dsn[0] ? odbcini_datastore(text, op->dsn, op->datastore, sizeof(op->datastore))
+	                : -1;
 	free(text);
 	return rc;
 }

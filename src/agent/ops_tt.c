@@ -135,41 +135,20 @@ step_stop_daemon(struct op *op, const struct child_result *last)
 
 /* ---- the database ---- */
 
-/* The DSN when the request names none: the one configured, else the pod's host name
- * without its ordinal ("sample-1" -> "sample"), the TimesTenClassic object's name. */
+/* The DSN when the request names none: the object's (cfg.dsn), never another DSN the
+ * instance's sys.odbc.ini may list. */
 static int
 default_dsn(struct op *op)
 {
-	char pod[4200], host[4300], *text, ds[1024];
-	const char *hn = op->a->cfg.hostname;
-
 	if (op->dsn[0])
 		return 0;
-	snprintf(pod, sizeof(pod), "%s/conf/sys.odbc.ini", op->a->cfg.timesten_home);
-	agent_path(op->a, pod, host, sizeof(host));
-	if ((text = agent_read_file(host, AGENT_MAX_FILE, NULL)) != NULL) {
-		int rc = odbcini_first_dsn(text, op->dsn, sizeof(op->dsn), ds, sizeof(ds));
-		free(text);
-		if (rc == 0)
-			return 0;
-		op->dsn[0] = '\0';
-	}
-	size_t n = strlen(hn);
-	const char *dash = strrchr(hn, '-');
-	if (dash != NULL && dash > hn && dash[1] != '\0' &&
-	    strspn(dash + 1, "0123456789") == strlen(dash + 1))
-		n = (size_t)(dash - hn);
-	if (n == 0 || n >= sizeof(op->dsn) || !isalpha((unsigned char)hn[0])) {
+	if (op->a->cfg.dsn[0] == '\0') {
 		op_fail(op, 400, "BadRequest",
-		        "no dsn given and none can be derived from the "
+		        "no dsn given, TT_DSN is not set and none can be derived from the "
 		        "host name");
 		return -1;
 	}
-	memcpy(op->dsn, hn, n);
-	op->dsn[n] = '\0';
-	for (char *p = op->dsn; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-			*p = '_';
+	snprintf(op->dsn, sizeof(op->dsn), "%s", op->a->cfg.dsn);
 	return 0;
 }
 

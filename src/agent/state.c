@@ -103,7 +103,8 @@ read_memory(struct agent *a, struct state *st)
 	}
 }
 
-/* The database this pod holds: its DSN and DataStore from sys.odbc.ini. */
+/* The database this pod holds: the object's DSN, when sys.odbc.ini has it, and its
+ * DataStore. Other DSNs the file may list are not this pod's database. */
 static void
 find_database(struct agent *a, struct probe *p)
 {
@@ -112,8 +113,9 @@ find_database(struct agent *a, struct probe *p)
 	snprintf(pod, sizeof(pod), "%s/conf/sys.odbc.ini", a->cfg.timesten_home);
 	agent_path(a, pod, host, sizeof(host));
 	text = agent_read_file(host, AGENT_MAX_FILE, NULL);
-	if (text == NULL || odbcini_first_dsn(text, p->st.dsn, sizeof(p->st.dsn), p->datastore,
-	                                      sizeof(p->datastore)) < 0) {
+	snprintf(p->st.dsn, sizeof(p->st.dsn), "%s", a->cfg.dsn);
+	if (text == NULL || !a->cfg.dsn[0] ||
+	    odbcini_datastore(text, a->cfg.dsn, p->datastore, sizeof(p->datastore)) < 0) {
 		p->st.dsn[0] = '\0';
 		p->datastore[0] = '\0';
 	}

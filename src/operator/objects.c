@@ -248,8 +248,9 @@ env(struct jw *w, const char *k, const char *v)
  * second container: its fields go into the operator's (objects_template_check says what it
  * may not set). These are what the operator's containers hold that it may not change.
  */
-static const char *const own_env[] = {"TIMESTEN_HOME", "LD_LIBRARY_PATH", "TT_REPLICATION_TOPOLOGY",
-                                      "TT_INIT_CONTAINER", NULL};
+static const char *const own_env[] = {"TIMESTEN_HOME",           "LD_LIBRARY_PATH",
+                                      "TT_REPLICATION_TOPOLOGY", "TT_DSN",
+                                      "TT_INIT_CONTAINER",       NULL};
 static const char *const own_mounts[] = {"/tt", "/ttagent", "/ttconfig", "/ttlog", NULL};
 static const char *const own_volumes[] = {"tt-persistent", "tt-agent", "tt-config", "tt-log", NULL};
 static const char *const own_fields[] = {"image", "command", "args", "readinessProbe", NULL};
@@ -273,7 +274,7 @@ append(struct jw *w, yajl_val list)
 }
 
 static void
-tt_env(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
+tt_env(struct jw *w, const char *dsn, const struct ttc_spec *spec, int init, yajl_val user)
 {
 	jw_key(w, "env");
 	jw_arr(w);
@@ -282,6 +283,8 @@ tt_env(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
 	    TT_INSTANCE_HOME "/ttclasses/lib:" TT_INSTANCE_HOME "/install/lib:" TT_INSTANCE_HOME
 	                     "/install/ttoracle_home/instantclient_11_2");
 	env(w, "TT_REPLICATION_TOPOLOGY", topology_names[spec->topology]);
+	/* The agent addresses this database by name, whatever else sys.odbc.ini lists. */
+	env(w, "TT_DSN", dsn);
 	if (init)
 		env(w, "TT_INIT_CONTAINER", "1");
 	append(w, json_get(user, "env", NULL));
@@ -424,7 +427,7 @@ static const char *const merged_skip[] = {
     "name", "image", "command", "args", "readinessProbe", "env", "volumeMounts", "ports", NULL};
 
 static void
-tt_container(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
+tt_container(struct jw *w, const char *dsn, const struct ttc_spec *spec, int init, yajl_val user)
 {
 	char memory[32];
 
@@ -435,7 +438,7 @@ tt_container(struct jw *w, const struct ttc_spec *spec, int init, yajl_val user)
 		jw_kstr(w, "imagePullPolicy", pull_policy_names[spec->image_pull_policy]);
 	command(w);
 	tt_ports(w, spec, user);
-	tt_env(w, spec, init, user);
+	tt_env(w, dsn, spec, init, user);
 	tt_mounts(w, spec, user);
 	container_security(w, user);
 	if (!init && json_get(user, "resources", NULL) == NULL) {
@@ -683,12 +686,12 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 	pod_security(w, json_get(tspec, "securityContext", NULL));
 	jw_key(w, "initContainers");
 	jw_arr(w);
-	tt_container(w, spec, 1, user_container(tspec, "initContainers", "ttinit"));
+	tt_container(w, o->name, spec, 1, user_container(tspec, "initContainers", "ttinit"));
 	user_containers(w, spec, tspec, "initContainers");
 	jw_arr_end(w);
 	jw_key(w, "containers");
 	jw_arr(w);
-	tt_container(w, spec, 0, user_container(tspec, "containers", "tt"));
+	tt_container(w, o->name, spec, 0, user_container(tspec, "containers", "tt"));
 	if (spec->daemon_log_sidecar)
 		daemonlog_container(w, spec, user_container(tspec, "containers", "daemonlog"));
 	user_containers(w, spec, tspec, "containers");

@@ -239,6 +239,20 @@ def body(t, work, cleanups):
     t.is_((s.get("active"), s.get("dsn"), s.get("configFiles")),
           (True, "sample", ["db.ini", "adminUser"]),
           "the state shows /tmp/active, the DSN and the /ttconfig files")
+    # Another direct DSN listed first (an image's template file may hold some) is not ours.
+    before = (s.get("dsn"), s.get("database"), s.get("open"))
+    ini_path = root + HOME + "/conf/sys.odbc.ini"
+    ini = open(ini_path).read()
+    with open(ini_path, "w") as f:
+        f.write(ini.replace("[ODBC Data Sources]\n",
+                            "[ODBC Data Sources]\nother=TimesTen 22.1 Driver\n", 1)
+                + "\n[other]\nDataStore=/tt/home/timesten/datastore/other\n")
+    c.post("setActive")
+    st, s = c.get()
+    t.is_((s.get("dsn"), s.get("database"), s.get("open")), before,
+          "with another DSN listed first, the state is still of the object's DSN")
+    with open(ini_path, "w") as f:
+        f.write(ini)
 
     # --- certificate rotation without restart ---
     new = os.path.join(work, "certs2")

@@ -281,7 +281,7 @@ test_odbcini(void)
 {
 	struct kv kvs[] = {{"DataStore", "/tt/home/timesten/datastore/sample"},
 	                   {"PermSize", "200"}};
-	char err[256], dsn[64], ds[256];
+	char err[256], ds[256];
 	const char *old = "[ODBC Data Sources]\n"
 	                  "sampledb=TimesTen 22.1 Driver\n"
 	                  "sample=TimesTen 18.1 Driver\n"
@@ -311,16 +311,17 @@ test_odbcini(void)
 	ok(odbcini_datastore(out, "sample", ds, sizeof(ds)) == 0 &&
 	       strcmp(ds, "/tt/home/timesten/datastore/sample") == 0,
 	   "sys.odbc.ini: the DataStore of a DSN");
-	ok(odbcini_first_dsn(out, dsn, sizeof(dsn), ds, sizeof(ds)) == 0, "the first DSN");
-	is_str(dsn, "sampledb", "sys.odbc.ini: the first direct DSN");
+	ok(odbcini_datastore(out, "sampledb", ds, sizeof(ds)) == 0 &&
+	       strcmp(ds, "/tt/db/sampledb") == 0,
+	   "sys.odbc.ini: another DSN listed first keeps its own DataStore");
 	free(out);
 	out = odbcini_set_dsn(NULL, "sample", "TimesTen 22.1 Driver", kvs, 2, err, sizeof(err));
 	is_str(out,
 	       "[ODBC Data Sources]\nsample=TimesTen 22.1 Driver\n\n[sample]\n"
 	       "DataStore=/tt/home/timesten/datastore/sample\nPermSize=200\n",
 	       "sys.odbc.ini: made from nothing");
-	ok(odbcini_first_dsn(out, dsn, sizeof(dsn), ds, sizeof(ds)) == 0 &&
-	       strcmp(dsn, "sample") == 0,
+	ok(odbcini_datastore(out, "sample", ds, sizeof(ds)) == 0 &&
+	       strcmp(ds, "/tt/home/timesten/datastore/sample") == 0,
 	   "sys.odbc.ini: read back");
 	free(out);
 	ok(odbcini_set_dsn(NULL, "bad dsn", "d", kvs, 2, err, sizeof(err)) == NULL,
@@ -328,8 +329,9 @@ test_odbcini(void)
 	struct kv bad[] = {{"PermSize", "1\n[evil]"}};
 	ok(odbcini_set_dsn(NULL, "sample", "d", bad, 1, err, sizeof(err)) == NULL,
 	   "sys.odbc.ini: a value with a line break is refused");
-	ok(odbcini_first_dsn("[ODBC Data Sources]\nx=TimesTen 22.1 Client Driver\n", dsn,
-	                     sizeof(dsn), ds, sizeof(ds)) < 0,
+	ok(odbcini_datastore("[ODBC Data Sources]\nx=TimesTen 22.1 Client Driver\n\n[x]\n"
+	                     "TTC_SERVER_DSN=X\n",
+	                     "x", ds, sizeof(ds)) < 0,
 	   "sys.odbc.ini: a client DSN holds no database");
 }
 

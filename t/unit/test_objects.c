@@ -277,7 +277,7 @@ test_template_merge(const struct owner *o)
 	ok(json_get(tt, "livenessProbe", NULL) != NULL, "fields the operator does not set pass");
 	ok(json_get(tt, "readinessProbe", NULL) != NULL, "the operator's readiness probe stays");
 	is_str(names(json_get(tt, "env", NULL), "name"),
-	       "TIMESTEN_HOME,LD_LIBRARY_PATH,TT_REPLICATION_TOPOLOGY,TZ",
+	       "TIMESTEN_HOME,LD_LIBRARY_PATH,TT_REPLICATION_TOPOLOGY,TT_DSN,TZ",
 	       "env is added to the operator's");
 	is_str(names(json_get(tt, "volumeMounts", NULL), "name"),
 	       "tt-persistent,tt-agent,tt-config,extra", "and so are volume mounts");
