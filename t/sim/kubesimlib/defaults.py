@@ -4,20 +4,27 @@ import base64
 import json
 import random
 
+from . import podspec
 from .errors import ApiError
 from .util import rfc3339, random_suffix
 
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def _pod_spec_defaults(spec):
+def _pod_spec_defaults(spec, is_pod=False):
     if not isinstance(spec, dict):
         return
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
+    if not spec.get("restartPolicy"):
+        spec["restartPolicy"] = "Always"
+    if spec.get("terminationGracePeriodSeconds") is None:
+        spec["terminationGracePeriodSeconds"] = 30
+    if not spec.get("dnsPolicy"):
+        spec["dnsPolicy"] = "ClusterFirst"
+    if not spec.get("schedulerName"):
+        spec["schedulerName"] = "default-scheduler"
     spec.setdefault("securityContext", {})
+    # hostUsers belongs to the UserNamespacesSupport gate, off in 1.32: dropped
+    spec.pop("hostUsers", None)
     if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec["serviceAccount"]
     spec.setdefault("serviceAccountName", "default")
@@ -27,13 +34,34 @@ def _pod_spec_defaults(spec):
             continue
         image = c.get("image") or ""
         tagged = ":" in image.rsplit("/", 1)[-1] or "@" in image
-        c.setdefault("imagePullPolicy", "Always" if (not tagged or image.endswith(":latest")) else "IfNotPresent")
-        c.setdefault("terminationMessagePath", "/dev/termination-log")
-        c.setdefault("terminationMessagePolicy", "File")
+        # (SetDefaults_Container and friends fill in empty strings as well as missing fields)
+        if not c.get("imagePullPolicy"):
+            c["imagePullPolicy"] = "Always" if (not tagged or image.endswith(":latest")) else "IfNotPresent"
+        if not c.get("terminationMessagePath"):
+            c["terminationMessagePath"] = "/dev/termination-log"
+        if not c.get("terminationMessagePolicy"):
+            c["terminationMessagePolicy"] = "File"
         c.setdefault("resources", {})
+        res = c["resources"]
+        if is_pod and isinstance(res, dict) and isinstance(res.get("limits"), dict):
+            # SetDefaults_Pod: a pod's (not a template's) requests default to its limits
+            if not isinstance(res.get("requests"), dict):
+                res["requests"] = {}
+            for k, v in res["limits"].items():
+                res["requests"].setdefault(k, v)
         for p in c.get("ports") or []:
             if isinstance(p, dict):
-                p.setdefault("protocol", "TCP")
+                if not p.get("protocol"):
+                    p["protocol"] = "TCP"
+                # defaultHostNetworkPorts: pods only since 1.28 (DefaultHostNetworkHostPortsInPodTemplates off)
+                if is_pod and spec.get("hostNetwork") is True and not p.get("hostPort") and \
+                        c in (spec.get("containers") or []):
+                    p["hostPort"] = p.get("containerPort")
+        for e in c.get("env") or []:
+            ref = ((e.get("valueFrom") or {}) if isinstance(e, dict) and isinstance(e.get("valueFrom"), dict)
+                   else {}).get("fieldRef")
+            if isinstance(ref, dict) and not ref.get("apiVersion"):
+                ref["apiVersion"] = "v1"  # SetDefaults_ObjectFieldSelector
         for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
             probe = c.get(kind)
             if isinstance(probe, dict):
@@ -128,7 +156,7 @@ def prepare(reg, rt, obj, old):
     elif key == ("", "pods"):
         spec = obj.get("spec")
         if old is None and isinstance(spec, dict):
-            _pod_spec_defaults(spec)
+            _pod_spec_defaults(spec, is_pod=True)
             sa = spec.get("serviceAccountName")
             satype = reg.store.types[("", "serviceaccounts")]
             if reg.store.get(satype, md.get("namespace"), sa) is None:
@@ -212,15 +240,10 @@ def validate(rt, obj, old):
     key = rt.key
     spec = obj.get("spec")
     if key == ("", "pods"):
-        if not isinstance(spec, dict) or not spec.get("containers"):
+        if not isinstance(spec, dict):
             causes.append(("spec.containers", "Required value", "FieldValueRequired"))
         else:
-            for group in ("initContainers", "containers"):
-                for i, c in enumerate(spec.get(group) or []):
-                    if not isinstance(c, dict) or not c.get("name"):
-                        causes.append(("spec.%s[%d].name" % (group, i), "Required value", "FieldValueRequired"))
-                    elif not isinstance(c.get("image"), str) or not c.get("image"):
-                        causes.append(("spec.%s[%d].image" % (group, i), "Required value", "FieldValueRequired"))
+            causes += podspec.validate_pod(obj, old)
             if old is not None:
                 def frozen(s):
                     s = json.loads(json.dumps(s or {}))
@@ -243,20 +266,7 @@ def validate(rt, obj, old):
         if key == ("apps", "statefulsets"):
             causes += _statefulset_causes(spec, old)
             return causes
-        sel = spec.get("selector")
-        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
-            causes.append(("spec.selector", "Required value", "FieldValueRequired"))
-        else:
-            from .selectors import selector_from_label_selector
-            if not selector_from_label_selector(sel).matches(tmpl_labels):
-                causes.append(("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match "
-                               "template `labels`" % go_string_map(tmpl_labels), "FieldValueInvalid"))
-        if not isinstance(spec.get("template"), dict) or not ((spec.get("template") or {}).get("spec") or {}).get("containers"):
-            causes.append(("spec.template.spec.containers", "Required value", "FieldValueRequired"))
-        if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
-            causes.append(("spec.replicas", "Invalid value: %d: must be greater than or equal to 0" % spec["replicas"],
-                           "FieldValueInvalid"))
+        causes += _replicaset_causes(spec, deployment=key == ("apps", "deployments"))
     elif key == ("", "services"):
         if isinstance(spec, dict) and spec.get("clusterIP") != "None" and not spec.get("ports") \
                 and spec.get("type") != "ExternalName":
@@ -266,6 +276,77 @@ def validate(rt, obj, old):
         if data is not None and (not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values())):
             causes.append(("data", "Invalid value: values must be strings", "FieldValueInvalid"))
     return causes
+
+
+def _selector_value(sel):
+    """A *metav1.LabelSelector as field.Invalid prints it (%#v of the struct)."""
+    ml = sel.get("matchLabels") if isinstance(sel, dict) else None
+    me = sel.get("matchExpressions") if isinstance(sel, dict) else None
+    return "v1.LabelSelector{MatchLabels:%s, MatchExpressions:%s}" % (
+        go_string_map(ml) if ml else "map[string]string(nil)",
+        "[]v1.LabelSelectorRequirement{...}" if me else "[]v1.LabelSelectorRequirement(nil)")
+
+
+def _template_selector_causes(sel, tmpl_labels):
+    """The selector-matches-template check of ValidatePodTemplateSpecFor{ReplicaSet,StatefulSet}: a nil
+    selector is labels.Nothing(), which matches no labels; an empty one labels.Everything(), which is not
+    checked."""
+    from .selectors import selector_from_label_selector
+    if isinstance(sel, dict) and not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        return []
+    if not isinstance(sel, dict) or not selector_from_label_selector(sel).matches(tmpl_labels):
+        return [("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match template `labels`"
+                 % go_string_map(tmpl_labels), "FieldValueInvalid")]
+    return []
+
+
+def _replicaset_causes(spec, deployment):
+    """ValidateDeploymentSpec / ValidateReplicaSetSpec, in the real order; the template is validated whole
+    (ValidatePodTemplateSpecForReplicaSet)."""
+    causes = []
+    _nonnegative(causes, "spec.replicas", spec.get("replicas"))
+    if not deployment:
+        _nonnegative(causes, "spec.minReadySeconds", spec.get("minReadySeconds"))
+    sel = spec.get("selector")
+    if not isinstance(sel, dict):
+        causes.append(("spec.selector", "Required value", "FieldValueRequired"))
+    elif not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        causes.append(("spec.selector", "Invalid value: %s: empty selector is invalid for deployment"
+                       % _selector_value(sel), "FieldValueInvalid"))
+    tmpl = spec.get("template")
+    if not isinstance(tmpl, dict):
+        tmpl = {}
+    tmpl_labels = (tmpl.get("metadata") or {}).get("labels") or {}
+    causes += _template_selector_causes(sel, tmpl_labels)
+    causes += podspec.validate_template(tmpl, "spec.template")
+    pspec = tmpl.get("spec") if isinstance(tmpl.get("spec"), dict) else {}
+    if pspec.get("restartPolicy") != "Always":
+        causes.append(("spec.template.spec.restartPolicy", 'Unsupported value: %s: supported values: "Always"'
+                       % json.dumps(pspec.get("restartPolicy") or ""), "FieldValueNotSupported"))
+    if pspec.get("activeDeadlineSeconds") is not None:
+        causes.append(("spec.template.spec.activeDeadlineSeconds", "Forbidden: activeDeadlineSeconds in ReplicaSet "
+                       "is not Supported", "FieldValueForbidden"))
+    if deployment:
+        _nonnegative(causes, "spec.minReadySeconds", spec.get("minReadySeconds"))
+        _nonnegative(causes, "spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+        _nonnegative(causes, "spec.progressDeadlineSeconds", spec.get("progressDeadlineSeconds"))
+    return causes
+
+
+def warnings(rt, obj, old):
+    """The warnings a strategy's WarningsOnCreate / WarningsOnUpdate gives (pkg/api/pod/warnings.go): for a
+    pod always, for a workload when its spec changes."""
+    key = rt.key
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    if key == ("", "pods"):
+        name_warnings = podspec.pod_name_warnings((obj.get("metadata") or {}).get("name")) if old is None else []
+        return name_warnings + podspec.warnings(spec, "")
+    if key in (("apps", "statefulsets"), ("apps", "deployments"), ("apps", "replicasets")):
+        if old is not None and (old.get("spec") or {}) == spec:
+            return []
+        tmpl = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        return podspec.warnings(tmpl.get("spec"), "spec.template.")
+    return []
 
 
 def go_string_map(m):
@@ -333,15 +414,13 @@ def _statefulset_causes(spec, old):
     if not isinstance(sel, dict):
         causes.append(("spec.selector", "Required value", "FieldValueRequired"))
     elif not (sel.get("matchLabels") or sel.get("matchExpressions")):
-        causes.append(("spec.selector", "Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), "
-                       "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for "
-                       "statefulset", "FieldValueInvalid"))
-    else:
-        from .selectors import selector_from_label_selector
-        if not selector_from_label_selector(sel).matches(tmpl_labels):
-            causes.append(("spec.template.metadata.labels", "Invalid value: %s: `selector` does not match "
-                           "template `labels`" % go_string_map(tmpl_labels), "FieldValueInvalid"))
-    # (the pod spec itself is not validated here: the API server leaves that to the pods' creation)
+        causes.append(("spec.selector", "Invalid value: %s: empty selector is invalid for statefulset"
+                       % _selector_value(sel), "FieldValueInvalid"))
+    causes += _template_selector_causes(sel, tmpl_labels)
+    # ValidatePodTemplateSpecForStatefulSet checks the template's labels and annotations but not its pod spec
+    # (a TODO in Kubernetes 1.32): a bad spec is accepted here and its pods fail to be created, which the
+    # controller reports as FailedCreate events.
+    causes += podspec.validate_statefulset_template_meta(tmpl, "spec.template")
     pspec = tmpl.get("spec") if isinstance(tmpl.get("spec"), dict) else {}
     if pspec.get("restartPolicy", "Always") != "Always":
         causes.append(("spec.template.spec.restartPolicy", 'Unsupported value: %s: supported values: "Always"'

@@ -60,7 +60,11 @@ def conflict(rt, name, why="the object has been modified; please apply your chan
 def invalid(rt, name, causes):
     """causes: list of (field, message-after-field, reason)."""
     kind_q = rt.kind + ("." + rt.group if rt.group else "")
-    msgs = ["%s: %s" % (f, m) if f else m for f, m, _ in causes]
+    msgs = []
+    for f, m, _ in causes:  # ErrorList.ToAggregate: the message names each distinct error once
+        msg = "%s: %s" % (f, m) if f else m
+        if msg not in msgs:
+            msgs.append(msg)
     text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
     d = {"name": name or ""}
     if rt.group:

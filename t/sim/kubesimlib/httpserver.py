@@ -56,7 +56,8 @@ def json_response(code, obj, headers=None, content_type="application/json"):
 
 def head_bytes(code, headers):
     lines = ["HTTP/1.1 %d %s" % (code, STATUS_TEXT.get(code, "Status"))]
-    lines += ["%s: %s" % (k, v) for k, v in headers]
+    for k, v in headers:  # a list value is a header sent once per item (Warning)
+        lines += ["%s: %s" % (k, x) for x in (v if isinstance(v, list) else [v])]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 

@@ -29,6 +29,9 @@ class Registry:
         # Validating admission for the request being served: f(rt, obj, old), set by the REST layer
         # around one (synchronous) call; None for the cluster's own controllers.
         self.admit = None
+        # The warnings of the request being served (a list the REST layer reads for the `Warning` headers),
+        # set by the REST layer like `admit`; None for the cluster's own controllers.
+        self.warnings = None
 
     # -- helpers ------------------------------------------------------------------------------------
     def _check_namespace(self, rt, ns, creating=False):
@@ -68,6 +71,11 @@ class Registry:
             check_crd(obj, causes)
         causes += defaults.validate(rt, obj, old)
         raise_if(rt, obj.get("metadata", {}).get("name", ""), causes)
+        # Taken, so that what listeners write while this object is stored adds no warnings of its own.
+        sink, self.warnings = self.warnings, None
+        if sink is None:
+            sink = []
+        sink += defaults.warnings(rt, obj, old)
         if self.admit is not None:
             self.admit(rt, obj, old)
 

@@ -343,11 +343,21 @@ class Rest:
         dry, strict = self._write_opts(req)
         if verb in ("create", "update", "patch"):
             user = req.user
+            warnings = []
             self.registry.admit = lambda rt_, obj, old: self.server.admission.validate(user, rt_, obj, old)
+            self.registry.warnings = warnings
             try:
-                return self._write(req, t, verb, dry, strict)
+                resp = self._write(req, t, verb, dry, strict)
+            except ApiError as e:
+                if warnings:  # the API server sends the warnings it has gathered with an error too
+                    e.headers["Warning"] = warning_headers(warnings)
+                raise
             finally:
                 self.registry.admit = None
+                self.registry.warnings = None
+            if warnings:
+                resp.headers["Warning"] = warning_headers(warnings)
+            return resp
         return self._other(req, t, verb, dry)
 
     def _write(self, req, t, verb, dry, strict):
@@ -433,6 +443,19 @@ class Rest:
         if req.q("orphanDependents"):
             opts["orphanDependents"] = _bool(req.q("orphanDependents"))
         return opts
+
+
+def warning_headers(warnings):
+    """One `Warning: 299 - "text"` header per distinct warning, as apiserver's warning recorder writes them
+    (k8s.io/apimachinery/pkg/util/net NewWarningHeader: code 299, agent "-", the text quoted with only `"` and
+    `\\` escaped; net/http turns a newline in a header value into a space)."""
+    out = []
+    for w in warnings:
+        text = w.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+        h = '299 - "%s"' % text
+        if h not in out:
+            out.append(h)
+    return out
 
 
 def verb_for(req, t):

@@ -1,6 +1,7 @@
 """The JSON shapes of the built-in kinds' fields the emulator reads: a body that puts a string where a list
 belongs is refused with 400, as the real server's typed decoding refuses it, before any code trips on it."""
 
+from . import quantity
 from .errors import ApiError
 
 OBJ, LIST, STR, INT, BOOL = dict, list, str, int, bool
@@ -116,3 +117,24 @@ def check(rt, obj, version):
         raise ApiError(400, '%s in version "%s" cannot be handled as a %s: json: cannot unmarshal %s into Go '
                        'struct field %s of type %s' % (rt.kind, version, rt.kind, _json_type(v), p.replace("[]", ""),
                                                        NAMES[want]), "BadRequest")
+    for spec in _pod_specs(rt, obj):
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            res = c.get("resources") if isinstance(c, dict) else None
+            for kind in ("limits", "requests"):
+                for v in ((res or {}).get(kind) or {}).values() if isinstance((res or {}).get(kind), dict) else ():
+                    err = None if v is None else quantity.check_string(v)
+                    if err:  # resource.Quantity's UnmarshalJSON refuses it while the body is decoded
+                        raise ApiError(400, '%s in version "%s" cannot be handled as a %s: %s'
+                                       % (rt.kind, version, rt.kind, err), "BadRequest")
+
+
+def _pod_specs(rt, obj):
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if not isinstance(spec, dict):
+        return []
+    if rt.key == ("", "pods"):
+        return [spec]
+    if rt.key in (("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets")):
+        tspec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+        return [tspec] if isinstance(tspec, dict) else []
+    return []

@@ -6,7 +6,7 @@ import json
 import re
 
 from .errors import ApiError, invalid
-from .util import DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME
+from .util import DNS1123_LABEL, DNS1123_SUBDOMAIN
 
 # kinds whose names must be DNS-1123 labels rather than subdomains
 LABEL_NAMED = {"namespaces", "services"}
@@ -44,17 +44,12 @@ def check_metadata(rt, obj, causes):
         if not isinstance(val, dict) or not all(isinstance(v, str) for v in val.values()):
             causes.append(("metadata." + field, "Invalid value: values must be strings", "FieldValueInvalid"))
             continue
-        for k, v in val.items():
-            key = k.split("/", 1)[-1]
-            prefix = k.split("/", 1)[0] if "/" in k else None
-            if not QUALIFIED_NAME.match(key) or len(key) > 63 or (prefix is not None and not DNS1123_SUBDOMAIN.match(prefix)):
-                causes.append(("metadata.%s" % field, 'Invalid value: "%s": name part must consist of alphanumeric '
-                               "characters, '-', '_' or '.', and must start and end with an alphanumeric character" % k,
-                               "FieldValueInvalid"))
-            if field == "labels" and (len(v) > 63 or not LABEL_VALUE.match(v)):
-                causes.append(("metadata.labels", 'Invalid value: "%s": a valid label must be an empty string or '
-                               "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                               "alphanumeric character" % v, "FieldValueInvalid"))
+        # ValidateLabels / ValidateAnnotations, with the apimachinery messages
+        from . import podspec
+        if field == "labels":
+            causes.extend(podspec.label_causes(val, "metadata.labels"))
+        else:
+            causes.extend(podspec.annotation_causes(val, "metadata.annotations"))
     refs = md.get("ownerReferences")
     if refs is not None:
         if not isinstance(refs, list):
