@@ -7,7 +7,7 @@ import datetime
 import json
 import uuid
 
-from . import defaults, shapes
+from . import defaults, podsecurity, shapes
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, unsupported_patch
 from .patch import json_patch, merge_patch, strategic_merge
 from .util import now, random_suffix, rfc3339
@@ -76,6 +76,9 @@ class Registry:
         if sink is None:
             sink = []
         sink += defaults.warnings(rt, obj, old)
+        # the validating admission plugins, in kube-apiserver's order: PodSecurity (always on), then the
+        # optional ones
+        sink += podsecurity.admit(self.store, rt, obj, old)
         if self.admit is not None:
             self.admit(rt, obj, old)
 
