@@ -70,8 +70,13 @@ def _pod_spec_defaults(spec, is_pod=False):
                 probe.setdefault("successThreshold", 1)
                 probe.setdefault("failureThreshold", 3)
                 if isinstance(probe.get("httpGet"), dict):
-                    probe["httpGet"].setdefault("path", "/")
-                    probe["httpGet"].setdefault("scheme", "HTTP")
+                    probe["httpGet"]["path"] = probe["httpGet"].get("path") or "/"
+                    probe["httpGet"]["scheme"] = probe["httpGet"].get("scheme") or "HTTP"
+        for hook in ("postStart", "preStop"):  # SetDefaults_HTTPGetAction applies to lifecycle handlers too
+            h = (c.get("lifecycle") or {}).get(hook) if isinstance(c.get("lifecycle"), dict) else None
+            if isinstance(h, dict) and isinstance(h.get("httpGet"), dict):
+                h["httpGet"]["path"] = h["httpGet"].get("path") or "/"
+                h["httpGet"]["scheme"] = h["httpGet"].get("scheme") or "HTTP"
 
 
 def _add_token_volume(spec):

@@ -500,7 +500,9 @@ def _env_from(env_from, path):
             if not name:
                 causes.append(required("%s.%s.name" % (ip, key)))
             else:
-                causes += [invalid("%s.%s.name" % (ip, key), name, m) for m in is_dns1123_subdomain(name)]
+                # NameIsDNSSubdomain(name, prefix=true): maskTrailingDash lets a trailing '-' through
+                masked = name[:-2] + "a" if len(name) > 1 and name.endswith("-") else name
+                causes += [invalid("%s.%s.name" % (ip, key), name, m) for m in is_dns1123_subdomain(masked)]
         if n == 0:
             causes.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
         elif n > 1:
