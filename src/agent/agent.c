@@ -256,14 +256,45 @@ cert_check(evutil_socket_t fd, short what, void *arg)
 /* ---- life ---- */
 
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+stopped(struct agent *a)
+{
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+stop_timed_out(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 
+	(void)fd;
 	(void)what;
-	log_info("agent", "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-	httpd_close(a->httpd);
+	log_warn("agent", "stopping TimesTen takes too long; exiting anyway", "stop_timeout_s",
+	         LOG_I(a->cfg.stop_timeout_ms / 1000), NULL);
 	event_base_loopexit(a->base, NULL);
+}
+
+/* SIGTERM (the pod is going) or SIGINT: no more orders; TimesTen stopped cleanly within
+ * --stop-timeout, then exit. A second signal exits at once. */
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent *a = arg;
+	const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	struct timeval tv = {.tv_sec = a->cfg.stop_timeout_ms / 1000,
+	                     .tv_usec = (a->cfg.stop_timeout_ms % 1000) * 1000};
+
+	(void)what;
+	if (a->stopping || a->cfg.stop_timeout_ms == 0) {
+		log_info("agent", "stopping at once", "signal", name, NULL);
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	a->stopping = 1;
+	log_info("agent", "stopping TimesTen, then exiting", "signal", name, NULL);
+	httpd_close(a->httpd);
+	if ((a->stop_timer = evtimer_new(a->base, stop_timed_out, a)) == NULL ||
+	    evtimer_add(a->stop_timer, &tv) < 0 || ops_stop(a, stopped) < 0)
+		event_base_loopexit(a->base, NULL);
 }
 
 static int
@@ -370,6 +401,8 @@ agent_cleanup(struct agent *a)
 		event_free(a->sig_int);
 	if (a->cert_timer)
 		event_free(a->cert_timer);
+	if (a->stop_timer)
+		event_free(a->stop_timer);
 	ops_shutdown(a);
 	state_shutdown(a);
 	child_shutdown(a);

@@ -36,6 +36,7 @@ struct agent_config {
 	long long cert_check_ms;      /* how often the certificate files are looked at */
 	long long utility_timeout_ms; /* default time limit of one utility */
 	long long async_timeout_ms;   /* time limit of the duplicate */
+	long long stop_timeout_ms;    /* SIGTERM: how long stopping TimesTen may take; 0 none */
 	int daemon_port, server_port;
 };
 
@@ -196,6 +197,10 @@ void ops_post(struct agent *a, evhtp_request_t *req, const char *name);
 void ops_list(struct agent *a, evhtp_request_t *req);
 /* GET /v1/async/ID */
 void ops_async_get(struct agent *a, evhtp_request_t *req, const char *id);
+/* Stops TimesTen cleanly (SIGTERM): the running operation is cancelled, then the replication
+ * agent, the database (its applications disconnected, then unloaded) and the daemon are
+ * stopped; done is called at the end. -1 (done not called) when it cannot start. */
+int ops_stop(struct agent *a, void (*done)(struct agent *a));
 /* Whether the running operation keeps the state probe from connecting to the database
  * (destroyDatabase waits for the last connection to end). */
 int ops_probe_kept_out(struct agent *a);
@@ -244,6 +249,8 @@ struct agent {
 	struct httpd *httpd;
 	SSL_CTX *ssl_ctx;
 	struct event *sig_term, *sig_int, *cert_timer;
+	struct event *stop_timer; /* the time limit of stopping TimesTen after SIGTERM */
+	int stopping;             /* a SIGTERM or SIGINT came */
 	char cert_stamp[256]; /* identity of the certificate files last loaded */
 	char tmpdir[256];     /* in-pod path of the private directory for SQL files */
 	time_t started;

@@ -124,10 +124,22 @@ segment(evhtp_request_t *req, const char *prefix)
 	return path + pl;
 }
 
+/* Whether the agent is stopping TimesTen (SIGTERM): then it takes no orders and runs no
+ * probes, answering 503 instead. */
+static int
+refused_while_stopping(evhtp_request_t *req, const struct agent *a)
+{
+	if (!a->stopping)
+		return 0;
+	api_error(req, 503, "ShuttingDown", "the agent is stopping TimesTen: its pod is going");
+	return 1;
+}
+
 static void
 on_state(evhtp_request_t *req, void *arg)
 {
-	state_get(arg, req);
+	if (!refused_while_stopping(req, arg))
+		state_get(arg, req);
 }
 
 static void
@@ -145,7 +157,8 @@ on_op(evhtp_request_t *req, void *arg)
 		api_error(req, 404, NULL, "not found");
 		return;
 	}
-	ops_post(arg, req, name);
+	if (!refused_while_stopping(req, arg))
+		ops_post(arg, req, name);
 }
 
 static void

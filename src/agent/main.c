@@ -38,6 +38,8 @@ usage(FILE *out)
 	    "      --utility-timeout S    time limit of one utility (default 120)\n"
 	    "      --async-timeout S      time limit of a duplicate (default 600)\n"
 	    "      --cert-check S         how often to look for new certificates (default 10)\n"
+	    "      --stop-timeout S       on SIGTERM, how long stopping TimesTen may take before\n"
+	    "                             the agent exits anyway; 0: exit at once (default 20)\n"
 	    "      --log-level LEVEL      debug, info, warn, error (default info)\n"
 	    "      --log-format FORMAT    logfmt, json (default logfmt)\n"
 	    "  -h, --help                 show this help and exit\n"
@@ -138,6 +140,7 @@ main(int argc, char **argv)
 		O_UTIL,
 		O_ASYNC,
 		O_CHECK,
+		O_STOP,
 		O_LEVEL,
 		O_FORMAT
 	};
@@ -151,6 +154,7 @@ main(int argc, char **argv)
 	    {"utility-timeout", required_argument, NULL, O_UTIL},
 	    {"async-timeout", required_argument, NULL, O_ASYNC},
 	    {"cert-check", required_argument, NULL, O_CHECK},
+	    {"stop-timeout", required_argument, NULL, O_STOP},
 	    {"log-level", required_argument, NULL, O_LEVEL},
 	    {"log-format", required_argument, NULL, O_FORMAT},
 	    {"help", no_argument, NULL, 'h'},
@@ -167,6 +171,7 @@ main(int argc, char **argv)
 	cfg->utility_timeout_ms = 120 * 1000;
 	cfg->async_timeout_ms = 600 * 1000;
 	cfg->cert_check_ms = 10 * 1000;
+	cfg->stop_timeout_ms = 20 * 1000;
 	cfg->daemon_port = 6624;
 	cfg->server_port = 6625;
 	cfg->cert_dir = strdup("/ttagent");
@@ -212,6 +217,11 @@ main(int argc, char **argv)
 			*(c == O_UTIL    ? &cfg->utility_timeout_ms
 			  : c == O_ASYNC ? &cfg->async_timeout_ms
 			                 : &cfg->cert_check_ms) = v * 1000;
+			break;
+		case O_STOP:
+			if (number("--stop-timeout", optarg, 0, 3600, &v) < 0)
+				goto usage;
+			cfg->stop_timeout_ms = v * 1000;
 			break;
 		case O_LEVEL:
 			if ((level = name_index(log_level_names, optarg)) < 0) {

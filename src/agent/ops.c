@@ -217,7 +217,10 @@ op_end(struct op *op)
 		memmove(&o->done[1], &o->done[0], (AGENT_ASYNC_KEEP - 1) * sizeof(o->done[0]));
 		o->done[0] = op;
 	} else {
+		void (*on_end)(struct agent *) = op->on_end;
 		op_free(op);
+		if (on_end != NULL)
+			on_end(a);
 	}
 }
 
@@ -290,9 +293,71 @@ op_failure(struct op *op, const struct child_result *r, int isql, int *code, cha
 }
 
 int
-op_says(const struct child_result *r, const char *what)
+op_tt_error_is(const struct child_result *r, int tt_errno)
 {
-	return r->output != NULL && strcasestr(r->output, what) != NULL;
+	char err[300];
+
+	if (r->timed_out || r->exit_code == 0 || r->output == NULL ||
+	    parse_tt_error(r->output, err, sizeof(err)) < 0)
+		return 0;
+	return atoi(err[0] == 'T' ? err + 2 : err) == tt_errno;
+}
+
+void
+op_confirm(struct op *op)
+{
+	const char *argv[] = {"ttStatus", NULL};
+
+	op->confirming = 1;
+	op_run(op, NULL, argv, NULL, 0);
+}
+
+int
+op_confirmed(struct op *op, const struct child_result *status,
+             int (*wanted)(const struct tt_status *st))
+{
+	struct tt_status st;
+
+	op->confirming = 0;
+	if (parse_ttstatus(status->output, op->datastore, &st) == 0 && wanted(&st))
+		return 1;
+	if (op->nsteps >= 2) { /* the utility before ttStatus: its failure is the answer */
+		const struct op_step_rec *rec = &op->steps[op->nsteps - 2];
+		struct child_result r = {.command = rec->command,
+		                         .exit_code = rec->exit_code,
+		                         .timed_out = rec->timed_out,
+		                         .output = rec->output,
+		                         .len = rec->output ? strlen(rec->output) : 0,
+		                         .truncated = rec->truncated};
+		if (!op_check(op, &r, 0))
+			return 0;
+	}
+	op_fail(op, 500, "UtilityFailed", "%s failed", op->def->name);
+	return 0;
+}
+
+int
+tt_daemon_up(const struct tt_status *st)
+{
+	return st->daemon_up == 1;
+}
+
+int
+tt_daemon_down(const struct tt_status *st)
+{
+	return st->daemon_up == 0;
+}
+
+int
+tt_db_loaded(const struct tt_status *st)
+{
+	return st->daemon_up == 1 && st->db_loaded == 1;
+}
+
+int
+tt_db_unloaded(const struct tt_status *st)
+{
+	return st->daemon_up == 1 && st->db_loaded == 0;
 }
 
 static void
@@ -766,6 +831,67 @@ ops_init(struct agent *a)
 	return (a->ops = calloc(1, sizeof(*a->ops))) ? 0 : -1;
 }
 
+/* Ends the running operation where it is: its utility killed, its client answered 503. */
+static void
+cancel_running(struct ops *o)
+{
+	struct op *op = o->running;
+
+	if (op == NULL)
+		return;
+	log_warn("ops", "operation cancelled: the agent is stopping", "operation", op->def->name,
+	         "id", op->id, NULL);
+	child_cancel(op->child);
+	op->child = NULL;
+	if (op->hold) {
+		evhtp_request_t *req = hold_release(op->hold);
+		op->hold = NULL;
+		api_error(req, 503, "ShuttingDown", "the agent is stopping");
+	}
+	if (op->sqlfile[0])
+		unlink(op->sqlfile);
+	o->running = NULL;
+	if (op->def->flags & OP_ASYNC) {
+		/* Kept, failed, for GET /v1/async/ID until the agent exits. */
+		op->finished = 1;
+		op->ended = op->updated = time(NULL);
+		op->http_code = 503;
+		snprintf(op->reason, sizeof(op->reason), "ShuttingDown");
+		snprintf(op->message, sizeof(op->message), "cancelled: the agent is stopping");
+		op_free(o->done[AGENT_ASYNC_KEEP - 1]);
+		memmove(&o->done[1], &o->done[0], (AGENT_ASYNC_KEEP - 1) * sizeof(o->done[0]));
+		o->done[0] = op;
+	} else {
+		op_free(op);
+	}
+}
+
+int
+ops_start_own(struct agent *a, const struct op_def *def, long long timeout_ms,
+              void (*on_end)(struct agent *a))
+{
+	struct ops *o = a->ops;
+	struct op *op;
+
+	cancel_running(o);
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		log_error("ops", "out of memory", "operation", def->name, NULL);
+		return -1;
+	}
+	op->a = a;
+	op->def = def;
+	op->timeout_ms = timeout_ms;
+	op->on_end = on_end;
+	if (find_dsn(op) < 0)
+		op->datastore[0] = '\0'; /* no database here: the step function skips it */
+	snprintf(op->id, sizeof(op->id), "%s-%lu", a->boot_id, ++o->next_id);
+	op->started = op->updated = time(NULL);
+	o->running = op;
+	log_info("ops", "operation started", "operation", def->name, "id", op->id, NULL);
+	def->step(op, NULL);
+	return 0;
+}
+
 void
 ops_shutdown(struct agent *a)
 {
@@ -774,16 +900,8 @@ ops_shutdown(struct agent *a)
 	if (o == NULL)
 		return;
 	if (o->running) {
-		struct op *op = o->running;
-		child_cancel(op->child);
-		op->child = NULL;
-		if (op->hold) {
-			evhtp_request_t *req = hold_release(op->hold);
-			api_error(req, 503, "ShuttingDown", "the agent is stopping");
-		}
-		if (op->sqlfile[0])
-			unlink(op->sqlfile);
-		op_free(op);
+		o->running->on_end = NULL; /* the agent is going; nobody is told */
+		cancel_running(o);
 	}
 	for (size_t i = 0; i < AGENT_ASYNC_KEEP; i++)
 		op_free(o->done[i]);

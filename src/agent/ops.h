@@ -42,6 +42,14 @@ struct op_quiesce {
 	char message[512];
 };
 
+/* A stop on its way (ops_stop.c). */
+struct op_stop {
+	int phase;                            /* enum stop_phase */
+	int loaded;                           /* ttStatus showed the database loaded */
+	int immediate;                        /* ttAdmin -disconnect -immediate has run */
+	double transactional_until, deadline; /* op_now_s(): then -immediate; then give up */
+};
+
 struct op_step_rec {
 	char *command;
 	int exit_code, timed_out, truncated;
@@ -74,9 +82,12 @@ struct op {
 	char *user, *password;
 	char sqlfile[512]; /* host path of this operation's SQL file, "" when none */
 	struct op_quiesce quiesce;
+	struct op_stop stop;
+	void (*on_end)(struct agent *a); /* an operation of the agent's own: told its end */
 
 	/* Outcome. */
 	int finished, http_code, changed, tt_errno;
+	int confirming; /* op_confirm's ttStatus is running */
 	char reason[32];
 	char message[512];
 	time_t started, updated, ended;
@@ -111,8 +122,23 @@ int op_check(struct op *op, const struct child_result *r, int isql);
  * failure, with its HTTP status in *code and what failed in msg (op->tt_errno set). */
 const char *op_failure(struct op *op, const struct child_result *r, int isql, int *code, char *msg,
                        size_t n);
-/* Whether the output says the wanted state was there already ("already running"). */
-int op_says(const struct child_result *r, const char *what);
+/* Whether a failed utility reported TimesTen error tt_errno (its first "TTnnnnn" or
+ * "nnnnn:"), for the "already so" errors whose numbers Oracle documents. */
+int op_tt_error_is(const struct child_result *r, int tt_errno);
+/*
+ * For a utility that failed where TimesTen's message for "it was so already" is not
+ * documented (ttDaemonAdmin -start on a running daemon, ttAdmin -ramLoad on a loaded
+ * database...): op_confirm runs ttStatus, and the step function, called again with its
+ * result while op->confirming, asks op_confirmed whether what was wanted holds. If it
+ * does not, op_confirmed fails op with the earlier utility's error and returns 0.
+ */
+void op_confirm(struct op *op);
+int op_confirmed(struct op *op, const struct child_result *status,
+                 int (*wanted)(const struct tt_status *st));
+int tt_daemon_up(const struct tt_status *st);
+int tt_daemon_down(const struct tt_status *st);
+int tt_db_loaded(const struct tt_status *st);
+int tt_db_unloaded(const struct tt_status *st);
 
 /* Pod facts for steps. */
 int op_pod_exists(struct op *op, const char *pod_path);
@@ -121,6 +147,15 @@ int op_db_files_exist(struct op *op);
 char *op_read_config(struct op *op, const char *name, int *missing);
 
 extern const struct op_def ops_table[];
+
+/* Starts an operation of the agent's own (no request; def is in no table), for the
+ * object's DSN, after cancelling the running one; on_end is called when it ends. 0, or -1
+ * when it cannot start (logged; on_end is not called). */
+int ops_start_own(struct agent *a, const struct op_def *def, long long timeout_ms,
+                  void (*on_end)(struct agent *a));
+
+/* ops_stop.c */
+extern const struct op_def ops_stop_def;
 
 /* ops_quiesce.c */
 void step_quiesce(struct op *op, const struct child_result *last);

@@ -107,10 +107,15 @@ step_start_daemon(struct op *op, const struct child_result *last)
 		op_run(op, NULL, argv, NULL, 0);
 		return;
 	}
-	if (last->exit_code != 0 && !last->timed_out && op_says(last, "already running"))
-		op_succeed(op, 0, "the daemon is already running");
-	else if (op_check(op, last, 0))
+	/* Oracle documents no text for a daemon already running: ttStatus decides. */
+	if (op->confirming) {
+		if (op_confirmed(op, last, tt_daemon_up))
+			op_succeed(op, 0, "the daemon is already running");
+	} else if (last->exit_code != 0 && !last->timed_out) {
+		op_confirm(op);
+	} else if (op_check(op, last, 0)) {
 		op_succeed(op, 1, "%s", first_line(last, line, sizeof(line)));
+	}
 }
 
 static void
@@ -127,10 +132,15 @@ step_stop_daemon(struct op *op, const struct child_result *last)
 		op_run(op, NULL, argv, NULL, 0);
 		return;
 	}
-	if (!last->timed_out && op_says(last, "not running"))
-		op_succeed(op, 0, "the daemon is not running");
-	else if (op_check(op, last, 0))
+	/* Nor for one not running. */
+	if (op->confirming) {
+		if (op_confirmed(op, last, tt_daemon_down))
+			op_succeed(op, 0, "the daemon is not running");
+	} else if (last->exit_code != 0 && !last->timed_out) {
+		op_confirm(op);
+	} else if (op_check(op, last, 0)) {
 		op_succeed(op, 1, "%s", first_line(last, line, sizeof(line)));
+	}
 }
 
 /* ---- the database ---- */
@@ -258,6 +268,21 @@ done:
 	return rc;
 }
 
+/* After ttAdmin -ramLoad: 1 when the database is loaded. Oracle documents no text for
+ * loading a loaded database, so a failure is confirmed with ttStatus (0 meanwhile, and
+ * 0 after failing op when it is not loaded). */
+static int
+ram_loaded(struct op *op, const struct child_result *last)
+{
+	if (op->confirming)
+		return op_confirmed(op, last, tt_db_loaded);
+	if (last->exit_code != 0 && !last->timed_out) {
+		op_confirm(op);
+		return 0;
+	}
+	return op_check(op, last, 0);
+}
+
 static void
 step_create_database(struct op *op, const struct child_result *last)
 {
@@ -294,7 +319,7 @@ step_create_database(struct op *op, const struct child_result *last)
 			op_ttadmin(op, "-ramLoad", NULL);
 		return;
 	default:
-		if (op_says(last, "already loaded") || op_check(op, last, 0))
+		if (ram_loaded(op, last))
 			op_succeed(op, 1, "database %s created and loaded", op->dsn);
 	}
 }
@@ -302,12 +327,14 @@ step_create_database(struct op *op, const struct child_result *last)
 static void
 step_load(struct op *op, const struct child_result *last)
 {
+	int confirmed = op->confirming;
+
 	if (last == NULL)
 		op_ttadmin(op, "-ramLoad", NULL);
-	else if (op_says(last, "already loaded"))
-		op_succeed(op, 0, "the database is already loaded");
-	else if (op_check(op, last, 0))
-		op_succeed(op, 1, "database %s loaded", op->dsn);
+	else if (ram_loaded(op, last))
+		op_succeed(op, !confirmed,
+		           confirmed ? "database %s is already loaded" : "database %s loaded",
+		           op->dsn);
 }
 
 static void
@@ -315,8 +342,11 @@ step_unload(struct op *op, const struct child_result *last)
 {
 	if (last == NULL)
 		op_ttadmin(op, "-ramUnload", NULL);
-	else if (op_says(last, "not loaded"))
-		op_succeed(op, 0, "the database is not loaded");
+	else if (op->confirming) {
+		if (op_confirmed(op, last, tt_db_unloaded))
+			op_succeed(op, 0, "the database is not loaded");
+	} else if (last->exit_code != 0 && !last->timed_out)
+		op_confirm(op);
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "database %s unloaded", op->dsn);
 }
@@ -584,9 +614,11 @@ step_peer_failed(struct op *op, const struct child_result *last)
 static void
 step_rep_start(struct op *op, const struct child_result *last)
 {
+	/* TT12026 "The agent is already running for the database" (Oracle's TimesTen error
+	 * messages, tt-12026). */
 	if (last == NULL)
 		op_ttadmin(op, "-repStart", NULL);
-	else if (op_says(last, "already running"))
+	else if (op_tt_error_is(last, 12026))
 		op_succeed(op, 0, "the replication agent is already running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "replication agent started");
@@ -595,9 +627,10 @@ step_rep_start(struct op *op, const struct child_result *last)
 static void
 step_rep_stop(struct op *op, const struct child_result *last)
 {
+	/* TT12027 "The agent is already stopped for the database" (tt-12027). */
 	if (last == NULL)
 		op_ttadmin(op, "-repStop", NULL);
-	else if (op_says(last, "not running"))
+	else if (op_tt_error_is(last, 12027))
 		op_succeed(op, 0, "the replication agent is not running");
 	else if (op_check(op, last, 0))
 		op_succeed(op, 1, "replication agent stopped");
@@ -743,7 +776,7 @@ step_duplicate(struct op *op, const struct child_result *last)
 			op_ttadmin(op, "-ramLoad", NULL);
 		return;
 	default:
-		if (op_says(last, "already loaded") || op_check(op, last, 0))
+		if (ram_loaded(op, last))
 			op_succeed(op, 1, "database %s duplicated from %s on %s", op->dsn, op->from,
 			           op->host);
 	}

@@ -128,12 +128,13 @@ class Agent:
             os.replace(tmp, os.path.join(self.root, "ttagent", f))
 
     def start(self):
+        seen = len(self.log_text())  # a restarted agent's log goes on in the same file
         with open(self.log, "a") as logf:
             self.proc = subprocess.Popen(
                 [AGENT, "--listen", "%s:%d" % (self.ip, self.port), "--sql-dir", SQL_DIR]
                 + self.args, env=self.env, stdin=subprocess.DEVNULL, stdout=logf,
                 stderr=logf, start_new_session=True)
-        poll(lambda: "msg=started" in self.log_text() or self.proc.poll() is not None, 20)
+        poll(lambda: "msg=started" in self.log_text()[seen:] or self.proc.poll() is not None, 20)
 
     def log_text(self):
         try:
@@ -256,8 +257,10 @@ class Pod:
                 fh.write(text)
         self.agent = None
 
-    def start(self):
-        self.agent = Agent(self.root, self.ip, self.name, self.certs, extra_env=self.env)
+    def start(self, args=()):
+        """Starts (or starts again) the pod's agent, with args added to its command line."""
+        self.agent = Agent(self.root, self.ip, self.name, self.certs, extra_env=self.env,
+                           args=args)
         self.c = self.agent.client()
 
     def utility(self, *args):
@@ -271,6 +274,45 @@ class Pod:
     def state(self):
         st, s = self.c.get()
         return s if st == 200 else {}
+
+
+class AppConn:
+    """An application's connection held across steps (ttIsql cannot): client/server
+    through the server port as the user adm, or direct, as the instance administrator."""
+
+    DATASTORE = "/tt/home/timesten/datastore/sample"
+
+    def __init__(self, pod, server=True):
+        sys.path.insert(0, os.path.join(TTSIM, "lib"))
+        from ttsim import proto
+        self.link = proto.Client.tcp(pod.ip, 6625 if server else 6624, timeout=120)
+        attrs = [["DSN", "sample"]] + ([["UID", "adm"], ["PWD", "adminpw"]] if server else
+                                       [["DataStore", self.DATASTORE]])
+        err = self.call({"op": "connect", "attrs": attrs, "pid": os.getpid()})
+        if err:
+            self.link.close()
+            raise RuntimeError("cannot connect: TT%d" % err)
+
+    def call(self, msg):
+        """0 when it succeeded, else the TimesTen error number; -1 when the daemon closed
+        the link (or it broke) without one."""
+        from ttsim.errors import TTError
+        try:
+            self.link.call(msg)
+            return 0
+        except TTError as e:
+            return e.code
+        except Exception:
+            return -1
+
+    def sql(self, text):
+        return self.call({"op": "exec", "sql": text})
+
+    def close(self):
+        try:
+            self.link.close()
+        except OSError:
+            pass
 
 
 def write_hosts(pods):

@@ -157,6 +157,26 @@ def body(t, work, cleanups):
     t.ok(rc == 0 and "failed" not in out, "and takes writes")
     if rc != 0 or "failed" in out:
         t.diag(out)
+    # Orders sent again change nothing and succeed: TT12026 and TT12027 for the
+    # replication agent, ttStatus for the daemon and the database (Oracle documents no
+    # text for those); a failure that is not "it was so already" still fails.
+    def again(pod, op, want_changed, text):
+        st, r = pod.c.post(op)
+        t.is_((st, r.get("changed"), r.get("message")), (200, want_changed, text),
+              "%s: %s: %s" % (pod.name, op, text)) or t.diag(str(r)[:2000])
+    again(p1, "startRepAgent", False, "the replication agent is already running")
+    st, r = p0.c.post("load")
+    t.ok(st >= 400 and "ttAdmin -ramLoad" in str(r.get("message")),
+         "sample-0: load with its daemon down fails with ttAdmin's error") or t.diag(str(r))
+    step(t, p0, "startDaemon")
+    again(p0, "startDaemon", False, "the daemon is already running")
+    again(p0, "load", True, "database sample loaded")
+    again(p0, "load", False, "database sample is already loaded")
+    again(p0, "stopRepAgent", False, "the replication agent is not running")
+    again(p0, "unload", True, "database sample unloaded")
+    again(p0, "unload", False, "the database is not loaded")
+    step(t, p0, "stopDaemon")
+    again(p0, "stopDaemon", False, "the daemon is not running")
     for p in pods:
         t.ok("adminpw" not in p.agent.log_text(), "%s: no password in the log" % p.name)
     # A clean stop after all this (in a sanitizer build: nothing leaked).

@@ -18,42 +18,10 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (TTSIM, Pod, bring_up_pair, make_certs, run, step,  # noqa: E402
-                      stop_ttsim_server, ttsim_env, write_hosts)
+from agentlib import (AppConn, Pod, TTSIM, bring_up_pair, make_certs, run,  # noqa: E402
+                      step, stop_ttsim_server, ttsim_env, write_hosts)
 
 USER = "DSN=sample;UID=adm;PWD=adminpw"
-DATASTORE = "/tt/home/timesten/datastore/sample"
-
-
-class AppConn:
-    """An application's connection held across steps (ttIsql cannot): client/server
-    through the server port as the user adm, or direct, as the instance administrator."""
-
-    def __init__(self, pod, server=True):
-        sys.path.insert(0, os.path.join(TTSIM, "lib"))
-        from ttsim import proto
-        self.link = proto.Client.tcp(pod.ip, 6625 if server else 6624, timeout=120)
-        attrs = [["DSN", "sample"]] + ([["UID", "adm"], ["PWD", "adminpw"]] if server else
-                                       [["DataStore", DATASTORE]])
-        err = self.call({"op": "connect", "attrs": attrs, "pid": os.getpid()})
-        if err:
-            self.link.close()
-            raise RuntimeError("cannot connect: TT%d" % err)
-
-    def call(self, msg):
-        """0 when it succeeded, else the TimesTen error number."""
-        from ttsim.errors import TTError
-        try:
-            self.link.call(msg)
-            return 0
-        except TTError as e:
-            return e.code
-
-    def sql(self, text):
-        return self.call({"op": "exec", "sql": text})
-
-    def close(self):
-        self.link.close()
 
 
 def keys(pod):

@@ -358,11 +358,12 @@ class Daemon(Requests):
         return db
 
     def unload(self, db, force=False):
+        # TT12030 "Database is in use" (Oracle: unloading a database that has a connection).
         if db.user_sessions() and not force:
-            raise TTError(8007, "%d connections" % len(db.user_sessions()))
+            raise TTError(12030)
         if db.repagent is not None:
             if not force:
-                raise TTError(8007, "replication agent running")
+                raise TTError(12030)
             db.repagent.stop()
             db.repagent = None
         for s in list(db.sessions.values()):

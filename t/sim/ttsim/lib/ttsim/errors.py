@@ -36,9 +36,10 @@ MESSAGES = {
     8191: "This store (%s on %s) is not involved in a replication scheme",
     8197: "Operation not permitted once commit processing has begun",
     5245: "Operation not permitted while the replication agent is running",
-    8120: "The replication agent is not running",
-    8121: "The replication agent is already running",
     10012: "Replication agent not started due to replication policy",
+    12026: "The agent is already running for the database",
+    12027: "The agent is already stopped for the database",
+    12030: "Database is in use",
     12330: "Invalid disconnection arguments specified",
     12332: "Database already open",
     12333: "Database already closed",
@@ -53,7 +54,8 @@ MESSAGES = {
     16265: "This database is currently the %s.  Change to %s not permitted.",
     17037: "Receiver state STOP is not allowed in an active standby pair",
     48106: "The peer database has declared this database FAILED",
-    # Chosen by the simulator where TimesTen's number is not documented.
+    # Chosen by the simulator where TimesTen's number is not documented (12332 and
+    # 12333 above are unverified too: Oracle says only that both "return an error").
     8006: "The data store %s is closed to new connections (ttAdmin -close)",
     8007: "The database is in use (%s)",
     8008: "The data store is being loaded or unloaded; retry later",

@@ -281,11 +281,11 @@ class Requests:
             elif name == "repStart":
                 db = db or self.load(path)
                 if db.repagent is not None:
-                    raise TTError(8121)
+                    raise TTError(12026)
                 self.rep_start(db, manual=True)
             elif name == "repStop":
                 if db is None or db.repagent is None:
-                    raise TTError(8120)
+                    raise TTError(12027)
                 self.rep_stop(db, manual=True)
             elif name in ("cacheStart", "cacheStop"):
                 raise TTError(8045, "TimesTen Cache (no Oracle database is reachable)")

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""SIGTERM, as the kubelet sends when a pod is deleted: the agent stops TimesTen the
+documented way before it exits (replication agent, database closed and its applications
+disconnected, unloaded with a checkpoint, daemon stopped), so that the pod's next start
+is a load, not a recovery. On a pair of simulated pods: the standby with an idle
+connection; the active with a transaction that does not end (forced off after two seconds,
+half of its --stop-timeout, rolled back, the commits kept); an operation running when the signal
+comes is answered 503 and the stop goes on; an agent whose daemon is down exits at once.
+
+The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
+
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import (HOME, TTSIM, AppConn, Pod, bring_up_pair, make_certs, poll,  # noqa: E402
+                      run, step, stop_ttsim_server, ttsim_env, write_hosts)
+
+DATASTORE = "/tt/home/timesten/datastore/sample"
+
+
+def keys(pod):
+    rc, out = pod.utility("ttIsql", "-v1", "-e", "select id from adm.orders; exit", "sample")
+    return sorted(int(k) for k in re.findall(r"^< (\d+) >$", out, re.M))
+
+
+def daemon_log(pod):
+    try:
+        with open(os.path.join(pod.root, HOME.lstrip("/"), "diag", "ttmesg.log")) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def terminate(pod, timeout=60):
+    """SIGTERM to the agent alone (the container's process 1); its exit code and how long
+    it took, or (None, timeout) when it did not exit."""
+    t0 = time.monotonic()
+    pod.agent.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = pod.agent.proc.wait(timeout)
+    except Exception:
+        return None, timeout
+    return rc, time.monotonic() - t0
+
+
+def stopped_cleanly(t, pod, mark, what):
+    """The daemon log since mark says the replication agent, the database and the daemon
+    were stopped, in that order, and ttStatus finds no daemon."""
+    log = daemon_log(pod)[mark:]
+    order = [log.find("Replication agent for %s stopped" % DATASTORE),
+             log.find("Data store %s unloaded" % DATASTORE),
+             log.find("TimesTen Daemon (PID: ")]
+    t.ok(all(i >= 0 for i in order) and order == sorted(order),
+         "%s: the daemon log says replication agent stopped, database unloaded, daemon "
+         "stopped, in that order" % what) or t.diag(log[-3000:])
+    rc, out = pod.utility("ttStatus")
+    t.like(out, "Could not connect to the TimesTen daemon", "%s: ttStatus finds no daemon" % what)
+
+
+def body(t, work, cleanups):
+    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
+        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
+        sys.exit(0)
+    server = "ttagent-stop-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
+    env = ttsim_env(work, server)
+    cleanups.append(lambda: stop_ttsim_server(server))
+    certs = os.path.join(work, "certs")
+    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(2)]
+    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
+    write_hosts(pods)
+    p0, p1 = pods
+    p0.start(args=["--stop-timeout", "4"])
+    p1.start()
+    for p in pods:
+        cleanups.append(lambda p=p: p.agent and p.agent.stop())
+    conns = []
+    cleanups.append(lambda: [c.close() for c in conns])
+    if not bring_up_pair(t, p0, p1):
+        return
+    rc, out = p0.utility("ttIsql", "-v1", "-e", "; ".join(
+        "insert into adm.orders values (%d, 'kept')" % i for i in (1, 2, 3)) + "; exit", "sample")
+    t.is_(rc, 0, "three commits on the active")
+    t.ok(poll(lambda: keys(p1) == [1, 2, 3], 30, 0.25), "the standby receives them")
+
+    # The standby, an application connected to it.
+    idle = AppConn(p1, server=False)
+    conns.append(idle)
+    mark = len(daemon_log(p1))
+    rc, took = terminate(p1)
+    t.is_(rc, 0, "the standby's agent exits 0 after SIGTERM (%.1f s)" % took)
+    t.like(p1.agent.log_text(), 'msg="operation succeeded" operation=stop',
+           "its log says the stop succeeded")
+    stopped_cleanly(t, p1, mark, "standby")
+    t.ok(idle.sql("select count(*) from adm.orders") != 0,
+         "the application's connection was ended")
+    t.ok("open connections" not in daemon_log(p1)[mark:],
+         "the daemon was not stopped under open connections")
+
+    # The active, a transaction that does not end: -transactional for 2 s, then -immediate.
+    busy = AppConn(p0, server=False)
+    conns.append(busy)
+    busy.call({"op": "autocommit", "on": False})
+    t.is_(busy.sql("insert into adm.orders values (4, 'open')"), 0,
+          "the active has a transaction open")
+    mark = len(daemon_log(p0))
+    rc, took = terminate(p0)
+    t.is_(rc, 0, "the active's agent exits 0 after SIGTERM")
+    t.ok(2 <= took < 10, "within its --stop-timeout of 4 s, after forcing the connection off "
+         "2 s in (%.1f s)" % took) or t.diag(p0.agent.log_text()[-4000:])
+    log = p0.agent.log_text()
+    t.like(log, "connections still open; forcing them off", "its log says it forced them off")
+    stopped_cleanly(t, p0, mark, "active")
+    t.ok(busy.sql("commit") != 0, "the open transaction cannot commit")
+
+    # Started again: a load, with the commits and without the open transaction.
+    p0.start(args=["--stop-timeout", "4"])
+    step(t, p0, "startDaemon")
+    step(t, p0, "load")
+    t.is_(keys(p0), [1, 2, 3], "loaded again, the database holds the commits, not the "
+          "transaction that was open")
+    t.ok(re.search(r"Data store %s loaded" % re.escape(DATASTORE), daemon_log(p0)[mark:]),
+         "the daemon log says it was loaded")
+
+    # An operation running when SIGTERM comes: the standby is gone, so quiesce waits for
+    # its acknowledgements; it is answered 503, and TimesTen is stopped all the same.
+    step(t, p0, "startRepAgent")
+    rc, out = p0.utility("ttIsql", "-v1", "-e", "insert into adm.orders values (5, 'late'); "
+                         "exit", "sample")
+    result = {}
+    th = threading.Thread(target=lambda: result.update(r=p0.agent.client().post(
+        "quiesce", {"waitSeconds": 60}, timeout=120)))
+    th.start()
+    waiting = poll(lambda: (p0.state().get("operation") or {}).get("operation") == "quiesce",
+                   30, 0.1)
+    mark = len(daemon_log(p0))
+    rc, took = terminate(p0)
+    th.join(60)
+    st, r = result.get("r", (None, {}))
+    t.is_((st, r.get("reason")), (503, "ShuttingDown"),
+          "the quiesce that was waiting is answered 503 ShuttingDown") or t.diag(
+        "waiting=%s %s" % (waiting, str(r)[:2000]))
+    t.is_(rc, 0, "the agent exits 0 (%.1f s)" % took)
+    stopped_cleanly(t, p0, mark, "active after a cancelled operation")
+
+    # Nothing to stop: the daemon is down.
+    p0.start(args=["--stop-timeout", "4"])
+    rc, took = terminate(p0)
+    t.ok(rc == 0 and took < 5, "with the daemon down, the agent exits 0 at once (%.1f s)" % took)
+    t.like(p0.agent.log_text(), "the TimesTen daemon is not running",
+           "saying the daemon is not running")
+
+
+run(body)
