@@ -87,6 +87,17 @@ copy(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src);
 }
 
+/*
+ * ttStatus's report as Oracle documents and publishes it (ttStatus in the Reference, and
+ * its 22.1 output in Oracle's own samples): "Could not connect to the TimesTen daemon.",
+ * "Daemon pid N port N instance NAME", a "Data store PATH" block per database with "There
+ * are N connections to the data store" or "There are no connections to the data store",
+ * "Shared Memory Key 0x... ID N" and rows "%-16s%-8s%-20s%-30.30s%5d" (Type, PID,
+ * Context, Connection Name, ConnID) when loaded, "Open for user connections", the policy
+ * lines and "Cache agent is running.". The wording for a closed database is not
+ * published; "Closed to user connections" is the simulator's, and any other leaves
+ * db_open Unknown, never Yes.
+ */
 int
 parse_ttstatus(const char *out, const char *datastore, struct tt_status *st)
 {
@@ -269,6 +280,9 @@ parse_repstate(const char *out, char *buf, size_t n)
 	return -1;
 }
 
+/* ttIsql's repschemes: "1 replication scheme found." is documented; the plural and the
+ * empty forms are not, so "N replication schemes found." and "No replication schemes
+ * found." are both taken, and a scheme listing without a count counts as one. */
 int
 parse_repschemes(const char *out)
 {
@@ -311,6 +325,8 @@ parse_repstatus(const char *out, char *buf, size_t n)
 	return -1;
 }
 
+/* ttRepSubscriberWait's one-column row: "< 00 >" every commit acknowledged, "< 01 >" the
+ * wait ran out (the built-in's documented results). */
 int
 parse_repwait(const char *out)
 {

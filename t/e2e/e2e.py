@@ -198,7 +198,13 @@ class Cluster:
         return json.loads(out.stdout)
 
     def install_operator(self):
+        """The manifests of k8s/, applied in a namespace that enforces the restricted Pod
+        Security Standard (and warns of it): the operator's Deployment, and then every
+        database pod, must meet it, or their pods are refused."""
         k8s = os.path.join(TOP_SRCDIR, "k8s")
+        self.kubectl("label", "--overwrite", "namespace", "default",
+                     "pod-security.kubernetes.io/enforce=restricted",
+                     "pod-security.kubernetes.io/warn=restricted", check=True)
         self.kubectl("apply", "-f", os.path.join(k8s, "crd.yaml"), check=True)
         self.kubectl("wait", "--for", "condition=established", "--timeout=60s",
                      "crd/timestenclassics.timesten.oracle.com", check=True)
@@ -212,7 +218,9 @@ class Cluster:
                 raise RuntimeError("k8s/operator.yaml: no %r to add --cluster-domain after" % arg)
             manifest = manifest.replace(
                 arg, arg + "            - --cluster-domain=%s\n" % self.cluster_domain, 1)
-        self.kubectl("apply", "-f", "-", input=manifest, check=True)
+        out = self.kubectl("apply", "-f", "-", input=manifest, check=True)
+        if "PodSecurity" in out.stderr:
+            raise RuntimeError("k8s/operator.yaml does not meet Pod Security: %s" % out.stderr)
         return wait_until(lambda: self.operator_ready(), 60)
 
     def operator_pods(self):
