@@ -274,7 +274,14 @@ stop_timed_out(evutil_socket_t fd, short what, void *arg)
 }
 
 /* SIGTERM (the pod is going) or SIGINT: no more orders; TimesTen stopped cleanly within
- * --stop-timeout, then exit. A second signal exits at once. */
+ * --stop-timeout, then exit. A second signal exits at once.
+ *
+ * Not when the database may be a pair's active (its state, probed since the last order,
+ * does not show otherwise; or an order is running): then the agent exits at once, as the
+ * container's process, so that the container's end takes the daemon and the database
+ * with it. The operator promotes the standby as soon as this pod is gone from the API;
+ * a clean stop would keep the old active open to its applications meanwhile. Its
+ * database is duplicated again from the new active anyway. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -286,6 +293,14 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (a->stopping || a->cfg.stop_timeout_ms == 0) {
 		log_info("agent", "stopping at once", "signal", name, NULL);
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	if (ops_running(a) || !state_known_passive(a)) {
+		log_info(
+		    "agent",
+		    "stopping at once: the database may be the active, it goes with the container",
+		    "signal", name, NULL);
 		event_base_loopexit(a->base, NULL);
 		return;
 	}

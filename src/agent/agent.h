@@ -184,6 +184,12 @@ void state_shutdown(struct agent *a);
 void state_get(struct agent *a, evhtp_request_t *req);
 /* Marks the cache stale (after an operation changed TimesTen). */
 void state_invalidate(struct agent *a);
+/* Whether the state probed since the last order shows a database that cannot be a pair's
+ * active: no instance, daemon or loaded database, no replication scheme (a database of
+ * its own), or a rep state other than ACTIVE. 0 when not known. */
+int state_known_passive(struct agent *a);
+/* Whether an operation is running. */
+int ops_running(struct agent *a);
 /* Writes the state as JSON (used by the GET and by tests). */
 char *state_json(struct agent *a, const struct state *s, size_t *len);
 

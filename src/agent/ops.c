@@ -146,6 +146,12 @@ reply_op(evhtp_request_t *req, struct op *op, int code)
 }
 
 int
+ops_running(struct agent *a)
+{
+	return a->ops != NULL && a->ops->running != NULL;
+}
+
+int
 ops_probe_kept_out(struct agent *a)
 {
 	return a->ops != NULL && a->ops->running != NULL &&

@@ -436,6 +436,23 @@ state_invalidate(struct agent *a)
 	a->state->gen++;
 }
 
+int
+state_known_passive(struct agent *a)
+{
+	const struct state_cache *sc = a->state;
+	const struct state *s;
+
+	if (sc == NULL || !sc->valid || sc->cur_gen != sc->gen)
+		return 0; /* not probed since the last order: anything may have changed */
+	s = &sc->cur;
+	if (strcmp(s->instance, "None") == 0 || strcmp(s->daemon, "Down") == 0 ||
+	    strcmp(s->database, "None") == 0 || strcmp(s->database, "Unloaded") == 0 ||
+	    strcmp(s->rep_scheme, "None") == 0)
+		return 1;
+	return strcmp(s->rep_state, "STANDBY") == 0 || strcmp(s->rep_state, "IDLE") == 0 ||
+	       strcmp(s->rep_state, "FAILED") == 0 || strcmp(s->rep_state, "RECOVERING") == 0;
+}
+
 static void
 jw_bytes(struct jw *w, const char *k, long long v)
 {

@@ -2,10 +2,13 @@
 """SIGTERM, as the kubelet sends when a pod is deleted: the agent stops TimesTen the
 documented way before it exits (replication agent, database closed and its applications
 disconnected, unloaded with a checkpoint, daemon stopped), so that the pod's next start
-is a load, not a recovery. On a pair of simulated pods: the standby with an idle
-connection; the active with a transaction that does not end (forced off after two seconds,
-half of its --stop-timeout, rolled back, the commits kept); an operation running when the signal
-comes is answered 503 and the stop goes on; an agent whose daemon is down exits at once.
+is a load, not a recovery; except a pair's active, which must stop taking writes at once:
+its agent exits at once and the container's end takes TimesTen with it. On simulated
+pods: the active of a pair with an order running (cut off; the agent exits at once,
+TimesTen not stopped); its standby with an idle connection (stopped cleanly); a database of its
+own with a transaction that does not end (forced off after two seconds, half of its
+--stop-timeout, rolled back, the commits kept, loaded again); an agent whose daemon is
+down exits at once.
 
 The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
@@ -50,16 +53,15 @@ def terminate(pod, timeout=60):
     return rc, time.monotonic() - t0
 
 
-def stopped_cleanly(t, pod, mark, what):
-    """The daemon log since mark says the replication agent, the database and the daemon
-    were stopped, in that order, and ttStatus finds no daemon."""
+def stopped_cleanly(t, pod, mark, what, rep=True):
+    """The daemon log since mark says the replication agent (when rep), the database and
+    the daemon were stopped, in that order, and ttStatus finds no daemon."""
     log = daemon_log(pod)[mark:]
-    order = [log.find("Replication agent for %s stopped" % DATASTORE),
-             log.find("Data store %s unloaded" % DATASTORE),
-             log.find("TimesTen Daemon (PID: ")]
+    order = ([log.find("Replication agent for %s stopped" % DATASTORE)] if rep else []) + [
+        log.find("Data store %s unloaded" % DATASTORE), log.find("TimesTen Daemon (PID: ")]
     t.ok(all(i >= 0 for i in order) and order == sorted(order),
-         "%s: the daemon log says replication agent stopped, database unloaded, daemon "
-         "stopped, in that order" % what) or t.diag(log[-3000:])
+         "%s: the daemon log says %sdatabase unloaded, daemon stopped, in that order"
+         % (what, "replication agent stopped, " if rep else "")) or t.diag(log[-3000:])
     rc, out = pod.utility("ttStatus")
     t.like(out, "Could not connect to the TimesTen daemon", "%s: ttStatus finds no daemon" % what)
 
@@ -72,12 +74,13 @@ def body(t, work, cleanups):
     env = ttsim_env(work, server)
     cleanups.append(lambda: stop_ttsim_server(server))
     certs = os.path.join(work, "certs")
-    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(2)]
+    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(3)]
     make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
     write_hosts(pods)
-    p0, p1 = pods
-    p0.start(args=["--stop-timeout", "4"])
+    p0, p1, p2 = pods
+    p0.start()
     p1.start()
+    p2.start(args=["--stop-timeout", "4"])
     for p in pods:
         cleanups.append(lambda p=p: p.agent and p.agent.stop())
     conns = []
@@ -89,7 +92,40 @@ def body(t, work, cleanups):
     t.is_(rc, 0, "three commits on the active")
     t.ok(poll(lambda: keys(p1) == [1, 2, 3], 30, 0.25), "the standby receives them")
 
-    # The standby, an application connected to it.
+    # The active, an order running (quiesce waits for the standby, whose replication
+    # agent is stopped): the agent exits at once, cutting the order off, and TimesTen is
+    # left to the container's end.
+    step(t, p1, "stopRepAgent")
+    rc, out = p0.utility("ttIsql", "-v1", "-e", "insert into adm.orders values (4, 'unsent'); "
+                         "exit", "sample")
+    t.is_(rc, 0, "a commit the standby does not receive")
+    result = {}
+
+    def quiesce():
+        try:
+            result["r"] = p0.agent.client().post("quiesce", {"waitSeconds": 60}, timeout=120)
+        except Exception as e:  # the connection closed under it
+            result["r"] = (None, {"error": str(e)})
+    th = threading.Thread(target=quiesce)
+    th.start()
+    poll(lambda: (p0.state().get("operation") or {}).get("operation") == "quiesce", 30, 0.1)
+    mark = len(daemon_log(p0))
+    rc, took = terminate(p0)
+    th.join(60)
+    st, r = result.get("r", (None, {}))
+    t.ok(not th.is_alive() and st != 200 and "r" in result,
+         "the active: the quiesce that was waiting is cut off") or t.diag(str(result)[:2000])
+    t.ok(rc == 0 and took < 3, "the active's agent exits 0 at once (%.1f s)" % took)
+    t.like(p0.agent.log_text(), "stopping at once: the database may be the active",
+           "its log says why")
+    t.ok("stopped" not in daemon_log(p0)[mark:] and "Daemon pid" in p0.utility("ttStatus")[1],
+         "it stopped nothing in TimesTen (the container's end does)") or t.diag(
+        daemon_log(p0)[mark:])
+
+    # The standby, an application connected to it: stopped cleanly.
+    step(t, p1, "startRepAgent")
+    t.ok(poll(lambda: p1.state().get("repState") == "STANDBY", 30, 0.25),
+         "the standby, its replication agent started again, is STANDBY")
     idle = AppConn(p1, server=False)
     conns.append(idle)
     mark = len(daemon_log(p1))
@@ -103,57 +139,44 @@ def body(t, work, cleanups):
     t.ok("open connections" not in daemon_log(p1)[mark:],
          "the daemon was not stopped under open connections")
 
-    # The active, a transaction that does not end: -transactional for 2 s, then -immediate.
-    busy = AppConn(p0, server=False)
+    # A database of its own (no replication scheme), a transaction that does not end:
+    # -transactional for 2 s, then -immediate.
+    for op in ("createInstance", "startDaemon", "createDatabase", "createAdminUser",
+               "runSchema"):
+        step(t, p2, op)
+    rc, out = p2.utility("ttIsql", "-v1", "-e", "; ".join(
+        "insert into adm.orders values (%d, 'kept')" % i for i in (1, 2, 3)) + "; exit", "sample")
+    t.is_(rc, 0, "a database of its own: three commits")
+    busy = AppConn(p2, server=False)
     conns.append(busy)
     busy.call({"op": "autocommit", "on": False})
-    t.is_(busy.sql("insert into adm.orders values (4, 'open')"), 0,
-          "the active has a transaction open")
-    mark = len(daemon_log(p0))
-    rc, took = terminate(p0)
-    t.is_(rc, 0, "the active's agent exits 0 after SIGTERM")
+    t.is_(busy.sql("insert into adm.orders values (4, 'open')"), 0, "a transaction is open")
+    t.is_(p2.state().get("repScheme"), "None", "its state shows no replication scheme")
+    mark = len(daemon_log(p2))
+    rc, took = terminate(p2)
+    t.is_(rc, 0, "its agent exits 0 after SIGTERM")
     t.ok(2 <= took < 10, "within its --stop-timeout of 4 s, after forcing the connection off "
-         "2 s in (%.1f s)" % took) or t.diag(p0.agent.log_text()[-4000:])
-    log = p0.agent.log_text()
-    t.like(log, "connections still open; forcing them off", "its log says it forced them off")
-    stopped_cleanly(t, p0, mark, "active")
+         "2 s in (%.1f s)" % took) or t.diag(p2.agent.log_text()[-4000:])
+    t.like(p2.agent.log_text(), "connections still open; forcing them off",
+           "its log says it forced them off")
+    stopped_cleanly(t, p2, mark, "a database of its own", rep=False)
     t.ok(busy.sql("commit") != 0, "the open transaction cannot commit")
 
     # Started again: a load, with the commits and without the open transaction.
-    p0.start(args=["--stop-timeout", "4"])
-    step(t, p0, "startDaemon")
-    step(t, p0, "load")
-    t.is_(keys(p0), [1, 2, 3], "loaded again, the database holds the commits, not the "
+    p2.start(args=["--stop-timeout", "4"])
+    step(t, p2, "startDaemon")
+    step(t, p2, "load")
+    t.is_(keys(p2), [1, 2, 3], "loaded again, the database holds the commits, not the "
           "transaction that was open")
-    t.ok(re.search(r"Data store %s loaded" % re.escape(DATASTORE), daemon_log(p0)[mark:]),
+    t.ok(re.search(r"Data store %s loaded" % re.escape(DATASTORE), daemon_log(p2)[mark:]),
          "the daemon log says it was loaded")
-
-    # An operation running when SIGTERM comes: the standby is gone, so quiesce waits for
-    # its acknowledgements; it is answered 503, and TimesTen is stopped all the same.
-    step(t, p0, "startRepAgent")
-    rc, out = p0.utility("ttIsql", "-v1", "-e", "insert into adm.orders values (5, 'late'); "
-                         "exit", "sample")
-    result = {}
-    th = threading.Thread(target=lambda: result.update(r=p0.agent.client().post(
-        "quiesce", {"waitSeconds": 60}, timeout=120)))
-    th.start()
-    waiting = poll(lambda: (p0.state().get("operation") or {}).get("operation") == "quiesce",
-                   30, 0.1)
-    mark = len(daemon_log(p0))
-    rc, took = terminate(p0)
-    th.join(60)
-    st, r = result.get("r", (None, {}))
-    t.is_((st, r.get("reason")), (503, "ShuttingDown"),
-          "the quiesce that was waiting is answered 503 ShuttingDown") or t.diag(
-        "waiting=%s %s" % (waiting, str(r)[:2000]))
-    t.is_(rc, 0, "the agent exits 0 (%.1f s)" % took)
-    stopped_cleanly(t, p0, mark, "active after a cancelled operation")
+    step(t, p2, "stopDaemon")
 
     # Nothing to stop: the daemon is down.
-    p0.start(args=["--stop-timeout", "4"])
-    rc, took = terminate(p0)
+    p2.state()
+    rc, took = terminate(p2)
     t.ok(rc == 0 and took < 5, "with the daemon down, the agent exits 0 at once (%.1f s)" % took)
-    t.like(p0.agent.log_text(), "the TimesTen daemon is not running",
+    t.like(p2.agent.log_text(), "the TimesTen daemon is not running",
            "saying the daemon is not running")
 
 
