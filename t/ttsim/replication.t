@@ -111,6 +111,11 @@ def body(t, w):
     t.is_(keys(w, b), acked, "every acknowledged row is on the standby")
     t.is_(client(w, a, "updatable").stdout, "Yes\n", "the active is updatable")
     t.is_(client(w, b, "updatable").stdout, "No\n", "the standby is not")
+    rc, out, err = a.run("ttsimctl", "databases")
+    t.is_((rc, out), (0, "host=sample-0 ip=%s dsn=sample loaded=yes repstate=ACTIVE updatable=yes\n"
+                         "host=sample-1 ip=%s dsn=sample loaded=yes repstate=STANDBY updatable=no\n"
+                         % (a.ip, b.ip)),
+          "ttsimctl databases: the server's own view of both") or t.diag(err)
 
     rc, out, err = b.sql("insert into scott.t values (0, 'x')")
     t.like(out, r"^16265: This database is currently the STANDBY\.  Change to SCOTT\.T "

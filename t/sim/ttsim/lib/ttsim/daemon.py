@@ -13,6 +13,7 @@ import signal
 import time
 
 from . import env
+from . import odbcini
 from . import proto
 from . import stall
 from . import storage
@@ -75,6 +76,20 @@ class Daemon(Requests):
     # -- paths, names, logging --------------------------------------------
     def host(self, path):
         return env.host_path(path, self.root)
+
+    def dsn_names(self):
+        """{DataStore in-pod path: DSN} from the instance's sys.odbc.ini."""
+        try:
+            with open(self.host(self.home + "/conf/sys.odbc.ini")) as f:
+                sections = odbcini.parse_ini(f.read())
+        except OSError:
+            return {}
+        out = {}
+        for dsn, pairs in sections.items():
+            for k, v in pairs:
+                if k.lower() == "datastore":
+                    out.setdefault(v, dsn)
+        return out
 
     def logmsg(self, level, text):
         stamp = time.strftime("%Y-%m-%d %H:%M:%S") + ".%03d" % (int(time.time() * 1000) % 1000)

@@ -128,10 +128,31 @@ class Server:
                 rss = next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
             return {"ok": True, "pid": os.getpid(), "daemons": len(self.daemons),
                     "rss_kb": rss, "dbs": sum(len(d.dbs) for d in self.daemons.values())}
+        if op == "databases":
+            return {"ok": True, "databases": self.databases()}
         if op == "shutdown":
             asyncio.get_running_loop().call_soon(self.stop_all)
             return {"ok": True}
         raise TTError(8045, text="unknown control request %r" % (op,))
+
+    def databases(self):
+        """Every database of every daemon this server plays, as the daemon knows it:
+        whatever a fault does to the pods' network, this is the ground truth."""
+        out = []
+        for d in sorted(self.daemons.values(), key=lambda d: (d.hostname, d.pod_ip)):
+            if d.dead:
+                continue
+            dsns = d.dsn_names()
+            for path in sorted(set(d.known) | set(d.dbs)):
+                db = d.dbs.get(path)
+                out.append({"host": d.hostname, "ip": d.pod_ip, "path": path,
+                            "dsn": dsns.get(path, os.path.basename(path)),
+                            "loaded": db is not None,
+                            "repstate": db.state if db is not None and db.scheme is not None
+                            else "-",
+                            "updatable": bool(db is not None and not db.closed and
+                                              db.updatable())})
+        return out
 
     async def register(self, msg):
         if self.exiting:
