@@ -656,6 +656,39 @@ pod_security(struct jw *w, yajl_val user)
 	jw_obj_end(w);
 }
 
+/*
+ * The object's pods prefer different nodes (preferred, so that a cluster of one node
+ * still runs them all): one node's loss is then not the loss of both databases of a pair.
+ * A template that sets affinity replaces this.
+ */
+static void
+spread_over_nodes(struct jw *w, const struct owner *o)
+{
+	jw_key(w, "affinity");
+	jw_obj(w);
+	jw_key(w, "podAntiAffinity");
+	jw_obj(w);
+	jw_key(w, "preferredDuringSchedulingIgnoredDuringExecution");
+	jw_arr(w);
+	jw_obj(w);
+	jw_kint(w, "weight", 100);
+	jw_key(w, "podAffinityTerm");
+	jw_obj(w);
+	jw_kstr(w, "topologyKey", "kubernetes.io/hostname");
+	jw_key(w, "labelSelector");
+	jw_obj(w);
+	jw_key(w, "matchLabels");
+	jw_obj(w);
+	jw_kstr(w, OBJECT_LABEL, o->name);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
 static void
 pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 {
@@ -684,6 +717,8 @@ pod_template(struct jw *w, const struct owner *o, const struct ttc_spec *spec)
 		jw_bool(w, 0);
 	}
 	pod_security(w, json_get(tspec, "securityContext", NULL));
+	if (json_get(tspec, "affinity", NULL) == NULL)
+		spread_over_nodes(w, o);
 	jw_key(w, "initContainers");
 	jw_arr(w);
 	tt_container(w, o->name, spec, 1, user_container(tspec, "initContainers", "ttinit"));

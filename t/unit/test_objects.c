@@ -103,6 +103,18 @@ test_statefulset(yajl_val obj, struct ttc_spec *spec, const struct owner *o)
 	       "the template's pod settings pass through");
 	ok(json_bool(pod, "automountServiceAccountToken", NULL) == 0,
 	   "no service-account token in the database pods (the agent never calls the API)");
+	yajl_val spread = json_at(json_get(pod, "affinity", "podAntiAffinity",
+	                                   "preferredDuringSchedulingIgnoredDuringExecution", NULL),
+	                          0);
+	long long weight = 0;
+	ok(json_int(spread, &weight, "weight", NULL) == 0 && weight == 100 &&
+	       json_str(spread, "podAffinityTerm", "topologyKey", NULL) &&
+	       strcmp(json_str(spread, "podAffinityTerm", "topologyKey", NULL),
+	              "kubernetes.io/hostname") == 0,
+	   "the pods prefer different nodes (preferred anti-affinity on the host name)");
+	is_str(
+	    json_str(spread, "podAffinityTerm", "labelSelector", "matchLabels", OBJECT_LABEL, NULL),
+	    "sample", "from the object's other pods");
 	yajl_val tt = find(json_get(pod, "containers", NULL), "name", "tt");
 	is_str(json_str(tt, "image", NULL), "phx.ocir.io/youraccount/tt1814110:3",
 	       "tt runs the image");
@@ -255,7 +267,8 @@ test_template_merge(const struct owner *o)
 	    "{\"name\":\"side\",\"image\":\"side:1\"}],"
 	    "\"initContainers\":[{\"name\":\"ttinit\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}"
 	    "],"
-	    "\"volumes\":[{\"name\":\"extra\",\"emptyDir\":{}}]}}",
+	    "\"volumes\":[{\"name\":\"extra\",\"emptyDir\":{}}],"
+	    "\"affinity\":{\"nodeAffinity\":{}}}}",
 	    &obj);
 
 	ok(spec != NULL, "a template naming the operator's containers parses: %s", err);
@@ -270,6 +283,10 @@ test_template_merge(const struct owner *o)
 	is_int(count_named(sts, "initContainers", "ttinit"), 1, "one ttinit container");
 	is_int(json_len(json_get(sts, "spec", "template", "spec", "containers", NULL)), 3,
 	       "and the user's own sidecar");
+	yajl_val aff = json_get(sts, "spec", "template", "spec", "affinity", NULL);
+	ok(json_get(aff, "nodeAffinity", NULL) != NULL &&
+	       json_get(aff, "podAntiAffinity", NULL) == NULL,
+	   "the template's affinity replaces the operator's spreading");
 	yajl_val tt = container_of(sts, "containers", "tt");
 	is_str(json_str(tt, "resources", "requests", "memory", NULL), "41Gi",
 	       "the template's resources replace the operator's");
