@@ -13,6 +13,9 @@
 #include "proc.h"
 #include "topology.h"
 
+/* The grace period of a fencing deletion: short, since the pod's database must stop
+ * taking writes now (its agent exits at once on SIGTERM), yet not 0, a force delete. */
+#define FENCE_GRACE_SECONDS 1
 /* Transient failures of one step tolerated before the procedure fails. */
 #define PROC_MAX_ATTEMPTS 10
 /* Seconds between tries of a step that failed transiently (doubling, capped). */
@@ -111,8 +114,12 @@ proc_advance(struct ttc_object *o, time_t now)
 			return PROC_WAITING;
 		const struct pod_view *pv = &o->pods[i];
 		if ((s->flags & STEP_FENCING) && (!pv->reachable || pv->terminating)) {
-			/* It cannot be told: make sure it is gone before going on. */
-			if (!r->deleting && pv->exists && o->fx->delete_pod(o, i, 0) == 0) {
+			/* It cannot be told: make sure it is gone before going on. Not a force
+			 * delete (grace 0): that removes the object at once while the kubelet may
+			 * still run its containers. With a grace period, the object goes only
+			 * once the kubelet has stopped them, which is the proof. */
+			if (!r->deleting && pv->exists &&
+			    o->fx->delete_pod(o, i, FENCE_GRACE_SECONDS) == 0) {
 				char pod[300];
 				r->deleting = 1;
 				objects_pod_name(pod, sizeof(pod), o->name, i);

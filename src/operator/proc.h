@@ -20,7 +20,7 @@ enum proc_target {
 	PROC_NTARGETS
 };
 
-#define STEP_FENCING 1u /* when the pod cannot be told, delete it (grace 0) instead */
+#define STEP_FENCING 1u /* when the pod cannot be told, delete it (FENCE_GRACE_SECONDS) instead */
 #define STEP_WAIT 2u    /* no order: wait until done() holds */
 #define STEP_ASYNC 4u   /* the order runs in the background (duplicate) */
 #define STEP_NOTE 8u    /* no order: when not done, after() records it and the run goes on */

@@ -11,7 +11,7 @@
 
 static char orders[4096];
 static char bodies[4096]; /* "op@pod body" lines, for the orders that have one */
-static int deleted[3];
+static int deleted[3], deleted_grace[3];
 static struct {
 	int pending, pod;
 	unsigned work;
@@ -41,8 +41,8 @@ static int
 fake_delete(struct ttc_object *o, int i, int grace)
 {
 	(void)o;
-	(void)grace;
 	deleted[i]++;
+	deleted_grace[i] = grace;
 	return 0;
 }
 
@@ -235,6 +235,8 @@ test_fail_over(void)
 	object_set_roles(&o, 1);
 	is_int(run(&o, 10), PROC_WAITING, "an active that cannot be told blocks promotion");
 	is_int(deleted[0], 1, "its pod is deleted (once) instead");
+	is_int(deleted_grace[0], 1,
+	       "gracefully (1 s), so that the pod is gone only once its kubelet stopped it");
 	is_str(orders, "", "and nothing is promoted yet");
 	o.pods[0].exists = 0;
 	is_int(run(&o, 10), PROC_DONE, "once the pod is gone, the standby is promoted");
