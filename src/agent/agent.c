@@ -367,7 +367,7 @@ agent_init(struct agent *a)
 		return -1;
 	}
 	if (sqltpl_load(a, a->cfg.sql_dir) < 0 || child_init(a) < 0 || make_tmpdir(a) < 0 ||
-	    state_init(a) < 0 || ops_init(a) < 0)
+	    state_init(a) < 0 || ops_init(a) < 0 || lease_init(a) < 0)
 		return -1;
 	if ((a->httpd = httpd_new(a->base, "api")) == NULL || api_init(a) < 0) {
 		log_error("agent", "cannot set up the HTTPS server", NULL);
@@ -419,6 +419,7 @@ agent_cleanup(struct agent *a)
 	if (a->stop_timer)
 		event_free(a->stop_timer);
 	ops_shutdown(a);
+	lease_free(a);
 	state_shutdown(a);
 	child_shutdown(a);
 	if (a->httpd) {

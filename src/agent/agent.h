@@ -214,6 +214,16 @@ int ops_probe_kept_out(struct agent *a);
 struct jw;
 void ops_state_json(struct agent *a, struct jw *w);
 
+/* ---- lease.c: the active's self-fencing lease (docs/fencing.md) ---- */
+
+struct lease;
+int lease_init(struct agent *a);
+void lease_free(struct agent *a);
+/* POST /v1/lease {"seconds": L} */
+void lease_post(struct agent *a, evhtp_request_t *req);
+/* Adds the lease's fields (seconds, remainingMs, selfFenced, outcome) to an object. */
+void lease_json(struct agent *a, struct jw *w);
+
 /* ---- api.c: the HTTP API ---- */
 
 int api_init(struct agent *a);
@@ -264,6 +274,7 @@ struct agent {
 	struct sqltpl *sql;
 	struct state_cache *state;
 	struct ops *ops;
+	struct lease *lease;
 	struct children *children;
 };
 

@@ -162,6 +162,13 @@ on_op(evhtp_request_t *req, void *arg)
 }
 
 static void
+on_lease(evhtp_request_t *req, void *arg)
+{
+	if (!refused_while_stopping(req, arg))
+		lease_post(arg, req);
+}
+
+static void
 on_async(evhtp_request_t *req, void *arg)
 {
 	const char *id = segment(req, "/v1/async/");
@@ -185,7 +192,8 @@ api_init(struct agent *a)
 	if (httpd_route(a->httpd, "/v1/state", HTTPD_GET, on_state, a) < 0 ||
 	    httpd_route(a->httpd, "/v1/ops", HTTPD_GET, on_ops_list, a) < 0 ||
 	    httpd_route(a->httpd, "/v1/ops/*", HTTPD_POST, on_op, a) < 0 ||
-	    httpd_route(a->httpd, "/v1/async/*", HTTPD_GET, on_async, a) < 0)
+	    httpd_route(a->httpd, "/v1/async/*", HTTPD_GET, on_async, a) < 0 ||
+	    httpd_route(a->httpd, "/v1/lease", HTTPD_POST, on_lease, a) < 0)
 		return -1;
 	return 0;
 }

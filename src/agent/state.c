@@ -525,6 +525,10 @@ state_json(struct agent *a, const struct state *s, size_t *len)
 	if (s->error[0])
 		jw_kstr(&w, "error", s->error);
 	ops_state_json(a, &w);
+	jw_key(&w, "lease");
+	jw_obj(&w);
+	lease_json(a, &w);
+	jw_obj_end(&w);
 	jw_obj_end(&w);
 	return jw_finish(&w, len);
 }

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""The self-fencing lease (docs/fencing.md) on a pair of simulated pods: renewals keep the
+active ACTIVE; without them, it stops taking writes by itself before the lease runs out
+(the simulator's own record says when: no later than the last renewal plus the lease);
+on the standby a lease running out changes nothing; when the agent cannot show that
+ttRepDeactivate took effect by half the fencing lead before the end, it kills the daemon;
+bad grants are refused.
+
+The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
+
+import json
+import os
+import random
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import (HOME, TTSIM, Pod, bring_up_pair, make_certs, poll, run,  # noqa: E402
+                      step, stop_ttsim_server, ttsim_env, write_hosts)
+
+
+def history(pod):
+    """The simulator's record of the pod's database: (time, updatable) in order."""
+    try:
+        with open(os.path.join(pod.root, HOME.lstrip("/"), "diag", "ttsim.history")) as f:
+            return [(r["time"], r["updatable"]) for r in map(json.loads, f) if "updatable" in r]
+    except (OSError, ValueError):
+        return []
+
+
+def grant(pod, seconds):
+    return pod.c.request("POST", "/v1/lease", {"seconds": seconds})
+
+
+def body(t, work, cleanups):
+    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
+        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
+        sys.exit(0)
+    server = "ttagent-lease-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
+    env = ttsim_env(work, server)
+    cleanups.append(lambda: stop_ttsim_server(server))
+    certs = os.path.join(work, "certs")
+    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(2)]
+    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
+    write_hosts(pods)
+    for p in pods:
+        p.start()
+        cleanups.append(p.agent.stop)
+    p0, p1 = pods
+    if not bring_up_pair(t, p0, p1):
+        return
+    step(t, p0, "setActive")
+
+    for bad in ({"seconds": 0}, {"seconds": "3"}, {"seconds": 3, "holder": "x"}):
+        st, r = p0.c.request("POST", "/v1/lease", bad)
+        t.is_(st, 400, "a grant of %s is refused" % json.dumps(bad))
+    s = p0.state()
+    t.is_((s.get("lease") or {}).get("seconds"), 0, "no lease was granted: seconds 0")
+
+    # Renewed every second, a 3 s lease keeps the active ACTIVE.
+    st, r = grant(p0, 3)
+    t.ok(st == 200 and r.get("seconds") == 3 and 2000 < r.get("remainingMs", 0) <= 3000 and
+         r.get("selfFenced") is False, "a 3 s lease is granted") or t.diag(str(r))
+    end = time.monotonic() + 6
+    while time.monotonic() < end:
+        time.sleep(1)
+        st, r = grant(p0, 3)
+        last = time.time()
+    s = p0.state()
+    t.is_((s.get("repState"), s.get("updatable"), s.get("active")), ("ACTIVE", "Yes", True),
+          "renewed every second for 6 s, it is still the updatable ACTIVE")
+
+    # No more renewals: it stops taking writes by itself before the lease runs out.
+    fenced = poll(lambda: (lambda s: s if s.get("repState") == "IDLE" else None)(p0.state()),
+                  20, 0.2) or p0.state()
+    t.is_((fenced.get("repState"), fenced.get("updatable"), fenced.get("active")),
+          ("IDLE", "No", False), "without renewals it deactivates itself and leaves the "
+          "Service (no /tmp/active)") or t.diag(p0.agent.log_text()[-3000:])
+    lease = fenced.get("lease") or {}
+    t.ok(lease.get("selfFenced") is True and "deactivated" in lease.get("outcome", ""),
+         "its state says so") or t.diag(str(lease))
+    offs = [tm for tm, up in history(p0) if not up and tm > last - 1]
+    t.ok(offs and offs[0] <= last + 3,
+         "the simulator's record: not updatable %.2f s after the last renewal, within the "
+         "3 s lease" % ((offs[0] - last) if offs else -1)) or t.diag(str(history(p0)[-5:]))
+    t.like(p0.agent.log_text(), "the lease is running out without renewal",
+           "the agent's log says why")
+
+    # On the standby, a lease running out changes nothing.
+    st, r = grant(p1, 2)
+    t.is_(st, 200, "the standby is granted a 2 s lease")
+    t.ok(poll(lambda: "not the active" in ((p1.state().get("lease") or {}).get("outcome")
+                                          or ""), 20, 0.25),
+         "it runs out; the state says the database is not the active")
+    s = p1.state()
+    t.is_((s.get("repState"), (s.get("lease") or {}).get("selfFenced")), ("STANDBY", False),
+          "and the standby is still STANDBY")
+
+    # What the agent cannot show: the state not probed since the last order, and
+    # ttRepDeactivate failing (the database is IDLE already). It kills the daemon by half
+    # the fencing lead (here 0.5 s) before the end.
+    step(t, p1, "setRepState", {"state": "ACTIVE"})  # the standby's turn (the peer is IDLE)
+    st, r = grant(p1, 2)
+    step(t, p1, "setRepState", {"state": "IDLE"})  # an order: the state is not known now
+    t.ok(poll(lambda: "was not deactivated in time: daemon killed" in p1.agent.log_text(), 20, 0.2),
+         "ttRepDeactivate failing, the agent kills the daemon") or t.diag(
+        p1.agent.log_text()[-3000:])
+    rc, out = p1.utility("ttStatus")
+    t.like(out, "Could not connect to the TimesTen daemon", "ttStatus finds no daemon")
+
+
+run(body)
