@@ -1,6 +1,5 @@
-"""What a fresh cluster holds: system namespaces, the node, the kubernetes Service and default RBAC roles."""
-
-from .util import micro_time, rfc3339
+"""What a fresh cluster holds: system namespaces, the kubernetes Service and default RBAC roles (the nodes
+register themselves: kubelet.py and nodes.py)."""
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -17,24 +16,6 @@ def _create(srv, group, plural, ns, obj):
 def bootstrap(srv):
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         _create(srv, "", "namespaces", "", {"metadata": {"name": ns}})
-    node = {"metadata": {"name": "kubesim-node", "labels": {"kubernetes.io/hostname": "kubesim-node",
-                                                             "kubernetes.io/os": "linux"}}}
-    _create(srv, "", "nodes", "", node)
-    rt = srv.store.types[("", "nodes")]
-    n = srv.store.get(rt, "", "kubesim-node")
-    srv.registry.set_status(rt, n, {
-        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": "kubesim-node"}],
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                        "message": "kubelet is posting ready status", "lastHeartbeatTime": rfc3339(),
-                        "lastTransitionTime": rfc3339()}],
-        "nodeInfo": {"kubeletVersion": "v1.32.4", "operatingSystem": "linux", "architecture": "amd64",
-                     "containerRuntimeVersion": "kubesim://1", "osImage": "kubesim", "kernelVersion": ""},
-        "capacity": {"cpu": "2", "memory": "24Gi", "pods": "5000"},
-        "allocatable": {"cpu": "2", "memory": "24Gi", "pods": "5000"}})
-    _create(srv, "coordination.k8s.io", "leases", "kube-node-lease", {
-        "metadata": {"name": "kubesim-node"},
-        "spec": {"holderIdentity": "kubesim-node", "leaseDurationSeconds": 40,
-                 "renewTime": micro_time()}})
     _create(srv, "", "services", "default", {
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": srv.port}]}})

@@ -57,9 +57,11 @@ class Controller:
 
 
 def start_controllers(srv):
-    from .ctl_core import CrdController, NamespaceController, PvcBinder
+    from .ctl_core import CrdController, NamespaceController, NodeUnschedulableTaint, PvcBinder
     from .ctl_gc import GarbageCollector
     from .ctl_workloads import DeploymentController, ReplicaSetController
     from .ctl_statefulset import StatefulSetController
+    from .ctl_scheduler import Scheduler
     return [c(srv) for c in (CrdController, NamespaceController, PvcBinder, GarbageCollector,
-                             DeploymentController, ReplicaSetController, StatefulSetController)]
+                             DeploymentController, ReplicaSetController, StatefulSetController, NodeUnschedulableTaint,
+                             Scheduler)]

@@ -3,6 +3,7 @@ the PVC binder (claims become Bound)."""
 
 from .controllers import Controller
 from .kinds import type_from_crd
+from .util import rfc3339
 
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
@@ -156,3 +157,41 @@ class PvcBinder(Controller):
         storage = (((spec.get("resources") or {}).get("requests") or {}).get("storage")) or "1Gi"
         self.registry.set_status(rt, pvc, {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
                                            "capacity": {"storage": storage}})
+
+
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
+class NodeUnschedulableTaint(Controller):
+    """The node lifecycle controller's taint of cordoned nodes (TaintNodesByCondition): a node with
+    `spec.unschedulable` carries `node.kubernetes.io/unschedulable:NoSchedule`, and loses it when uncordoned.
+    (The rest of that controller, Ready=Unknown and the unreachable taints, is not simulated.)"""
+
+    name = "node-unschedulable-taint"
+
+    def on_event(self, rt, ev):
+        if rt.key == ("", "nodes") and ev.type != "DELETED":
+            self.enqueue(ev.obj["metadata"]["name"])
+
+    def sync(self, name):
+        rt = self.t("", "nodes")
+        node = self.store.get(rt, "", name)
+        if node is None:
+            return
+        spec = node.get("spec") or {}
+        taints = list(spec.get("taints") or [])
+        has = any(t.get("key") == UNSCHEDULABLE_TAINT and t.get("effect") == "NoSchedule" for t in taints)
+        want = bool(spec.get("unschedulable"))
+        if has == want:
+            return
+        if want:
+            taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rfc3339()})
+        else:
+            taints = [t for t in taints if not (t.get("key") == UNSCHEDULABLE_TAINT and t.get("effect") == "NoSchedule")]
+        new = dict(node)
+        new["spec"] = dict(spec)
+        if taints:
+            new["spec"]["taints"] = taints
+        else:
+            new["spec"].pop("taints", None)
+        self.registry.write(rt, new)

@@ -6,8 +6,8 @@ import json
 
 AGG_CTYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGG_CTYPE_BETA = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
-SUB_VERBS = {"status": ["get", "patch", "update"], "exec": ["create", "get"], "log": ["get"]}
-SUB_KINDS = {"exec": ("", "v1", "PodExecOptions"), "log": ("", "v1", "Pod")}
+SUB_VERBS = {"status": ["get", "patch", "update"], "exec": ["create", "get"], "log": ["get"], "binding": ["create"]}
+SUB_KINDS = {"exec": ("", "v1", "PodExecOptions"), "log": ("", "v1", "Pod"), "binding": ("", "v1", "Binding")}
 
 
 def wants_aggregated(accept):

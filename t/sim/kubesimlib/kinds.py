@@ -53,7 +53,7 @@ def builtin_types():
           fields=["status.phase"]),
         R("", "v1", "nodes", "Node", namespaced=False, short_names=["no"], status=True),
         R("", "v1", "pods", "Pod", short_names=["po"], categories=["all"], status=True,
-          subresources=["exec", "log"], fields=["spec.nodeName", "status.phase", "spec.restartPolicy",
+          subresources=["binding", "exec", "log"], fields=["spec.nodeName", "status.phase", "spec.restartPolicy",
                                                  "spec.serviceAccountName", "status.podIP"]),
         R("", "v1", "services", "Service", short_names=["svc"], categories=["all"], status=True,
           verbs=["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]),

@@ -1,6 +1,7 @@
-"""The pod runtime ("kubelet"): schedules pods onto the one node, gives each a loopback address and a root
+"""The pod runtime: every node's kubelet in one. A node's kubelet registers its Node, keeps its Lease renewed
+(nodes.py) and runs the pods bound to that node (and no others): gives each a loopback address and a root
 directory, runs init containers then containers as local processes (or idle placeholders), probes them,
-restarts dead ones, reports status, and deletes pods gracefully."""
+restarts dead ones, reports status, and deletes pods gracefully. Scheduling is ctl_scheduler.py's."""
 
 import asyncio
 import fcntl
@@ -8,13 +9,12 @@ import logging
 import os
 import random
 
-from . import dns, events
+from . import dns
 from .images import ImageTable
+from .nodes import NodeAgent
 from .podrun import PodRunner
 
 log = logging.getLogger("kubesim.kubelet")
-
-NODE = "kubesim-node"
 
 
 def pick_subnet(state_dir):
@@ -70,8 +70,18 @@ class Kubelet:
         self.stopping = False
         os.makedirs(os.path.join(self.state_dir, "pgids"), exist_ok=True)
         self.write_hosts()
+        self.nodes = {}             # node name -> NodeAgent, in order
+        for i, name in enumerate(srv.node_names, 1):
+            self.nodes[name] = NodeAgent(srv, name, i)
+            self.nodes[name].register()
+
+    def node_ip(self, node):
+        a = self.nodes.get(node)
+        return a.ip if a else ""
 
     def start(self):
+        for a in self.nodes.values():
+            a.start()
         self.store.listeners.append(self.on_event)
         for pod in self.store.list(self.store.types[("", "pods")]):
             self.on_pod(pod)
@@ -139,13 +149,8 @@ class Kubelet:
     def on_pod(self, pod):
         uid = pod["metadata"]["uid"]
         spec = pod.get("spec") or {}
-        if not spec.get("nodeName"):
-            if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
-                return
-            asyncio.get_running_loop().call_soon(self.bind, pod)
-            return
-        if spec.get("nodeName") != NODE:
-            return
+        if spec.get("nodeName") not in self.nodes:
+            return   # not scheduled yet, or on a node that is not ours
         r = self.runners.get(uid)
         if r is None:
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and \
@@ -157,24 +162,6 @@ class Kubelet:
         else:
             r.pod = pod
             r.poke()
-
-    def bind(self, pod):
-        """The scheduler: put the pod on our node."""
-        rt = self.store.types[("", "pods")]
-        cur = self.store.get(rt, pod["metadata"]["namespace"], pod["metadata"]["name"])
-        if cur is None or cur["metadata"]["uid"] != pod["metadata"]["uid"] or (cur.get("spec") or {}).get("nodeName"):
-            return
-        new = dict(cur)
-        new["spec"] = dict(cur["spec"])
-        new["spec"]["nodeName"] = NODE
-        new["metadata"] = dict(cur["metadata"])
-        status = dict(cur.get("status") or {})
-        status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                                 "lastTransitionTime": _now()}]
-        new["status"] = status
-        self.store.put(rt, new, cur)
-        events.record(self.srv, new, "Normal", "Scheduled", "Successfully assigned %s/%s to %s" % (
-            cur["metadata"]["namespace"], cur["metadata"]["name"], NODE), "default-scheduler")
 
     def forget(self, runner):
         self.runners.pop(runner.uid, None)
@@ -195,6 +182,8 @@ class Kubelet:
 
     async def stop_all(self):
         self.stopping = True   # no more restarts
+        for a in self.nodes.values():
+            a.stop()
         await asyncio.gather(*(r.kill_all(grace=2) for r in list(self.runners.values())), return_exceptions=True)
 
 
@@ -219,7 +208,3 @@ def _write_if_changed(path, text):
         f.write(text)
     os.replace(tmp, path)
 
-
-def _now():
-    from .util import rfc3339
-    return rfc3339()

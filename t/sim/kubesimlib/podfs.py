@@ -131,7 +131,8 @@ class PodFS:
         for it in src.get("items") or []:
             fp = (it.get("fieldRef") or {}).get("fieldPath")
             if fp:
-                out[it["path"]] = field_value(pod, fp).encode()
+                out[it["path"]] = field_value(pod, fp, self.kubelet.node_ip(
+                    (pod.get("spec") or {}).get("nodeName"))).encode()
         return out
 
     def mount_all(self, pod):
@@ -155,7 +156,7 @@ class PodFS:
         return dirs
 
 
-def field_value(pod, path):
+def field_value(pod, path, host_ip=None):
     md = pod.get("metadata") or {}
     if path.startswith("metadata.labels[") or path.startswith("metadata.annotations["):
         which = "labels" if "labels" in path else "annotations"
@@ -166,7 +167,7 @@ def field_value(pod, path):
         return "\n".join('%s="%s"' % kv for kv in sorted(d.items()))
     if path == "spec.serviceAccountName":
         return (pod.get("spec") or {}).get("serviceAccountName", "")
-    if path == "status.hostIP":
-        return "127.0.0.1"
+    if path in ("status.hostIP", "status.hostIPs"):
+        return host_ip or (pod.get("status") or {}).get("hostIP", "")
     v = get_path(pod, path)
     return "" if v is None else str(v)

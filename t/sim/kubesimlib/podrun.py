@@ -102,7 +102,7 @@ class Container:
             elif e.get("valueFrom"):
                 vf = e["valueFrom"]
                 if vf.get("fieldRef"):
-                    env[name] = field_value(pod, vf["fieldRef"].get("fieldPath", ""))
+                    env[name] = field_value(pod, vf["fieldRef"].get("fieldPath", ""), self.runner.host_ip)
                 elif vf.get("secretKeyRef") or vf.get("configMapKeyRef"):
                     ref = vf.get("secretKeyRef") or vf.get("configMapKeyRef")
                     kind = "secrets" if vf.get("secretKeyRef") else "configmaps"
@@ -148,13 +148,13 @@ class Container:
             self.running = True
             self.state = {"running": {"startedAt": self.started_at}}
             events.record(r.kubelet.srv, r.pod, "Normal", "Started", "Started container %s" % self.name, "kubelet",
-                          "kubesim-node", self.field_path())
+                          r.node, self.field_path())
             return
         try:
             env = self.env()
         except ConfigError as e:
             self.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}}
-            events.record(r.kubelet.srv, r.pod, "Warning", "Failed", "Error: %s" % e, "kubelet", "kubesim-node",
+            events.record(r.kubelet.srv, r.pod, "Warning", "Failed", "Error: %s" % e, "kubelet", r.node,
                           self.field_path())
             r.retry_later(self, 2.0)
             return
@@ -165,7 +165,7 @@ class Container:
                 'exec: "%s": executable file not found in $PATH' % argv[0]
             self._exited(128, "StartError", msg)
             events.record(r.kubelet.srv, r.pod, "Warning", "Failed", "Error: failed to start container \"%s\": %s"
-                          % (self.name, msg), "kubelet", "kubesim-node", self.field_path())
+                          % (self.name, msg), "kubelet", r.node, self.field_path())
             return
         argv = [argv[0]] + map_args(argv[1:], r.fs.root)
         wd = self.spec.get("workingDir") or self.image.workdir
@@ -198,7 +198,7 @@ class Container:
         else:
             loop.create_task(self._poll(proc))
         events.record(r.kubelet.srv, r.pod, "Normal", "Started", "Started container %s" % self.name, "kubelet",
-                      "kubesim-node", self.field_path())
+                      r.node, self.field_path())
 
     async def _poll(self, proc):
         while proc.poll() is None:
@@ -276,6 +276,8 @@ class PodRunner:
         self.pod = pod
         md = pod["metadata"]
         self.uid, self.namespace, self.name = md["uid"], md["namespace"], md["name"]
+        self.node = (pod.get("spec") or {}).get("nodeName")   # the node whose kubelet runs the pod
+        self.host_ip = kubelet.node_ip(self.node)
         self.fs = PodFS(kubelet, pod)
         self.ip = None
         self.ip_n = None
@@ -352,7 +354,7 @@ class PodRunner:
                 self.kubelet.write_hosts()
         except Exception as e:
             events.record(self.kubelet.srv, pod, "Warning", "FailedMount", "MountVolume.SetUp failed: %s" % e,
-                          "kubelet", "kubesim-node")
+                          "kubelet", self.node)
             asyncio.get_running_loop().call_later(2.0, self.poke)
             return
         self.setup_done = True
@@ -404,7 +406,7 @@ class PodRunner:
             c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off %ds restarting failed container=%s pod=%s_%s(%s)"
                                    % (delay, c.name, self.name, self.namespace, self.uid)}}
             events.record(self.kubelet.srv, self.pod, "Warning", "BackOff", "Back-off restarting failed container %s in "
-                          "pod %s_%s(%s)" % (c.name, self.name, self.namespace, self.uid), "kubelet", "kubesim-node",
+                          "pod %s_%s(%s)" % (c.name, self.name, self.namespace, self.uid), "kubelet", self.node,
                           c.field_path())
             self.retry_later(c, delay)
 
@@ -416,9 +418,9 @@ class PodRunner:
         c.restart_at = None
         if c.instance == 0:
             events.record(self.kubelet.srv, self.pod, "Normal", "Pulled", 'Container image "%s" already present on '
-                          'machine' % c.image_ref, "kubelet", "kubesim-node", c.field_path())
+                          'machine' % c.image_ref, "kubelet", self.node, c.field_path())
         events.record(self.kubelet.srv, self.pod, "Normal", "Created", "Created container: %s" % c.name, "kubelet",
-                      "kubesim-node", c.field_path())
+                      self.node, c.field_path())
         c.start()
         if c.running and not c.init:
             loop = asyncio.get_running_loop()
@@ -457,13 +459,13 @@ class PodRunner:
             else:
                 oks, fails = 0, fails + 1
                 events.record(self.kubelet.srv, self.pod, "Warning", "Unhealthy", "%s probe failed: %s" % (
-                    label, msg.strip()), "kubelet", "kubesim-node", c.field_path())
+                    label, msg.strip()), "kubelet", self.node, c.field_path())
                 if kind == "readinessProbe" and fails >= fail_th and c.ready:
                     c.ready = False
                     self.poke()
                 if kind in ("livenessProbe", "startupProbe") and fails >= fail_th:
                     events.record(self.kubelet.srv, self.pod, "Normal", "Killing", "Container %s failed %s probe, "
-                                  "will be restarted" % (c.name, label.lower()), "kubelet", "kubesim-node",
+                                  "will be restarted" % (c.name, label.lower()), "kubelet", self.node,
                                   c.field_path())
                     await self.stop_container(c, int((self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)))
                     return
@@ -495,7 +497,7 @@ class PodRunner:
             for c in self.containers + self.inits:
                 if c.running:
                     events.record(self.kubelet.srv, pod, "Normal", "Killing", "Stopping container %s" % c.name,
-                                  "kubelet", "kubesim-node", c.field_path())
+                                  "kubelet", self.node, c.field_path())
             await self.kill_all(grace)
             rt = self.kubelet.store.types[("", "pods")]
             cur = self.current()
@@ -556,7 +558,7 @@ class PodRunner:
                                  cond("Ready", all_ready, "ContainersNotReady"),
                                  cond("ContainersReady", all_ready, "ContainersNotReady"),
                                  cond("PodScheduled", True)],
-                  "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}], "qosClass": old.get("qosClass", "BestEffort")}
+                  "hostIP": self.host_ip, "hostIPs": [{"ip": self.host_ip}], "qosClass": old.get("qosClass", "BestEffort")}
         if self.ip:
             status["podIP"] = self.ip
             status["podIPs"] = [{"ip": self.ip}]

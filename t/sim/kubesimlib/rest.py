@@ -321,6 +321,28 @@ class Rest:
         new = self.registry.write(t.rt, new)
         return json_response(200, self._scale_of(t, new))
 
+    # -- binding subresource (what a scheduler posts) ------------------------------------------------
+    def do_binding(self, req, t):
+        from .ctl_scheduler import bind
+        if req.method != "POST":
+            raise method_not_allowed()
+        body = parse_body(req)
+        target = body.get("target") if isinstance(body, dict) else None
+        md = (body.get("metadata") if isinstance(body, dict) else None) or {}
+        if not isinstance(target, dict) or not target.get("name"):
+            raise ApiError(422, 'Binding.core "%s" is invalid: target.name: Required value' % t.name, "Invalid",
+                           {"name": t.name, "kind": "Binding",
+                            "causes": [{"reason": "FieldValueRequired", "message": "Required value",
+                                        "field": "target.name"}]})
+        if target.get("kind") not in (None, "", "Node"):
+            raise ApiError(422, 'Binding.core "%s" is invalid: target.kind: Unsupported value: "%s": supported '
+                           'values: "Node"' % (t.name, target.get("kind")), "Invalid", {"name": t.name, "kind": "Binding"})
+        pod = {"metadata": {"namespace": t.namespace, "name": t.name, "uid": md.get("uid")}}
+        if not req.q("dryRun", ""):
+            bind(self.server, pod, target["name"])
+        return json_response(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                   "code": 201})
+
     # -- dispatch -----------------------------------------------------------------------------------
     async def handle(self, req, t, verb):
         rt = t.rt
@@ -334,6 +356,8 @@ class Rest:
             return await self.server.kubelet.serve_log(req, t)
         if t.sub == "exec":
             return await self.server.execs.serve(req, t)
+        if t.sub == "binding":
+            return self.do_binding(req, t)
         if verb == "watch":
             return await self.do_watch(req, t)
         if verb == "list":

@@ -25,7 +25,7 @@ VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-kubesim", "gitCom
 
 class Server:
     def __init__(self, state_dir, host="127.0.0.1", port=0, subnet=None, images=None, top_srcdir=None,
-                 top_builddir=None, admission_plugins=()):
+                 top_builddir=None, admission_plugins=(), nodes=1):
         self.state_dir = state_dir
         self.host = host
         self.port = port
@@ -33,6 +33,8 @@ class Server:
         self.top_srcdir = top_srcdir
         self.top_builddir = top_builddir
         self.images_path = images
+        from .nodes import node_names
+        self.node_names = node_names(nodes)
         self.store = Store()
         self.registry = Registry(self.store)
         for rt in kinds.builtin_types():
@@ -214,7 +216,7 @@ def main_loop(args):
     async def run():
         srv = Server(args.dir, port=args.port, subnet=args.subnet, images=args.images,
                      top_srcdir=args.top_srcdir, top_builddir=args.top_builddir,
-                     admission_plugins=getattr(args, "admission_plugins", ()))
+                     admission_plugins=getattr(args, "admission_plugins", ()), nodes=getattr(args, "nodes", 1))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, srv.stopping.set)

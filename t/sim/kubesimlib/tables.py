@@ -77,6 +77,33 @@ def pod_status_reason(pod):
     return reason
 
 
+def node_row(node):
+    """As the server's node printer: Ready/NotReady/Unknown (+SchedulingDisabled), roles from labels."""
+    st = _status(node)
+    ready = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
+    status = ["Unknown"] if ready is None else ["Ready" if ready.get("status") == "True" else
+                                                 "NotReady" if ready.get("status") == "False" else "Unknown"]
+    if ready is not None and ready.get("status") not in ("True", "False"):
+        status = ["Unknown"]
+    if _spec(node).get("unschedulable"):
+        status.append("SchedulingDisabled")
+    roles = set()
+    for k, v in (_md(node).get("labels") or {}).items():
+        if k.startswith("node-role.kubernetes.io/"):
+            roles.add(k[len("node-role.kubernetes.io/"):])
+        elif k == "kubernetes.io/role" and v:
+            roles.add(v)
+    roles.discard("")
+
+    def addr(kind):
+        return next((a.get("address") for a in st.get("addresses") or [] if a.get("type") == kind), None) or "<none>"
+    info = st.get("nodeInfo") or {}
+    return [_md(node)["name"], ",".join(status), ",".join(sorted(roles)) or "<none>", _created(node),
+            info.get("kubeletVersion", ""), addr("InternalIP"), addr("ExternalIP"),
+            info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
+            info.get("containerRuntimeVersion") or "<unknown>"]
+
+
 def pod_row(pod):
     st = _status(pod)
     total = len(_spec(pod).get("containers") or [])
@@ -171,9 +198,7 @@ BUILTIN = {
     ("", "nodes"): ([NAME, col("Status"), col("Roles"), AGE, col("Version"), col("Internal-IP", priority=1),
                      col("External-IP", priority=1), col("OS-Image", priority=1), col("Kernel-Version", priority=1),
                      col("Container-Runtime", priority=1)],
-                    lambda o: [_md(o)["name"], "Ready", "<none>", _created(o),
-                               (_status(o).get("nodeInfo") or {}).get("kubeletVersion", ""),
-                               "127.0.0.1", "<none>", "kubesim", "", "kubesim"]),
+                    node_row),
     ("", "services"): ([NAME, col("Type"), col("Cluster-IP"), col("External-IP"), col("Port(s)"), AGE,
                         col("Selector", priority=1)],
                        lambda o: [_md(o)["name"], _spec(o).get("type", "ClusterIP"), _spec(o).get("clusterIP", ""),
