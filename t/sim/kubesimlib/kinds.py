@@ -55,6 +55,7 @@ def builtin_types():
         R("", "v1", "pods", "Pod", short_names=["po"], categories=["all"], status=True,
           subresources=["binding", "exec", "log"], fields=["spec.nodeName", "status.phase", "spec.restartPolicy",
                                                  "spec.serviceAccountName", "status.podIP"]),
+        R("", "v1", "bindings", "Binding", verbs=["create"]),
         R("", "v1", "services", "Service", short_names=["svc"], categories=["all"], status=True,
           verbs=["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]),
         R("", "v1", "configmaps", "ConfigMap", short_names=["cm"]),

@@ -329,6 +329,13 @@ class Rest:
         body = parse_body(req)
         target = body.get("target") if isinstance(body, dict) else None
         md = (body.get("metadata") if isinstance(body, dict) else None) or {}
+        if t.sub is None:   # the older form: POST .../namespaces/NS/bindings, the pod named in the body
+            if t.namespace is None or t.name is not None:
+                raise method_not_allowed()
+            t = Target(t.rt, t.version, t.namespace, md.get("name"), None)
+            if not t.name:
+                raise ApiError(422, 'Binding.core "" is invalid: metadata.name: Required value: name or '
+                               'generateName is required', "Invalid", {"kind": "Binding"})
         if not isinstance(target, dict) or not target.get("name"):
             raise ApiError(422, 'Binding.core "%s" is invalid: target.name: Required value' % t.name, "Invalid",
                            {"name": t.name, "kind": "Binding",
@@ -356,7 +363,7 @@ class Rest:
             return await self.server.kubelet.serve_log(req, t)
         if t.sub == "exec":
             return await self.server.execs.serve(req, t)
-        if t.sub == "binding":
+        if t.sub == "binding" or (rt.key == ("", "bindings") and verb == "create"):
             return self.do_binding(req, t)
         if verb == "watch":
             return await self.do_watch(req, t)
