@@ -375,6 +375,8 @@ class Scheduler(Controller):
         parts = sorted("%d %s" % (n, r) for r, n in reasons.items())
         msg = "0/%d nodes are available" % total
         msg += (": " + ", ".join(parts) + ".") if parts else "."
+        if not total:
+            msg = "no nodes available to schedule pods"
         post = {}
         for r, n in reasons.items():
             what = "No preemption victims found for incoming pod" if r in _PREEMPTABLE else \

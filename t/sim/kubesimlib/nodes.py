@@ -87,9 +87,8 @@ class NodeAgent:
 
     def register(self):
         rt = self._t("", "nodes")
-        n = self.srv.store.get(rt, "", self.name)
-        if n is None:
-            n = self.srv.registry.create(rt, "", node_object(self.name))
+        if self.srv.store.get(rt, "", self.name) is None:
+            self.srv.registry.create(rt, "", node_object(self.name))
         self.post_status()
         self.renew_lease()
 
@@ -129,12 +128,12 @@ class NodeAgent:
         while True:
             await asyncio.sleep(LEASE_RENEW)
             try:
-                self.renew_lease()
-                if self.srv.store.get(self._t("", "nodes"), "", self.name) is None or \
-                        loop.time() - self.last_status >= STATUS_REPORT:
-                    if self.srv.store.get(self._t("", "nodes"), "", self.name) is None:
-                        self.srv.registry.create(self._t("", "nodes"), "", node_object(self.name))
+                gone = self.srv.store.get(self._t("", "nodes"), "", self.name) is None
+                if gone:   # deleted: the kubelet registers its node again
+                    self.srv.registry.create(self._t("", "nodes"), "", node_object(self.name))
+                if gone or loop.time() - self.last_status >= STATUS_REPORT:
                     self.post_status()
+                self.renew_lease()
             except Exception:
                 log.exception("node %s: heartbeat failed", self.name)
 

@@ -78,13 +78,11 @@ def pod_status_reason(pod):
 
 
 def node_row(node):
-    """As the server's node printer: Ready/NotReady/Unknown (+SchedulingDisabled), roles from labels."""
+    """As the server's node printer: Ready, NotReady (False or Unknown), Unknown without a Ready condition;
+    +SchedulingDisabled; roles from labels."""
     st = _status(node)
     ready = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
-    status = ["Unknown"] if ready is None else ["Ready" if ready.get("status") == "True" else
-                                                 "NotReady" if ready.get("status") == "False" else "Unknown"]
-    if ready is not None and ready.get("status") not in ("True", "False"):
-        status = ["Unknown"]
+    status = ["Unknown"] if ready is None else ["Ready" if ready.get("status") == "True" else "NotReady"]
     if _spec(node).get("unschedulable"):
         status.append("SchedulingDisabled")
     roles = set()
