@@ -28,6 +28,7 @@ struct lease {
 	long long seconds; /* the last grant; 0: never granted */
 	double expiry;     /* op_now_s() at which it runs out */
 	int fencing;       /* the self-fence of this expiry started */
+	int fence_running; /* its operation has not ended yet */
 	int deactivated;   /* ttRepDeactivate succeeded */
 	int killed;        /* the daemon was killed */
 	struct event *fence_timer, *force_timer;
@@ -103,6 +104,7 @@ self_fence_done(struct agent *a)
 {
 	struct lease *l = a->lease;
 
+	l->fence_running = 0;
 	snprintf(l->outcome, sizeof(l->outcome), "%s",
 	         l->killed ? "the daemon was killed"
 	         : l->deactivated
@@ -176,8 +178,11 @@ fence_due(evutil_socket_t fd, short what, void *arg)
 	         "writes",
 	         "seconds", LOG_I(l->seconds), NULL);
 	arm(l->force_timer, l->expiry - fence_lead(l) / 2);
-	if (ops_start_own(a, &self_fence_def, a->cfg.utility_timeout_ms, self_fence_done) < 0)
+	l->fence_running = 1;
+	if (ops_start_own(a, &self_fence_def, a->cfg.utility_timeout_ms, self_fence_done) < 0) {
+		l->fence_running = 0;
 		kill_daemon(a);
+	}
 }
 
 /* ---- API ---- */
@@ -210,19 +215,14 @@ lease_post(struct agent *a, evhtp_request_t *req)
 	}
 	long long seconds = YAJL_GET_INTEGER(v);
 	json_free(body);
-	if (!l->fencing) { /* a renewal after the self-fence started undoes nothing */
-		l->seconds = seconds;
-		l->expiry = op_now_s() + (double)seconds;
-		l->deactivated = l->killed = 0;
+	/* A grant while the self-fence runs changes nothing; one after it renews the lease
+	 * for a database made the active again. */
+	if (!l->fence_running) {
+		l->fencing = l->deactivated = l->killed = 0;
 		l->outcome[0] = '\0';
-		evtimer_del(l->force_timer);
-		arm(l->fence_timer, l->expiry - fence_lead(l));
-	} else if (!ops_running(a)) {
-		/* The self-fence is over: a new grant protects the database from now on, if
-		 * it is made the active again. */
-		l->fencing = 0;
 		l->seconds = seconds;
 		l->expiry = op_now_s() + (double)seconds;
+		evtimer_del(l->force_timer);
 		arm(l->fence_timer, l->expiry - fence_lead(l));
 	}
 	if (jw_init(&w) < 0) {

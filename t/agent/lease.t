@@ -87,6 +87,15 @@ def body(t, work, cleanups):
     t.like(p0.agent.log_text(), "the lease is running out without renewal",
            "the agent's log says why")
 
+    # Granted again after the self-fence: a fresh lease, which runs out on a database
+    # that is no longer the active.
+    st, r = grant(p0, 2)
+    t.ok(st == 200 and r.get("selfFenced") is False and r.get("outcome") == "",
+         "granted again after the self-fence, the lease starts afresh") or t.diag(str(r))
+    t.ok(poll(lambda: "not the active" in ((p0.state().get("lease") or {}).get("outcome")
+                                          or ""), 20, 0.25),
+         "it runs out: the database, IDLE now, is not the active")
+
     # On the standby, a lease running out changes nothing.
     st, r = grant(p1, 2)
     t.is_(st, 200, "the standby is granted a 2 s lease")
