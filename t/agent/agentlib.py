@@ -338,6 +338,24 @@ def ttsim_env(work, name):
             "TMPDIR": work, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def simulated_pods(work, cleanups, tag, n=2, extra_env=None):
+    """n pods sample-0, sample-1, ... played by a private simulator server (stopped by
+    cleanups), with the agents' certificates and the pods' hosts files; not started yet.
+    Exits with a TAP skip when the simulator is missing."""
+    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
+        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
+        sys.exit(0)
+    server = "ttagent-%s-%d-%d" % (tag, os.getpid(), random.randint(0, 10 ** 9))
+    env = ttsim_env(work, server)
+    env.update(extra_env or {})
+    cleanups.append(lambda: stop_ttsim_server(server))
+    certs = os.path.join(work, "certs")
+    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(n)]
+    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
+    write_hosts(pods)
+    return pods
+
+
 def bring_up_pair(t, p0, p1, scheme_attrs=""):
     """Everything the operator does to make p0 the ACTIVE and p1 its STANDBY (the scheme
     with scheme_attrs, e.g. RETURN TWOSAFE); whether p1 became STANDBY."""

@@ -10,14 +10,12 @@ The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
 import json
 import os
-import random
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (HOME, TTSIM, Pod, bring_up_pair, make_certs, poll, run,  # noqa: E402
-                      step, stop_ttsim_server, ttsim_env, write_hosts)
+from agentlib import (HOME, bring_up_pair, poll, run, simulated_pods, step)  # noqa: E402
 
 
 def history(pod):
@@ -34,16 +32,7 @@ def grant(pod, seconds):
 
 
 def body(t, work, cleanups):
-    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
-        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
-        sys.exit(0)
-    server = "ttagent-lease-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
-    env = ttsim_env(work, server)
-    cleanups.append(lambda: stop_ttsim_server(server))
-    certs = os.path.join(work, "certs")
-    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(2)]
-    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
-    write_hosts(pods)
+    pods = simulated_pods(work, cleanups, "lease", 2)
     for p in pods:
         p.start()
         cleanups.append(p.agent.stop)

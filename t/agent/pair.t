@@ -9,35 +9,18 @@ The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
 import json
 import os
-import random
-import re
 import signal
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (HOME, TTSIM, Pod, make_certs, poll, run, step,  # noqa: E402
-                      stop_ttsim_server, ttsim_env, write_hosts)
+from agentlib import (HOME, poll, run, simulated_pods, step)  # noqa: E402
 
 ROWS = 20
 
 def body(t, work, cleanups):
-    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
-        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
-        sys.exit(0)
-    server = "ttagent-pair-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
-    env = ttsim_env(work, server)
     argv_log = os.path.join(work, "argv.log")
-    env["TTSIM_ARGV_LOG"] = argv_log
-
-    cleanups.append(lambda: stop_ttsim_server(server))
-    certs = os.path.join(work, "certs")
-    pods = []
-    for i in range(2):
-        pods.append(Pod(work, "sample-%d" % i, certs, env))
-    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
-    write_hosts(pods)
+    pods = simulated_pods(work, cleanups, "pair", 2, {"TTSIM_ARGV_LOG": argv_log})
     for p in pods:
         p.start()
         cleanups.append(p.agent.stop)

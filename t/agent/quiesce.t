@@ -10,7 +10,6 @@ openDatabase opens the database again. The state's open and dbId fields follow.
 The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
 import os
-import random
 import re
 import sys
 import threading
@@ -18,8 +17,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (AppConn, Pod, TTSIM, bring_up_pair, make_certs, run,  # noqa: E402
-                      step, stop_ttsim_server, ttsim_env, write_hosts)
+from agentlib import (AppConn, bring_up_pair, run, simulated_pods, step)  # noqa: E402
 
 USER = "DSN=sample;UID=adm;PWD=adminpw"
 
@@ -46,16 +44,7 @@ def quiesce_in_background(pod, body):
 
 
 def body(t, work, cleanups):
-    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
-        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
-        sys.exit(0)
-    server = "ttagent-quiesce-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
-    env = ttsim_env(work, server)
-    cleanups.append(lambda: stop_ttsim_server(server))
-    certs = os.path.join(work, "certs")
-    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(2)]
-    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
-    write_hosts(pods)
+    pods = simulated_pods(work, cleanups, "quiesce", 2)
     for p in pods:
         p.start()
         cleanups.append(p.agent.stop)

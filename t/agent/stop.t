@@ -13,7 +13,6 @@ down exits at once.
 The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
 import os
-import random
 import re
 import signal
 import sys
@@ -22,8 +21,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentlib import (HOME, TTSIM, AppConn, Pod, bring_up_pair, make_certs, poll,  # noqa: E402
-                      run, step, stop_ttsim_server, ttsim_env, write_hosts)
+from agentlib import (HOME, AppConn, bring_up_pair, poll, run, simulated_pods, step)  # noqa: E402
 
 DATASTORE = "/tt/home/timesten/datastore/sample"
 
@@ -67,16 +65,7 @@ def stopped_cleanly(t, pod, mark, what, rep=True):
 
 
 def body(t, work, cleanups):
-    if not os.access(os.path.join(TTSIM, "bin", "ttStatus"), os.X_OK):
-        print("1..0 # SKIP the TimesTen simulator is not at %s" % TTSIM)
-        sys.exit(0)
-    server = "ttagent-stop-%d-%d" % (os.getpid(), random.randint(0, 10 ** 9))
-    env = ttsim_env(work, server)
-    cleanups.append(lambda: stop_ttsim_server(server))
-    certs = os.path.join(work, "certs")
-    pods = [Pod(work, "sample-%d" % i, certs, env) for i in range(3)]
-    make_certs(certs, *[x for p in pods for x in (p.ip, p.fqdn)])
-    write_hosts(pods)
+    pods = simulated_pods(work, cleanups, "stop", 3)
     p0, p1, p2 = pods
     p0.start()
     p1.start()
