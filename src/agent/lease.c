@@ -206,9 +206,9 @@ lease_post(struct agent *a, evhtp_request_t *req)
 			return;
 		}
 	v = json_get(body, "seconds", NULL);
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 1 || YAJL_GET_INTEGER(v) > LEASE_MAX_S) {
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 || YAJL_GET_INTEGER(v) > LEASE_MAX_S) {
 		json_free(body);
-		snprintf(msg, sizeof(msg), "field seconds: expected an integer from 1 to %d",
+		snprintf(msg, sizeof(msg), "field seconds: expected an integer from 0 to %d",
 		         LEASE_MAX_S);
 		api_error(req, 400, NULL, msg);
 		return;
@@ -223,7 +223,13 @@ lease_post(struct agent *a, evhtp_request_t *req)
 		l->seconds = seconds;
 		l->expiry = op_now_s() + (double)seconds;
 		evtimer_del(l->force_timer);
-		arm(l->fence_timer, l->expiry - fence_lead(l));
+		if (seconds > 0) {
+			arm(l->fence_timer, l->expiry - fence_lead(l));
+		} else {
+			/* Withdrawn: as if never granted. */
+			evtimer_del(l->fence_timer);
+			log_info("lease", "lease withdrawn", NULL);
+		}
 	}
 	if (jw_init(&w) < 0) {
 		api_error(req, 500, NULL, "out of memory");

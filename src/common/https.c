@@ -857,6 +857,23 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	     r->deadline_ms);
 }
 
+/*
+ * A request given up (cancelled, past its deadline, failed) has its connection reset, not
+ * closed: a close leaves what is still queued to be sent for minutes of retransmissions,
+ * and a request that arrives long after it was abandoned must not act (a lease grant,
+ * docs/fencing.md).
+ */
+static void
+reset_if_abandoned(struct https_request *r)
+{
+	struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct linger lg = {1, 0};
+
+	if (fd >= 0 && (r->cancelled || r->err != HTTPS_ERR_OK))
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 /* Starts a sent request, or finishes one whose outcome is known. */
 static void
 defer_cb(evutil_socket_t fd, short what, void *arg)
@@ -874,6 +891,7 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	/* Tear down first: done may free the client, and it can then no longer reach us. */
 	if (r->evcon != NULL) {
+		reset_if_abandoned(r);
 		evhttp_connection_free(r->evcon);
 		r->evcon = NULL;
 		r->ssl = NULL;
@@ -899,8 +917,11 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 request_free(struct https_request *r)
 {
-	if (r->evcon != NULL)
+	if (r->evcon != NULL) {
+		r->cancelled = 1;
+		reset_if_abandoned(r);
 		evhttp_connection_free(r->evcon);
+	}
 	if (r->defer_ev != NULL)
 		event_free(r->defer_ev);
 	if (r->deadline_ev != NULL)

@@ -26,6 +26,7 @@ struct pending {
 	struct event *timer;       /* async: the next poll */
 	agentc_state_fn state_done;
 	agentc_order_fn order_done;
+	agentc_lease_fn lease_done;
 	void *arg;
 	char op[32];
 	char id[64];
@@ -257,6 +258,42 @@ agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state
 	p->state_done = done;
 	p->lim = *lim;
 	if (send_request(p, HTTPS_GET, "/v1/state", NULL, state_reply) < 0) {
+		pending_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+lease_reply(struct https_request *r, const struct https_response *resp, void *arg)
+{
+	struct pending *p = arg;
+	char why[256];
+
+	(void)r;
+	p->req = NULL;
+	if (resp->status == 200) {
+		p->lease_done(p->arg, 1, NULL);
+	} else {
+		describe_failure(resp, why, sizeof(why));
+		p->lease_done(p->arg, 0, why);
+	}
+	pending_free(p);
+}
+
+int
+agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lease_fn done, void *arg)
+{
+	struct pending *p = pending_new(c, arg);
+	char body[64];
+
+	if (p == NULL)
+		return -1;
+	p->lease_done = done;
+	p->lim.request_ms = request_ms;
+	p->lim.tcp_ms = p->lim.tls_ms = request_ms;
+	snprintf(body, sizeof(body), "{\"seconds\":%lld}", seconds);
+	if (send_request(p, HTTPS_POST, "/v1/lease", body, lease_reply) < 0) {
 		pending_free(p);
 		return -1;
 	}

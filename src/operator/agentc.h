@@ -45,6 +45,13 @@ typedef void (*agentc_order_fn)(void *arg, enum order_result r, const char *mess
 int agentc_order(struct agentc *c, const char *op, const char *body,
                  const struct agentc_limits *lim, agentc_order_fn done, void *arg);
 
+/* A lease grant ended: ok (the agent holds the lease), or not with why. */
+typedef void (*agentc_lease_fn)(void *arg, int ok, const char *error);
+/* Sends POST /v1/lease {"seconds": seconds} (0 withdraws the lease) within request_ms, the
+ * connection reset if it is not answered by then; 0, or -1 when it cannot be sent. */
+int agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lease_fn done,
+                 void *arg);
+
 /* Parses a state document into st (absent fields "Unknown"); 0, or -1 with err. */
 int agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
                        size_t errlen);

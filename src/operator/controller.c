@@ -16,6 +16,7 @@
 #include "controller.h"
 #include "ctl.h"
 #include "fsm.h"
+#include "lease.h"
 #include "objects.h"
 #include "operator.h"
 #include "status.h"
@@ -132,6 +133,10 @@ change_state(struct managed *m, int to, int event)
 	o->last_switch = time(NULL);
 	if (!ttc_state_hands_off(to))
 		o->message[0] = '\0'; /* a hands-off state keeps saying why */
+	else
+		/* No more grants will come: the active keeps taking writes, a person's care. */
+		for (int i = 0; i < o->npods; i++)
+			observe_release_lease(m, i);
 	proc_reset(o);
 	m->entered = 1;
 	metric_add(metric_series(m->ctl->m->transitions, ttc_state_names[o->prev_state],
@@ -177,6 +182,7 @@ fire(struct managed *m, int event)
 	const struct fsm_row *row;
 
 	o->now = time(NULL);
+	o->now_ms = lease_now_ms();
 	to = fsm_step(o->topo->table, o->state, event, o, &row);
 	if (to < 0) {
 		/* No row listens (the usual answer to a situation that changes nothing), or the
@@ -235,6 +241,7 @@ upgrade_turn(struct managed *m, int proc_end)
 	if (!o->topo->upgrades)
 		return 0;
 	o->now = time(NULL);
+	o->now_ms = lease_now_ms();
 	o->up.template_ready = provision_template_current(m);
 	failed = proc_end < 0 ? upgrade_step(o) : upgrade_proc_ended(o, proc_end);
 	return failed && fire(m, TTC_EV_UPGRADE_FAILED);
@@ -257,6 +264,8 @@ ctl_step(struct managed *m)
 		time_t now = time(NULL);
 		int event;
 
+		o->now = now;
+		o->now_ms = lease_now_ms();
 		if (m->entered) {
 			m->entered = 0;
 			if (fire(m, TTC_EV_ENTER))

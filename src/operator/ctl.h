@@ -84,10 +84,12 @@ struct pod_link {
 	int want_fresh; /* an order ended: the next read must start after it */
 	int read_fresh; /* the read out started after the last order ended */
 	int reread;     /* read again as soon as the read out ends */
+	int granting;   /* a lease grant (or withdrawal) is out */
+	int withdraw;   /* withdraw the lease once the grant out has ended */
 	struct ctl_read {
 		struct managed *m;
 		int i;
-	} arg;
+	} arg, lease_arg;
 };
 
 struct controller {
@@ -137,6 +139,8 @@ void observe_pod(struct managed *m, int i, yajl_val pod);
 void observe_poll(struct managed *m);
 /* Reads pod i's agent's state now (unless a read is out), making its client if needed. */
 void observe_read(struct managed *m, int i);
+/* Withdraws the lease pod i's agent holds, as the operator stops looking after it. */
+void observe_release_lease(struct managed *m, int i);
 /* Drops pod i's agent client and what was out on it; an order out ends as transient. */
 void observe_drop_agent(struct managed *m, int i);
 /* The limits of a request to an agent (request: TIMER_AGENT_GET or TIMER_AGENT_POST). */

@@ -109,6 +109,16 @@ struct pod_view {
 	char hls[32];
 	char prev_hls[32];
 	time_t hls_switch;
+	/* The self-fencing lease (lease.h, docs/fencing.md) of the pod uid names, which may
+	 * be an earlier pod of this ordinal: its agent acknowledged a grant (or a previous
+	 * operator's status said so), and past bound_ms (monotonic) the database it serves
+	 * takes no writes unless a grant was sent since. */
+	struct pod_lease {
+		char uid[64]; /* "" none */
+		long long seconds;
+		long long bound_ms;
+		int held;
+	} lease;
 };
 
 /* How a pod stands against its intended role. */
@@ -170,6 +180,7 @@ struct ttc_object {
 	int prev_state;
 	time_t last_switch;
 	time_t now; /* the time of the step under way: the machine's guards and actions read it */
+	long long now_ms; /* the same instant on the monotonic clock, in milliseconds */
 
 	int active;         /* ordinal of the intended active, -1 none */
 	int target;         /* non-replicated: the pod being brought up, -1 none */

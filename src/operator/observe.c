@@ -14,8 +14,10 @@
 
 #include "agentc.h"
 #include "ctl.h"
+#include "lease.h"
 #include "objects.h"
 #include "podevents.h"
+#include "topology.h"
 #include "ttc/json.h"
 #include "ttc/log.h"
 
@@ -27,6 +29,8 @@ observe_drop_agent(struct managed *m, int i)
 	m->links[i].agent = NULL;
 	m->links[i].reading = 0;
 	m->links[i].reread = 0;
+	m->links[i].granting = 0;
+	m->links[i].withdraw = 0;
 	if (m->links[i].want_fresh) { /* no read will come from this client */
 		m->links[i].want_fresh = 0;
 		m->o.run.need_fresh = 0;
@@ -97,6 +101,94 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 
 static void state_read(void *arg, int ok, const struct agent_state *st, const char *error);
 
+/* Whether pod i's agent is to hold the lease: it serves the active of a pair the operator
+ * looks after, and answered the last read (after a failed read, a plain read first: a
+ * database that cannot be reached is not kept writable by trying). */
+static int
+lease_wanted(const struct managed *m, int i)
+{
+	const struct ttc_object *o = &m->o;
+	const struct pod_view *p = &o->pods[i];
+
+	return o->topo->has_active && o->active == i && p->reachable && !p->terminating &&
+	       *p->uid && !ttc_state_hands_off(o->state);
+}
+
+static void lease_send(struct managed *m, int i, long long seconds, agentc_lease_fn done);
+static void lease_withdrawn(void *arg, int ok, const char *error);
+
+static void
+lease_granted(void *arg, int ok, const char *error)
+{
+	struct ctl_read *rd = arg;
+	struct managed *m = rd->m;
+	struct pod_link *l = &m->links[rd->i];
+	char name[300];
+
+	l->granting = 0;
+	objects_pod_name(name, sizeof(name), m->o.name, rd->i);
+	if (l->withdraw) {
+		/* Overtaken: the withdrawal must reach the agent after the grant. */
+		l->withdraw = 0;
+		lease_send(m, rd->i, 0, lease_withdrawn);
+		return;
+	}
+	if (!ok) {
+		log_debug("agent", "lease grant failed", "pod", name, "error", error, NULL);
+		return;
+	}
+	if (!m->o.pods[rd->i].lease.held)
+		log_info("agent", "the active holds the self-fencing lease", "pod", name, "seconds",
+		         LOG_I(m->o.pods[rd->i].lease.seconds), NULL);
+	lease_acknowledged(&m->o, rd->i);
+	ctl_step(m); /* a new holder goes into status */
+}
+
+/* Sends pod i's agent a grant (seconds > 0) or a withdrawal (0), one at a time. */
+static void
+lease_send(struct managed *m, int i, long long seconds, agentc_lease_fn done)
+{
+	struct pod_link *l = &m->links[i];
+
+	if (l->agent == NULL || l->granting)
+		return;
+	l->lease_arg.m = m;
+	l->lease_arg.i = i;
+	if (seconds > 0)
+		lease_sent(&m->o, i, seconds, lease_now_ms()); /* before it leaves */
+	if (agentc_lease(l->agent, seconds, LEASE_REQUEST_MS, done, &l->lease_arg) == 0)
+		l->granting = 1;
+}
+
+static void
+lease_withdrawn(void *arg, int ok, const char *error)
+{
+	struct ctl_read *rd = arg;
+	char name[300];
+
+	rd->m->links[rd->i].granting = 0;
+	objects_pod_name(name, sizeof(name), rd->m->o.name, rd->i);
+	if (ok)
+		log_info("agent", "self-fencing lease withdrawn", "pod", name, NULL);
+	else
+		log_warn("agent", "cannot withdraw the self-fencing lease: it runs out", "pod",
+		         name, "error", error, NULL);
+}
+
+void
+observe_release_lease(struct managed *m, int i)
+{
+	struct pod_view *p = &m->o.pods[i];
+
+	if (!p->lease.held || strcmp(p->lease.uid, p->uid) != 0)
+		return;
+	lease_forget(&m->o, i);
+	if (m->links[i].granting)
+		m->links[i].withdraw = 1;
+	else
+		lease_send(m, i, 0, lease_withdrawn);
+}
+
 struct agentc_limits
 observe_limits(const struct ttc_spec *s, enum spec_timer request)
 {
@@ -139,6 +231,8 @@ observe_read(struct managed *m, int i)
 		return;
 	m->links[i].reading = 1;
 	m->links[i].read_fresh = m->links[i].want_fresh;
+	if (lease_wanted(m, i))
+		lease_send(m, i, lease_seconds(m->o.spec), lease_granted);
 }
 
 static void

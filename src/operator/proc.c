@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
 #include "object.h"
 #include "objects.h"
 #include "proc.h"
+#include "steps.h"
 #include "topology.h"
 
 /* The grace period of a fencing deletion: short, since the pod's database must stop
@@ -98,6 +100,17 @@ proc_advance(struct ttc_object *o, time_t now)
 			return PROC_FAILED;
 		}
 		if (s->done != NULL && s->done(o, i)) {
+			if ((s->flags & STEP_FENCING) && s->target == TARGET_FENCED &&
+			    !r->lease_told && !fenced_pod_gone(o, i) &&
+			    lease_ran_out(o, i, o->fence_uid)) {
+				char pod[300];
+				r->lease_told = 1;
+				objects_pod_name(pod, sizeof(pod), o->name, i);
+				object_event(o, 1, "Fence",
+				             "Pod %s: its %lld s lease ran out unrenewed: its "
+				             "database stopped taking writes by itself",
+				             pod, (long long)o->pods[i].lease.seconds);
+			}
 			r->next++;
 			r->attempts = 0;
 			r->deleting = 0;
@@ -128,6 +141,11 @@ proc_advance(struct ttc_object *o, time_t now)
 				    "Pod %s cannot be told to stop taking writes: deleting it",
 				    pod);
 			}
+			/* Its lease may prove it fenced before its kubelet can: look then. */
+			time_t at =
+			    s->target == TARGET_FENCED ? lease_runs_out_at(o, i, o->fence_uid) : 0;
+			if (at != 0 && (o->wake_at == 0 || o->wake_at > at))
+				o->wake_at = at;
 			return PROC_WAITING;
 		}
 		if (!pv->exists)

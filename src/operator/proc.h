@@ -70,6 +70,7 @@ struct proc_run {
 	int attempts;      /* transient failures of the current step */
 	time_t retry_at;   /* no new order before this */
 	int deleting;      /* a fencing deletion was sent for the current step */
+	int lease_told;    /* the Event saying a lease proved the fence was posted */
 	int reported;      /* the end was reported (PROC_DONE or PROC_FAILED) */
 	int need_fresh;    /* an order just succeeded: wait for a state read made after it */
 	char uid[PROC_NTARGETS][64]; /* each target's pod as the run started: a new pod

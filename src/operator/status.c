@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "lease.h"
 #include "objects.h"
 #include "status.h"
 #include "topology.h"
@@ -71,6 +72,14 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kstr(w, "prevImage", p->prev_image);
 	if (o->topo->upgrades)
 		jw_kbool(w, "quiescing", p->quiescing);
+	if (p->lease.held) {
+		/* A restarted operator counts the lease's bound from its own start. */
+		jw_key(w, "selfFencingLease");
+		jw_obj(w);
+		jw_kstr(w, "uid", p->lease.uid);
+		jw_kint(w, "seconds", p->lease.seconds);
+		jw_obj_end(w);
+	}
 	/* What the pod's /ttconfig holds, as the agent saw it. */
 	jw_kbool(w, "adminUserFile", st->admin_user_file);
 	jw_kbool(w, "schemaFile", st->schema_file);
@@ -263,6 +272,10 @@ status_restore(struct ttc_object *o, yajl_val status)
 		o->pods[i].upgrade_failed = json_bool(p, "nonRepUpgradeFailed", NULL) == 1 ||
 		                            (pod_hls && strcmp(pod_hls, "UpgradeFailed") == 0);
 		o->pods[i].quiescing = json_bool(p, "quiescing", NULL) == 1;
+		const char *luid = json_str(p, "selfFencingLease", "uid", NULL);
+		if (luid && *luid && json_int(p, &n, "selfFencingLease", "seconds", NULL) == 0 &&
+		    n > 0)
+			lease_restore(o, (int)i, luid, n, lease_now_ms());
 		const char *img = json_str(p, "lastReadyImage", NULL);
 		snprintf(o->pods[i].served_image, sizeof(o->pods[i].served_image), "%s",
 		         img ? img : "");

@@ -6,6 +6,7 @@
 
 #include "object.h"
 #include "objects.h"
+#include "lease.h"
 #include "steps.h"
 #include "ttc/json.h"
 
@@ -112,16 +113,16 @@ fenced_pod_gone(const struct ttc_object *o, int i)
 	return !p->exists || strcmp(p->uid, o->fence_uid) != 0;
 }
 
-/* The old active's database can no longer take writes: its pod is gone, or its agent
- * shows it cannot (daemon down, no database loaded, not updatable, or loaded in a state
- * other than ACTIVE). "Unknown" proves nothing. */
+/* The old active's database can no longer take writes: its pod is gone, its lease ran
+ * out, or its agent shows it cannot (daemon down, no database loaded, not updatable, or
+ * loaded in a state other than ACTIVE). "Unknown" proves nothing. */
 int
 fenced(const struct ttc_object *o, int i)
 {
 	const struct pod_view *p = &o->pods[i];
 	const struct agent_state *st = &p->st;
 
-	if (fenced_pod_gone(o, i))
+	if (fenced_pod_gone(o, i) || lease_ran_out(o, i, o->fence_uid))
 		return 1;
 	if (!p->reachable || p->terminating)
 		return 0;
@@ -130,13 +131,15 @@ fenced(const struct ttc_object *o, int i)
 	       (st->db == DB_LOADED && st->rep_state != REP_ACTIVE && st->rep_state != REP_UNKNOWN);
 }
 
-/* ... and the Service no longer leads to it. */
+/* ... and the Service no longer leads to it (a database fenced by its lease also left
+ * the Service: its agent removed /tmp/active first). */
 int
 fenced_unmarked(const struct ttc_object *o, int i)
 {
 	const struct pod_view *p = &o->pods[i];
 
-	return fenced_pod_gone(o, i) || (p->reachable && !p->terminating && !p->st.active_marker);
+	return fenced_pod_gone(o, i) || lease_ran_out(o, i, o->fence_uid) ||
+	       (p->reachable && !p->terminating && !p->st.active_marker);
 }
 
 /* Bodies. */

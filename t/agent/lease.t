@@ -41,11 +41,26 @@ def body(t, work, cleanups):
         return
     step(t, p0, "setActive")
 
-    for bad in ({"seconds": 0}, {"seconds": "3"}, {"seconds": 3, "holder": "x"}):
+    for bad in ({"seconds": -1}, {"seconds": 3601}, {"seconds": "3"},
+                {"seconds": 3, "holder": "x"}):
         st, r = p0.c.request("POST", "/v1/lease", bad)
         t.is_(st, 400, "a grant of %s is refused" % json.dumps(bad))
     s = p0.state()
     t.is_((s.get("lease") or {}).get("seconds"), 0, "no lease was granted: seconds 0")
+
+    # Withdrawn ({"seconds": 0}, as the operator does when it stops looking after the
+    # object): as if never granted, the active stays the active past the lease's end.
+    st, r = grant(p0, 2)
+    t.is_(st, 200, "a 2 s lease is granted")
+    st, r = grant(p0, 0)
+    t.ok(st == 200 and r.get("seconds") == 0 and r.get("remainingMs") == 0,
+         "{\"seconds\": 0} withdraws it") or t.diag(str(r))
+    end = time.monotonic() + 3.5
+    while time.monotonic() < end:
+        time.sleep(0.25)
+    s = p0.state()
+    t.is_((s.get("repState"), s.get("updatable"), (s.get("lease") or {}).get("selfFenced")),
+          ("ACTIVE", "Yes", False), "withdrawn, it does not run out: still the updatable ACTIVE")
 
     # Renewed every second, a 3 s lease keeps the active ACTIVE.
     st, r = grant(p0, 3)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "../../src/operator/lease.h"
 #include "../../src/operator/object.h"
 #include "../../src/operator/proc.h"
 #include "../../src/operator/topology.h"
@@ -289,6 +290,74 @@ test_fence_evidence(void)
 	is_str(orders, "setRepState@1 ", "a new pod in its place: the old one is gone, promote");
 }
 
+/* A lease proves the fence only once its bound has passed, for the pod that held it. */
+static void
+test_fence_by_lease(void)
+{
+	struct ttc_object o;
+	long long sent = 500000, bound = lease_bound_ms(sent, 30);
+
+	is_int((int)(bound - sent), 5000 + 2000 + 30000 + 300 + 1000,
+	       "bound: request 5 s + network 2 s + 30 s at 1%% rate difference + 1 s late");
+	is_int((int)lease_seconds(NULL), 30, "30 s lease for the default pollingInterval");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].terminating = 1;
+	o.pods[0].reachable = 0;
+	lease_sent(&o, 0, 30, sent);
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	o.now_ms = bound + 60000;
+	proc_advance(&o, clock_now);
+	is_str(orders, "", "a grant never acknowledged proves nothing, however old");
+	is_int(deleted[0], 1, "the pod is deleted as before");
+
+	lease_acknowledged(&o, 0);
+	o.now_ms = bound - 1;
+	o.now = clock_now;
+	o.wake_at = 0;
+	proc_advance(&o, clock_now);
+	is_str(orders, "", "an acknowledged lease before its bound: still no promotion");
+	ok(o.wake_at == clock_now + 1, "the object is looked at again when the bound passes");
+	lease_sent(&o, 0, 30, sent + 4000); /* a later grant moves the bound */
+	o.now_ms = bound;
+	proc_advance(&o, clock_now);
+	is_str(orders, "", "a later grant moves the bound on");
+	o.now_ms = bound + 4000;
+	events[0] = '\0';
+	proc_advance(&o, clock_now);
+	is_str(orders, "setRepState@1 ", "past the bound, the standby is promoted");
+	ok(strstr(events, "Fence: Pod sample-0: its 30 s lease ran out unrenewed") != NULL,
+	   "an Event says the lease proved it");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	o.pods[0].terminating = 1;
+	o.pods[0].reachable = 0;
+	lease_restore(&o, 0, "another-pod", 30, 0);
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	o.now_ms = 10000000;
+	proc_advance(&o, clock_now);
+	is_str(orders, "", "a lease another pod held proves nothing of this one");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	o.pods[0].terminating = 1;
+	o.pods[0].reachable = 0;
+	lease_restore(&o, 0, "uid-0", 30, 100000); /* a restarted operator, at 100 s */
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	o.now_ms = lease_bound_ms(100000, 30) - 1;
+	proc_advance(&o, clock_now);
+	is_str(orders, "", "after a restart the bound counts from the restart");
+	o.now_ms++;
+	proc_advance(&o, clock_now);
+	is_str(orders, "setRepState@1 ", "and holds once it passed");
+}
+
 /* Pod i serves as the ACTIVE database, not yet marked for the Service. */
 static void
 serving_active(struct ttc_object *o, int i)
@@ -546,6 +615,7 @@ main(void)
 	test_nonrep();
 	test_fresh();
 	test_fence_evidence();
+	test_fence_by_lease();
 	test_initialize();
 	test_fail_over();
 	test_take_over();
