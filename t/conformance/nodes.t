@@ -16,6 +16,11 @@ c = Cluster(args=["--nodes", "3"])
 k = c.kubectl
 NODES = ["kubesim-node", "kubesim-node-2", "kubesim-node-3"]
 IDLE = "registry.example.com/idle:1"   # an unknown image: an idle placeholder container
+SUBNET = int(c.info["subnet"].split(".")[1])   # the cluster's 127.S.0.0/16; node K is 127.S.255.K
+
+
+def node_addr(k):
+    return "127.%d.255.%d" % (SUBNET, k)
 
 
 def get(kind, name, ns=None):
@@ -60,7 +65,7 @@ t.ok(rc == 0 and lines[0].split()[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VER
 rc, out, err = k("get", "nodes", "-o", "wide")
 lines = out.strip().splitlines()
 t.ok(rc == 0 and "INTERNAL-IP" in lines[0] and "CONTAINER-RUNTIME" in lines[0] and
-     [ln.split()[5] for ln in lines[1:]] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"] and
+     [ln.split()[5] for ln in lines[1:]] == [node_addr(1), node_addr(2), node_addr(3)] and
      all(ln.split()[6] == "<none>" and ln.split()[-1] == "kubesim://1" for ln in lines[1:]),
      "kubectl get nodes -o wide: internal IPs, no external IP, the runtime", out + err)
 n2 = get("node", "kubesim-node-2")
@@ -76,7 +81,7 @@ t.ok(labels.get("kubernetes.io/hostname") == "kubesim-node-2" and labels.get("ku
      "a node's labels, conditions with heartbeats, nodeInfo, addresses, allocatable", json.dumps(n2, indent=1))
 rc, out, err = k("describe", "node", "kubesim-node-3")
 t.ok(rc == 0 and "Name:               kubesim-node-3" in out and "HolderIdentity:  kubesim-node-3" in out and
-     "KubeletReady" in out and "InternalIP:  127.0.0.3" in out and "Non-terminated Pods:" in out and
+     "KubeletReady" in out and "InternalIP:  %s" % node_addr(3) in out and "Non-terminated Pods:" in out and
      "Taints:             <none>" in out and "Unschedulable:      false" in out,
      "kubectl describe node: lease, conditions, addresses, pods, taints", out + err)
 
@@ -129,7 +134,7 @@ t.ok(placed and ((pvc or {}).get("metadata", {}).get("annotations") or {}).get(
     "volume.kubernetes.io/selected-node") == placed[1], "the claim records the node of its first pod", pvc)
 p1 = get("pod", "web-1")
 t.ok(placed and wait_for(lambda: (get("pod", "web-1").get("status") or {}).get("hostIP") ==
-                         "127.0.0.%d" % (NODES.index(placed[1]) + 1), timeout=30),
+                         node_addr(NODES.index(placed[1]) + 1), timeout=30),
      "status.hostIP is the node's address", (p1 or {}).get("status"))
 
 # -- required anti-affinity: the fourth replica has no node left -------------------------------------------
@@ -296,9 +301,9 @@ def one():
     p = json.loads(out) if rc == 0 else {}
     st = p.get("status") or {}
     return p if p.get("spec", {}).get("nodeName") == "kubesim-node" and st.get("phase") == "Running" and \
-        st.get("hostIP") == "127.0.0.1" else None
+        st.get("hostIP") == "127.%s.255.1" % c1.info["subnet"].split(".")[1] else None
 
 
-t.ok(wait_for(one, timeout=30), "a pod is scheduled onto it and runs there, hostIP 127.0.0.1")
+t.ok(wait_for(one, timeout=30), "a pod is scheduled onto it and runs there, hostIP the node's 127.S.255.1")
 c1.stop()
 t.done()

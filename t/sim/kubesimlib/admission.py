@@ -7,6 +7,33 @@ blocking (`blockOwnerDeletion: true`)."""
 
 from .errors import ApiError, details, qualified
 
+# DefaultTolerationSeconds (a mutating plugin on by default): kube-apiserver --default-not-ready-toleration-seconds
+# and --default-unreachable-toleration-seconds (kubesim start takes the same flags)
+DEFAULT_NOT_READY_SECONDS = 300
+DEFAULT_UNREACHABLE_SECONDS = 300
+
+
+def default_tolerations(spec):
+    """What DefaultTolerationSeconds does to a pod being created: a toleration of not-ready:NoExecute and one
+    of unreachable:NoExecute for the configured seconds, each unless the pod already tolerates that taint
+    (a toleration with that key or no key, and effect NoExecute or none)."""
+    tols = spec.get("tolerations")
+    if tols is not None and not isinstance(tols, list):
+        return
+    tols = list(tols or [])
+    have = {"node.kubernetes.io/not-ready": False, "node.kubernetes.io/unreachable": False}
+    for t in tols:
+        if not isinstance(t, dict):
+            continue
+        for key in have:
+            if (t.get("key") == key or not t.get("key")) and t.get("effect") in ("NoExecute", "", None):
+                have[key] = True
+    for key, secs in (("node.kubernetes.io/not-ready", DEFAULT_NOT_READY_SECONDS),
+                      ("node.kubernetes.io/unreachable", DEFAULT_UNREACHABLE_SECONDS)):
+        if not have[key]:
+            tols.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": secs})
+    spec["tolerations"] = tols
+
 KNOWN = {"OwnerReferencesPermissionEnforcement"}
 OWNER_REFS = "OwnerReferencesPermissionEnforcement"
 

@@ -62,6 +62,7 @@ def start_controllers(srv):
     from .ctl_workloads import DeploymentController, ReplicaSetController
     from .ctl_statefulset import StatefulSetController
     from .ctl_scheduler import Scheduler
+    from .ctl_nodelifecycle import NodeLifecycle
     return [c(srv) for c in (CrdController, NamespaceController, PvcBinder, GarbageCollector,
                              DeploymentController, ReplicaSetController, StatefulSetController, NodeUnschedulableTaint,
-                             Scheduler)]
+                             Scheduler, NodeLifecycle)]

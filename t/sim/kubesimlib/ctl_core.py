@@ -165,7 +165,7 @@ UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 class NodeUnschedulableTaint(Controller):
     """The node lifecycle controller's taint of cordoned nodes (TaintNodesByCondition): a node with
     `spec.unschedulable` carries `node.kubernetes.io/unschedulable:NoSchedule`, and loses it when uncordoned.
-    (The rest of that controller, Ready=Unknown and the unreachable taints, is not simulated.)"""
+    (The rest of that controller, Ready=Unknown and the unreachable taints, is ctl_nodelifecycle.py.)"""
 
     name = "node-unschedulable-taint"
 

@@ -169,6 +169,8 @@ def prepare(reg, rt, obj, old):
                                'serviceaccount "%s" not found' % (md["name"], md.get("namespace"), sa, sa),
                                "Forbidden", {"name": md["name"], "kind": "pods"})
             _add_token_volume(spec)
+            from .admission import default_tolerations
+            default_tolerations(spec)
             spec.setdefault("enableServiceLinks", True)
             spec.setdefault("priority", 0)
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}

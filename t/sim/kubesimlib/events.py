@@ -15,6 +15,9 @@ class Recorder:
 
     def record(self, obj, etype, reason, message, component, host=None, field_path=None):
         store, reg = self.srv.store, self.srv.registry
+        kubelet = getattr(self.srv, "kubelet", None)
+        if component == "kubelet" and host and kubelet is not None and kubelet.away(host):
+            return   # a kubelet that cannot reach the API server posts no events either
         rt_ev = store.types[("", "events")]
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default"

@@ -13,7 +13,7 @@ import pty
 import struct
 import termios
 
-from .errors import bad_request, not_found
+from .errors import ApiError, bad_request, not_found
 from .httpserver import head_bytes
 from .images import map_args, resolve_program
 
@@ -72,6 +72,15 @@ class WebSocket:
                 return first_op, b"".join(parts)
 
 
+def kubelet_gone(kubelet, pod):
+    """The API server cannot reach the kubelet of a partitioned or powered-off node: exec, attach and logs
+    fail as kube-apiserver's dial of the kubelet port does (the 30 s the real dial waits are not waited)."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    if kubelet.away(node):
+        raise ApiError(500, "error dialing backend: dial tcp %s:10250: i/o timeout" % kubelet.node_ip(node),
+                       "InternalError", {})
+
+
 def _status(code, message=None):
     if code == 0:
         return {"metadata": {}, "status": "Success"}
@@ -91,6 +100,7 @@ class ExecServer:
         spec = pod.get("spec") or {}
         names = [c["name"] for c in spec.get("containers") or []]
         cname = req.q("container") or (names[0] if names else "")
+        kubelet_gone(self.srv.kubelet, pod)
         runner = self.srv.kubelet.runners.get(pod["metadata"]["uid"])
         if cname not in names + [c["name"] for c in spec.get("initContainers") or []]:
             raise bad_request("container %s is not valid for pod %s" % (cname, t.name))

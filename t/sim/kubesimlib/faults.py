@@ -49,13 +49,19 @@ class Faults:
         self.srv = srv
         self.rules = []
         self.cut = {}      # pod uid -> ip
+        self.nodes = {}    # node name -> "partition" or "down"
 
+    def _on_cut_node(self, uid):
+        r = self.srv.kubelet.runners.get(uid)
+        return r is not None and r.node in self.nodes
     async def before(self, req, verb, path):
         user = self.srv.authn.authenticate(req.header("authorization"))
-        if user is not None and user.sa is not None and self.cut:
+        if user is not None and user.sa is not None and (self.cut or self.nodes):
             tok = req.header("authorization").strip().partition(" ")[2].strip()
             uids = [u for u, t in self.srv.kubelet.tokens.items() if t == tok]
-            if any(u in self.cut for u in uids):
+            # (a pod on a cut node whose program the source-address shim could not reach, say a static
+            # binary, still gets here from 127.0.0.1: its requests are dropped as they would be lost)
+            if any(u in self.cut or self._on_cut_node(u) for u in uids):
                 req.writer.transport.abort()
                 raise ConnectionError("pod is cut off the network")
         for r in self.rules:
@@ -85,6 +91,8 @@ class Faults:
         a = body.get("action")
         if a in ("kill", "freeze", "thaw", "netcut", "netrestore"):
             return json_response(200, {"message": self.pod_fault(a, body)})
+        if a in ("node-partition", "node-down", "node-heal"):
+            return json_response(200, {"message": self.node_fault(a, body)})
         if a == "inject":
             try:
                 r = Rule(int(body.get("count") or 1), body.get("code"), body.get("delay_ms"), body.get("method"),
@@ -100,7 +108,9 @@ class Faults:
             return json_response(200, {"message": "cleared"})
         if a == "list":
             return json_response(200, {"rules": [r.describe() for r in self.rules],
-                                       "cut": sorted(self.cut.values())})
+                                       "cut": sorted(self.cut.values()),
+                                       "nodes": {n: {"fault": how, "address": self.srv.kubelet.node_ip(n)}
+                                                 for n, how in sorted(self.nodes.items())}})
         if a == "drop-watches":
             n = len(self.srv.store.watchers)
             self.srv.store.drop_watches()
@@ -150,6 +160,45 @@ class Faults:
             c.signal(signal.SIGSTOP if action == "freeze" else signal.SIGCONT)
         return "%s %s" % ("froze" if action == "freeze" else "thawed", ", ".join(c.name for c in cs))
 
+    def node_fault(self, action, body):
+        name = body.get("node")
+        kube = self.srv.kubelet
+        if not name:
+            raise bad_request("fault %s needs a node" % action)
+        if name not in kube.nodes:
+            raise ApiError(404, 'nodes "%s" not found' % name, "NotFound", {"name": name, "kind": "nodes"})
+        agent = kube.nodes[name]
+        if action == "node-heal":
+            how = self.nodes.pop(name, None)
+            if how is None:
+                return "node %s is neither partitioned nor down" % name
+            from . import netpart
+            netpart.heal(self.srv.state_dir, kube.subnet, name)
+            kube.node_back(name)
+            return "node %s (%s) back: its kubelet reaches the API server again" % (name, agent.ip)
+        how = "partition" if action == "node-partition" else "down"
+        old = self.nodes.get(name)
+        if old == how:
+            return "node %s is already %s" % (name, "partitioned" if how == "partition" else "down")
+        if old == "partition" and how == "down":
+            self.nodes[name] = how
+            kube.node_away(name, how)
+            return "node %s (%s) down: its containers were killed" % (name, agent.ip)
+        if old == "down":
+            raise bad_request("node %s is down: heal it first" % name)
+        from . import netpart
+        addrs = [agent.ip] + sorted({r.ip for r in kube.runners_on(name) if r.ip})
+        err = netpart.cut(self.srv.state_dir, kube.subnet, name, agent.index, addrs)
+        if err:
+            log.warning("node %s: no network cut: %s", name, err)
+        self.nodes[name] = how
+        kube.node_away(name, how)
+        note = "" if not err else " (its API requests only: no route control: %s)" % err
+        if how == "partition":
+            return "node %s (%s) partitioned: it reaches neither the API server nor other nodes%s" % (
+                name, agent.ip, note)
+        return "node %s (%s) down: its containers were killed, its kubelet is silent%s" % (name, agent.ip, note)
+
     def _route(self, op, ip):
         # remembered in the state directory so that `kubesim stop` can undo it even after a crash
         mark = os.path.join(self.srv.state_dir, "netcut", ip)
@@ -172,6 +221,10 @@ class Faults:
         for ip in list(self.cut.values()):
             self._route("del", ip)
         self.cut.clear()
+        if self.nodes:
+            from . import netpart
+            netpart.cleanup(self.srv.state_dir, self.srv.kubelet.subnet)
+            self.nodes.clear()
 
     def state(self):
         counts = {"%s/%s" % (rt.group or "core", rt.plural): len(self.srv.store.objects.get(rt.key, {}))

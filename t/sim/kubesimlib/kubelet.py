@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import random
+import signal
 
 from . import dns
 from .images import ImageTable
@@ -72,12 +73,20 @@ class Kubelet:
         self.write_hosts()
         self.nodes = {}             # node name -> NodeAgent, in order
         for i, name in enumerate(srv.node_names, 1):
-            self.nodes[name] = NodeAgent(srv, name, i)
+            self.nodes[name] = NodeAgent(srv, name, i, self.subnet, getattr(srv, "node_lease_duration", 40))
             self.nodes[name].register()
 
     def node_ip(self, node):
         a = self.nodes.get(node)
         return a.ip if a else ""
+
+    def away(self, node):
+        """None, or why the node's kubelet does not reach the API server: "partition" or "down"."""
+        a = self.nodes.get(node)
+        return a.away if a else None
+
+    def runners_on(self, node):
+        return [r for r in self.runners.values() if r.node == node]
 
     def start(self):
         for a in self.nodes.values():
@@ -96,7 +105,7 @@ class Kubelet:
             while (n & 255) in (0, 255):
                 n = self.next_ip
                 self.next_ip += 1
-        if n >= 65535:
+        if n >= 0xFF00:   # 127.S.255.x are the nodes' addresses
             raise RuntimeError("pod address space exhausted")
         return n, "127.%d.%d.%d" % (self.subnet, n >> 8, n & 255)
 
@@ -115,7 +124,7 @@ class Kubelet:
         cluster = dns.cluster_lines(self.store)
         _write_if_changed(self.hosts_path, "\n".join(dns.HEADER + cluster) + "\n")
         for r in list(self.runners.values()):
-            if r.own_hosts and r.ip:
+            if r.own_hosts and r.ip and not self.away(r.node):
                 _write_if_changed(r.fs.in_root("etc/hosts"),
                                   "\n".join(dns.HEADER + dns.own_lines(r.pod, r.ip) + cluster) + "\n")
 
@@ -133,6 +142,8 @@ class Kubelet:
                 r = self.runners.get(ev.obj["metadata"]["uid"])
                 if r:
                     r.poke()
+            elif self.away((ev.obj.get("spec") or {}).get("nodeName")):
+                pass   # that node's kubelet hears nothing until it is back (node_back)
             else:
                 self.on_pod(ev.obj)
             if ev.type == "DELETED" or _dns_view(ev.old) != _dns_view(ev.obj):
@@ -163,6 +174,32 @@ class Kubelet:
             r.pod = pod
             r.poke()
 
+    # -- nodes away and back (faults node-partition, node-down, node-heal) ------------------------------
+    def node_away(self, node, how):
+        self.nodes[node].away = how
+        if how == "down":
+            # the machine is off: every container's processes die at once, nothing is restarted
+            for r in self.runners_on(node):
+                for c in r.inits + r.containers:
+                    if c.running:
+                        c.signal(signal.SIGKILL)
+                        c.signal(signal.SIGCONT)
+        for r in self.runners_on(node):
+            r.poke()
+
+    def node_back(self, node):
+        """The kubelet is back: it posts its node status, renews its Lease and syncs its pods with the API
+        server: containers of pods that are gone are killed, pending deletions finish, the pods it still
+        has get fresh status (dead containers restarted per restartPolicy), new pods bound to it start."""
+        a = self.nodes[node]
+        a.come_back()
+        for r in self.runners_on(node):
+            r.poke()
+        for pod in self.store.list(self.store.types[("", "pods")]):
+            if (pod.get("spec") or {}).get("nodeName") == node:
+                self.on_pod(pod)
+        self.schedule_hosts()
+
     def forget(self, runner):
         self.runners.pop(runner.uid, None)
         tok = self.tokens.pop(runner.uid, None)
@@ -171,10 +208,12 @@ class Kubelet:
 
     # -- lookups for exec, logs, faults -------------------------------------------------------------
     def runner_for(self, namespace, name):
-        for r in self.runners.values():
-            if r.namespace == namespace and r.name == name:
-                return r
-        return None
+        """The runner of the pod of that name; after a force delete the new pod's before the old one's."""
+        found = [r for r in self.runners.values() if r.namespace == namespace and r.name == name]
+        pod = self.store.get(self.store.types[("", "pods")], namespace, name)
+        uid = pod["metadata"]["uid"] if pod else None
+        found.sort(key=lambda r: r.uid != uid)
+        return found[0] if found else None
 
     async def serve_log(self, req, t):
         from .podlogs import serve_log

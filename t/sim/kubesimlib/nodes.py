@@ -11,8 +11,7 @@ from .util import micro_time, rfc3339
 log = logging.getLogger("kubesim.nodes")
 
 LEASE_NAMESPACE = "kube-node-lease"
-LEASE_DURATION = 40          # the kubelet's nodeLeaseDurationSeconds
-LEASE_RENEW = LEASE_DURATION / 4.0   # it renews at a quarter of the duration: 10 s
+LEASE_DURATION = 40          # the kubelet's nodeLeaseDurationSeconds (kubesim start --node-lease-duration-seconds)
 STATUS_REPORT = 300          # nodeStatusReportFrequency: an unchanged status is posted every 5 minutes
 KUBELET_VERSION = "v1.32.4"
 
@@ -22,9 +21,11 @@ def node_names(n):
     return ["kubesim-node"] + ["kubesim-node-%d" % i for i in range(2, n + 1)]
 
 
-def node_ip(i):
-    """The InternalIP of the i-th node (1-based): 127.0.0.i; the first is the API server's own address."""
-    return "127.0.0.%d" % i
+def node_ip(subnet, i):
+    """The InternalIP of the i-th node (1-based): 127.S.255.i in the cluster's own 127.S.0.0/16 (pods get
+    addresses below 127.S.255.0), so that no node shares the API server's 127.0.0.1 and clusters running side
+    by side have distinct node addresses."""
+    return "127.%d.255.%d" % (subnet, i)
 
 
 def _conditions(now, old=None):
@@ -42,11 +43,11 @@ def _conditions(now, old=None):
     return out
 
 
-def node_status(name, index, old=None):
+def node_status(name, index, ip, old=None):
     now = rfc3339()
     ids = "%08x-0000-4000-8000-%012x" % (index, index)
     return {
-        "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
+        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
         "conditions": _conditions(now, (old or {}).get("conditions")),
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         "nodeInfo": {"machineID": ids.replace("-", ""), "systemUUID": ids, "bootID": ids,
@@ -74,13 +75,16 @@ def node_object(name):
 class NodeAgent:
     """One node's kubelet heartbeats: registers the Node, keeps its Lease renewed and its status reported."""
 
-    def __init__(self, srv, name, index):
+    def __init__(self, srv, name, index, subnet, lease_duration=LEASE_DURATION):
         self.srv = srv
         self.name = name
         self.index = index
-        self.ip = node_ip(index)
+        self.ip = node_ip(subnet, index)
+        self.lease_duration = lease_duration
+        self.renew = lease_duration / 4.0   # the kubelet renews at a quarter of the duration: 10 s by default
         self.task = None
         self.last_status = 0.0
+        self.away = None    # None, or "partition" / "down" (node-partition, node-down): nothing reaches the API
 
     def _t(self, group, plural):
         return self.srv.store.types[(group, plural)]
@@ -97,8 +101,16 @@ class NodeAgent:
         n = self.srv.store.get(rt, "", self.name)
         if n is None:
             return
-        self.srv.registry.set_status(rt, n, node_status(self.name, self.index, n.get("status")))
+        old = n.get("status") or {}
+        new = node_status(self.name, self.index, self.ip, old)
+        self.srv.registry.set_status(rt, n, new)
         self.last_status = asyncio.get_running_loop().time()
+        was = next((c.get("status") for c in old.get("conditions") or [] if c.get("type") == "Ready"), None)
+        if was is not None and was != "True":
+            # the kubelet's own event when its Ready condition comes back (kubelet_node_status.go)
+            from . import events
+            events.record(self.srv, n, "Normal", "NodeReady", "Node %s status is now: NodeReady" % self.name,
+                          "kubelet", self.name)
 
     def renew_lease(self):
         rt = self._t("coordination.k8s.io", "leases")
@@ -112,12 +124,14 @@ class NodeAgent:
                                           "uid": node["metadata"]["uid"]}]
             self.srv.registry.create(rt, LEASE_NAMESPACE, {
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": md,
-                "spec": {"holderIdentity": self.name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": now}})
+                "spec": {"holderIdentity": self.name, "leaseDurationSeconds": self.lease_duration,
+                         "renewTime": now}})
             return
         new = dict(lease)
         new["metadata"] = dict(lease["metadata"])
         new["spec"] = dict(lease.get("spec") or {})
-        new["spec"].update({"holderIdentity": self.name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": now})
+        new["spec"].update({"holderIdentity": self.name, "leaseDurationSeconds": self.lease_duration,
+                            "renewTime": now})
         self.srv.registry.write(rt, new)
 
     def start(self):
@@ -126,7 +140,9 @@ class NodeAgent:
     async def _run(self):
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(LEASE_RENEW)
+            await asyncio.sleep(self.renew)
+            if self.away:
+                continue
             try:
                 gone = self.srv.store.get(self._t("", "nodes"), "", self.name) is None
                 if gone:   # deleted: the kubelet registers its node again
@@ -136,6 +152,17 @@ class NodeAgent:
                 self.renew_lease()
             except Exception:
                 log.exception("node %s: heartbeat failed", self.name)
+
+    def come_back(self):
+        """After node-heal: the kubelet posts its node status (Ready again) and renews its Lease at once."""
+        self.away = None
+        try:
+            if self.srv.store.get(self._t("", "nodes"), "", self.name) is None:
+                self.srv.registry.create(self._t("", "nodes"), "", node_object(self.name))
+            self.post_status()
+            self.renew_lease()
+        except Exception:
+            log.exception("node %s: heartbeat failed", self.name)
 
     def stop(self):
         if self.task:

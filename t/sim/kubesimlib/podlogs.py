@@ -13,6 +13,8 @@ async def serve_log(kubelet, req, t):
     if pod is None:
         from .errors import not_found
         raise not_found(rt, t.name)
+    from .exec import kubelet_gone
+    kubelet_gone(kubelet, pod)
     spec = pod.get("spec") or {}
     names = [c["name"] for c in (spec.get("containers") or [])]
     init_names = [c["name"] for c in (spec.get("initContainers") or [])]

@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 
-from . import events
+from . import events, srcbind
 from .images import DEFAULT_PATH, map_args, resolve_program
 from .podfs import PodFS, field_value
 from .probes import run_probe
@@ -126,6 +126,7 @@ class Container:
                 env[name] = ""
         env.update({"POD_ROOT": r.fs.root, "POD_IP": r.ip or "", "HOSTNAME": pod["metadata"]["name"],
                     "CONTAINER_IMAGE": self.image_ref, "IMAGE_ROOT": self.image.root or "/"})
+        srcbind.container_env(env, r.ip)
         return env
 
     def argv(self, env):
@@ -319,6 +320,15 @@ class PodRunner:
     async def run(self):
         try:
             while True:
+                away = self.kubelet.away(self.node)
+                if away:
+                    # the kubelet hears nothing from the API server and posts nothing; on a partitioned node
+                    # it still restarts what dies, on a node that is down nothing runs
+                    if away == "partition" and self.setup_done:
+                        self.step()
+                    self.changed.clear()
+                    await self.changed.wait()
+                    continue
                 pod = self.current()
                 if pod is None or pod["metadata"].get("deletionTimestamp"):
                     await self.terminate(pod)

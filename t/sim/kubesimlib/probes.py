@@ -41,6 +41,14 @@ async def run_in_pod(runner, c, argv, timeout, stdin=None):
     return proc.returncode, out.decode(errors="replace")
 
 
+def _local(runner, host):
+    """The kubelet probes from its node: the node's address as the source (so a probe reaches the pods of
+    a partitioned node, whose kubelet is on the node)."""
+    if runner.host_ip and isinstance(host, str) and host.startswith("127."):
+        return (runner.host_ip, 0)
+    return None
+
+
 async def run_probe(runner, c, probe):
     timeout = max(int(probe.get("timeoutSeconds", 1) or 1), 1)
     if runner.netcut and not probe.get("exec"):
@@ -56,7 +64,8 @@ async def run_probe(runner, c, probe):
         port = _port(c, (probe["tcpSocket"] or {}).get("port"))
         host = (probe["tcpSocket"] or {}).get("host") or runner.ip
         try:
-            _, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            _, w = await asyncio.wait_for(asyncio.open_connection(host, port, local_addr=_local(runner, host)),
+                                          timeout)
             w.close()
             return True, ""
         except (OSError, asyncio.TimeoutError) as e:
@@ -73,7 +82,8 @@ async def run_probe(runner, c, probe):
                 ssl_ctx = ssl.create_default_context()
                 ssl_ctx.check_hostname = False
                 ssl_ctx.verify_mode = ssl.CERT_NONE
-            r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ssl_ctx), timeout)
+            r, w = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ssl_ctx,
+                                                                         local_addr=_local(runner, host)), timeout)
             w.write(("GET %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: kube-probe/1.32\r\nConnection: close\r\n\r\n"
                      % (g.get("path", "/"), host, port)).encode())
             await w.drain()

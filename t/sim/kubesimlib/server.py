@@ -25,7 +25,8 @@ VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-kubesim", "gitCom
 
 class Server:
     def __init__(self, state_dir, host="127.0.0.1", port=0, subnet=None, images=None, top_srcdir=None,
-                 top_builddir=None, admission_plugins=(), nodes=1):
+                 top_builddir=None, admission_plugins=(), nodes=1, node_monitor_period=5.0,
+                 node_monitor_grace_period=50.0, node_lease_duration=40):
         self.state_dir = state_dir
         self.host = host
         self.port = port
@@ -35,6 +36,9 @@ class Server:
         self.images_path = images
         from .nodes import node_names
         self.node_names = node_names(nodes)
+        self.node_monitor_period = node_monitor_period
+        self.node_monitor_grace_period = node_monitor_grace_period
+        self.node_lease_duration = node_lease_duration
         self.store = Store()
         self.registry = Registry(self.store)
         for rt in kinds.builtin_types():
@@ -216,7 +220,10 @@ def main_loop(args):
     async def run():
         srv = Server(args.dir, port=args.port, subnet=args.subnet, images=args.images,
                      top_srcdir=args.top_srcdir, top_builddir=args.top_builddir,
-                     admission_plugins=getattr(args, "admission_plugins", ()), nodes=getattr(args, "nodes", 1))
+                     admission_plugins=getattr(args, "admission_plugins", ()), nodes=getattr(args, "nodes", 1),
+                     node_monitor_period=args.node_monitor_period,
+                     node_monitor_grace_period=args.node_monitor_grace_period,
+                     node_lease_duration=args.node_lease_duration_seconds)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, srv.stopping.set)
