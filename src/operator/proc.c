@@ -55,6 +55,26 @@ fail_run(struct ttc_object *o, const struct proc_step *s, const char *why)
 	snprintf(o->run.failure, sizeof(o->run.failure), "%s: %s", s->name, why);
 }
 
+/*
+ * Pod i cannot be told to stop taking writes: it is deleted (once per step), not with a
+ * force delete (grace 0), which removes the object at once while the kubelet may still
+ * run its containers. With a grace period, the object goes only once the kubelet has
+ * stopped them, which is the proof.
+ */
+static void
+fence_by_deletion(struct ttc_object *o, int i)
+{
+	char pod[300];
+
+	if (o->run.deleting || !o->pods[i].exists ||
+	    o->fx->delete_pod(o, i, FENCE_GRACE_SECONDS) != 0)
+		return;
+	o->run.deleting = 1;
+	objects_pod_name(pod, sizeof(pod), o->name, i);
+	object_event(o, 1, "Fence", "Pod %s cannot be told to stop taking writes: deleting it",
+	             pod);
+}
+
 enum proc_outcome
 proc_advance(struct ttc_object *o, time_t now)
 {
@@ -104,6 +124,10 @@ proc_advance(struct ttc_object *o, time_t now)
 			    !r->lease_told && !fenced_pod_gone(o, i) &&
 			    lease_ran_out(o, i, o->fence_uid)) {
 				char pod[300];
+				/* Fenced by its lease, the pod that could not be told still goes,
+				 * so that a new one takes its place. */
+				if (!o->pods[i].reachable || o->pods[i].terminating)
+					fence_by_deletion(o, i);
 				r->lease_told = 1;
 				objects_pod_name(pod, sizeof(pod), o->name, i);
 				object_event(o, 1, "Fence",
@@ -127,20 +151,7 @@ proc_advance(struct ttc_object *o, time_t now)
 			return PROC_WAITING;
 		const struct pod_view *pv = &o->pods[i];
 		if ((s->flags & STEP_FENCING) && (!pv->reachable || pv->terminating)) {
-			/* It cannot be told: make sure it is gone before going on. Not a force
-			 * delete (grace 0): that removes the object at once while the kubelet may
-			 * still run its containers. With a grace period, the object goes only
-			 * once the kubelet has stopped them, which is the proof. */
-			if (!r->deleting && pv->exists &&
-			    o->fx->delete_pod(o, i, FENCE_GRACE_SECONDS) == 0) {
-				char pod[300];
-				r->deleting = 1;
-				objects_pod_name(pod, sizeof(pod), o->name, i);
-				object_event(
-				    o, 1, "Fence",
-				    "Pod %s cannot be told to stop taking writes: deleting it",
-				    pod);
-			}
+			fence_by_deletion(o, i);
 			/* Its lease may prove it fenced before its kubelet can: look then. */
 			time_t at =
 			    s->target == TARGET_FENCED ? lease_runs_out_at(o, i, o->fence_uid) : 0;

@@ -356,6 +356,18 @@ test_fence_by_lease(void)
 	o.now_ms++;
 	proc_advance(&o, clock_now);
 	is_str(orders, "setRepState@1 ", "and holds once it passed");
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	o.pods[0].reachable = 0;
+	lease_restore(&o, 0, "uid-0", 30, 0);
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1);
+	o.now_ms = lease_bound_ms(0, 30);
+	proc_advance(&o, clock_now);
+	ok(deleted[0] == 1 && strcmp(orders, "setRepState@1 ") == 0,
+	   "a lease already run out promotes at once, and the pod that could not be told is "
+	   "still deleted so that a new one replaces it");
 }
 
 /* Pod i serves as the ACTIVE database, not yet marked for the Service. */
