@@ -114,9 +114,10 @@ class Watch(threading.Thread):
 class Cluster:
     """A simulated cluster with the CRD, RBAC and the operator applied from k8s/."""
 
-    def __init__(self, tap, cluster_domain=None):
+    def __init__(self, tap, cluster_domain=None, start_args=()):
         """cluster_domain: the cluster's DNS domain when not cluster.local; the operator is
-        then started with --cluster-domain."""
+        then started with --cluster-domain. start_args: more `kubesim start` options (e.g.
+        --nodes 3 and shorter node lifecycle timings)."""
         self.tap = tap
         self.cluster_domain = cluster_domain
         self.dir = tempfile.mkdtemp(prefix="ttc-e2e-")
@@ -125,6 +126,7 @@ class Cluster:
         # update on the owner's finalizers.
         extra = ["--enable-admission-plugins", "OwnerReferencesPermissionEnforcement"]
         extra += ["--cluster-domain", cluster_domain] if cluster_domain else []
+        extra += list(start_args)
         out = subprocess.run([KUBESIM, "start", "--dir", os.path.join(self.dir, "cluster")] + extra,
                              env=env, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
