@@ -80,7 +80,21 @@ class FakeProbe:
         pass
 
 
-def run(answers, record, active="obj-0", seconds=1.0):
+def listing(updatable):
+    """A scripted `ttsimctl databases`: obj-0 and obj-1, updatable as the set says, and a
+    database of another object, always updatable."""
+    def dbs():
+        return [{"host": h, "ip": ip, "dsn": "dsn", "loaded": True, "repstate": "ACTIVE",
+                 "updatable": h in updatable or h == "other-0"}
+                for h, ip in (("obj-0", "ip0"), ("obj-1", "ip1"), ("other-0", "ip9"))]
+    return dbs
+
+
+def unanswered():
+    raise OSError("no ttsim server answers")
+
+
+def run(answers, record, active="obj-0", seconds=1.0, truth=None, network=True):
     cluster = FakeCluster(active)
     try:
         now = time.time()
@@ -88,7 +102,8 @@ def run(answers, record, active="obj-0", seconds=1.0):
             cluster.note(pod, up, now + start, "start")
             if end is not None:
                 cluster.note(pod, not up, now + end, "end")
-        checker = e2e.TwoActiveChecker(cluster, "obj", "dsn", "u", "p", probe=FakeProbe(answers))
+        checker = e2e.TwoActiveChecker(cluster, "obj", "dsn", "u", "p", probe=FakeProbe(answers),
+                                       network=network, truth=truth or listing({"obj-0"}))
         checker.start()
         time.sleep(seconds)
         v = Verdicts()
@@ -116,7 +131,7 @@ tap.ok(any(f.startswith("every database answered") for f in failed),
        "a database that never answers fails the verdict (it is not taken as not updatable)",
        failed)
 
-failed, _ = run({"ip0": no, "ip1": no}, CLEAN_RECORD)
+failed, _ = run({"ip0": no, "ip1": no}, CLEAN_RECORD, truth=listing(set()))
 tap.ok(any(f.startswith("each active") for f in failed),
        "an active never seen updatable fails the verdict", failed)
 
@@ -133,6 +148,25 @@ tap.ok(failed == [], "one database taking over from the other at the moment it s
 failed, _ = run({"ip0": yes, "ip1": no}, [])
 tap.ok(any(f.startswith("the simulator recorded") for f in failed),
        "no record at all fails the verdict (the record must be there to prove anything)", failed)
+
+failed, _ = run({"ip0": yes, "ip1": no}, CLEAN_RECORD, truth=listing({"obj-0", "obj-1"}))
+tap.ok(failed == ["the simulator's databases: never two updatable in one read"],
+       "the simulator lists both databases updatable at once: a violation, though the network "
+       "sampler saw one", failed)
+
+failed, _ = run({"ip0": yes, "ip1": None}, CLEAN_RECORD, truth=listing({"obj-0", "obj-1"}),
+                network=False)
+tap.ok(failed == ["the simulator's databases: never two updatable in one read"],
+       "a database no client reaches, updatable in the simulator's list: a violation "
+       "(unreachable is not safe)", failed)
+
+failed, _ = run({"ip0": yes, "ip1": None}, CLEAN_RECORD, network=False)
+tap.ok(failed == [], "without network sampling, one updatable database in the simulator's "
+       "list: every verdict passes (another object's database does not count)", failed)
+
+failed, _ = run({"ip0": yes, "ip1": no}, CLEAN_RECORD, truth=unanswered)
+tap.ok(any(f.startswith("the simulator's databases were read") for f in failed),
+       "a simulator that never answers fails the verdict", failed)
 
 # The sampler's rule, on samples given by hand: (ip, connection, sent, answered, updatable, pod).
 A = [("ip0", 1, t, t + 0.01, True, "obj-0") for t in (0.0, 0.5, 1.0)]

@@ -25,7 +25,7 @@ TOP_BUILDDIR = os.environ.get("top_builddir") or (
 KUBESIM = os.environ.get("KUBESIM") or os.path.join(TOP_SRCDIR, "t", "sim", "kubesim")
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "t", "sim", "ttsim", "lib"))
 
-from ttsim import proto  # noqa: E402
+from ttsim import client as ttsim_client, proto  # noqa: E402
 
 # Generous: the suite runs on a slow, shared machine. Timing goals are in t/bench.
 SLOW = float(os.environ.get("E2E_TIME_FACTOR", "1"))
@@ -608,8 +608,10 @@ def sql(cluster, name, pod, text, uid="scott", pwd="tiger"):
 class Conn:
     """A client/server connection to one pod's database (ttsim's protocol)."""
 
-    def __init__(self, ip, dsn, uid, pwd, timeout=5):
-        self.link = proto.Client.tcp(ip, 6625, timeout=timeout)
+    def __init__(self, ip, dsn, uid, pwd, timeout=5, source=None):
+        """source: the local address to connect from (a node's address: a client on that
+        node, on its side of a partition)."""
+        self.link = proto.Client.tcp(ip, 6625, timeout=timeout, source=source)
         self.link.call({"op": "connect", "attrs": [["DSN", dsn], ["UID", uid], ["PWD", pwd]],
                         "pid": os.getpid()})
 
@@ -681,26 +683,45 @@ class PodSampler(threading.Thread):
             probe.close(conn)
 
 
+def databases():
+    """Every database the shared ttsim server plays, as `ttsimctl databases` lists them
+    (dicts with host, ip, dsn, loaded, repstate, updatable), asked the way ttsimctl asks:
+    over the server's local socket, which no pod or node fault touches. The server answers
+    one request at a time, so a list is one instant of every database."""
+    return ttsim_client.control({"op": "databases"}, timeout=10).get("databases", [])
+
+
 class TwoActiveChecker(threading.Thread):
     """Watches that two databases of an object are never updatable at the same time, from
-    two independent sources.
+    three independent sources.
 
-    Sampling: every pod address of the object, terminating pods included, is sampled
-    continuously in its own thread. A database is proven updatable from the end of the
-    first to the start of the last of a run of updatable answers on one connection (one
-    incarnation of it); an updatable answer from another database inside that interval
-    is a violation. Unanswered samples are neither: they are counted apart, and each
-    database must have answered, and must have been seen updatable while the object's
-    status named it the active.
+    The simulator's databases: the list `ttsimctl databases` prints, read every 50 ms; each
+    read is one instant of every database the simulator plays, reached or not, so two of the
+    object's databases updatable in one read is a violation. A database cut off by a fault is
+    in the list like any other: unreachable is not taken for safe.
+
+    Sampling (network=True): every pod address of the object, terminating pods included, is
+    sampled continuously in its own thread, as a client sees it. A database is proven
+    updatable from the end of the first to the start of the last of a run of updatable
+    answers on one connection (one incarnation of it); an updatable answer from another
+    database inside that interval is a violation. Unanswered samples are neither: they are
+    counted apart, and each database must have answered.
 
     The simulator's record: ttsim writes each change of a database's updatability to
     diag/ttsim.history on the pod's volume; ground_truth() rebuilds every database's
-    updatable intervals from it and finds any overlap."""
+    updatable intervals from it and finds any overlap.
 
-    def __init__(self, cluster, name, dsn, uid, pwd, probe=None):
+    Each database must have been seen updatable while the object's status named it the
+    active."""
+
+    def __init__(self, cluster, name, dsn, uid, pwd, probe=None, network=True, truth=None):
+        """probe: how a pod address is asked (SqlProbe); truth: how the simulator's databases
+        are listed (databases()); both replaced by scripted ones in the checker's own test."""
         super().__init__(daemon=True)
         self.cluster, self.name = cluster, name
         self.probe = probe or SqlProbe(dsn, uid, pwd)
+        self.network = network
+        self.host = re.compile(r"^%s-\d+$" % re.escape(name))
         self.stop_flag = threading.Event()
         self.lock = threading.Lock()
         self.samplers = {}         # ip -> PodSampler
@@ -712,6 +733,12 @@ class TwoActiveChecker(threading.Thread):
         self.seen_active = {}      # pod -> updatable answers while status named it active
         self.named_active = set()  # pods status named active in Normal while we watched
         self.violations = []
+        self.list_databases = truth or databases
+        self.truth = threading.Thread(target=self.read_databases, daemon=True)
+        self.truth_reads = 0       # lists of the simulator's databases read
+        self.truth_failed = 0      # attempts the server did not answer
+        self.truth_updatable = {}  # "pod (ip)" -> reads in which it was updatable
+        self.truth_violations = []
 
     def record(self, ip, incarnation, t0, t1, up):
         with self.lock:
@@ -727,6 +754,30 @@ class TwoActiveChecker(threading.Thread):
             pod = self.pod_of.get(ip, ip)
             self.unanswered[pod] = self.unanswered.get(pod, 0) + 1
 
+    def read_databases(self):
+        while not self.stop_flag.is_set():
+            at = time.time()
+            try:
+                dbs = self.list_databases()
+            except Exception:
+                self.truth_failed += 1
+                self.stop_flag.wait(0.2)
+                continue
+            up = sorted({"%s (%s)" % (d["host"], d["ip"]) for d in dbs
+                         if d.get("updatable") and self.host.match(d.get("host") or "")})
+            with self.lock:
+                self.truth_reads += 1
+                active = (self.active or (None, None))[1]
+                for db in up:
+                    self.truth_updatable[db] = self.truth_updatable.get(db, 0) + 1
+                    pod = db.split(" ")[0]
+                    if pod == active:
+                        self.seen_active[pod] = self.seen_active.get(pod, 0) + 1
+                if len(up) > 1:
+                    self.truth_violations.append("%s: %s updatable at once" % (
+                        stamp(at), ", ".join(up)))
+            self.stop_flag.wait(0.05)
+
     def refresh(self):
         pods = self.cluster.pod_ips(self.name, terminating=True)
         obj = self.cluster.ttc(self.name) or {}
@@ -737,12 +788,15 @@ class TwoActiveChecker(threading.Thread):
             self.active = (st.get("highLevelState"), st.get("activePods"))
             if self.active[0] == "Normal" and self.active[1]:
                 self.named_active.add(self.active[1])
+        if not self.network:
+            return
         for ip in pods.values():
             if ip not in self.samplers:
                 s = self.samplers[ip] = PodSampler(self, ip)
                 s.start()
 
     def run(self):
+        self.truth.start()
         while not self.stop_flag.is_set():
             try:
                 self.refresh()
@@ -753,6 +807,8 @@ class TwoActiveChecker(threading.Thread):
     def stop(self):
         self.stop_flag.set()
         self.join(30)
+        if self.truth.is_alive():
+            self.truth.join(30)
         for s in self.samplers.values():
             s.stop_flag.set()
         for s in self.samplers.values():
@@ -760,20 +816,31 @@ class TwoActiveChecker(threading.Thread):
         self.violations = sampled_overlaps(self.samples)
 
     def verdict(self, tap, min_reads=10):
-        """Stops the checker and reports: every database answered, each was seen updatable
-        while it was the active, and neither source saw two updatable at once."""
+        """Stops the checker and reports: the simulator's databases were read all along and
+        never two were updatable in one read; every database answered the network sampler
+        (network=True) and it saw never two updatable at once; each was seen updatable while
+        it was the active; the simulator's record shows no overlap."""
         self.stop()
-        pods = sorted(self.reads.keys() | self.unanswered.keys())
-        tap.ok(pods and all(self.reads.get(p, 0) >= min_reads for p in pods),
-               "every database answered the sampler (%s)" % ", ".join(
-                   "%s %d of %d" % (p, self.reads.get(p, 0),
-                                    self.reads.get(p, 0) + self.unanswered.get(p, 0)) for p in pods))
+        tap.ok(self.truth_reads >= min_reads and self.truth_failed <= self.truth_reads // 10,
+               "the simulator's databases were read %d times (%d unanswered): %s" % (
+                   self.truth_reads, self.truth_failed, ", ".join(
+                       "%s updatable in %d" % kv for kv in sorted(self.truth_updatable.items()))))
+        tap.ok(not self.truth_violations,
+               "the simulator's databases: never two updatable in one read",
+               "\n".join(self.truth_violations[:20]))
+        if self.network:
+            pods = sorted(self.reads.keys() | self.unanswered.keys())
+            tap.ok(pods and all(self.reads.get(p, 0) >= min_reads for p in pods),
+                   "every database answered the sampler (%s)" % ", ".join(
+                       "%s %d of %d" % (p, self.reads.get(p, 0),
+                                        self.reads.get(p, 0) + self.unanswered.get(p, 0))
+                       for p in pods))
+            tap.ok(not self.violations, "sampled: never two updatable databases",
+                   "\n".join(self.violations[:20]))
         missed = sorted(p for p in self.named_active if not self.seen_active.get(p))
         tap.ok(self.named_active and not missed,
                "each active (%s) was seen updatable while it was the active" %
                ", ".join(sorted(self.named_active)), "never seen updatable: %s" % missed)
-        tap.ok(not self.violations, "sampled: never two updatable databases",
-               "\n".join(self.violations[:20]))
         intervals, overlaps = ground_truth(self.cluster, self.name)
         tap.ok(len(intervals) >= len(self.named_active) > 0,
                "the simulator recorded %d updatable intervals" % len(intervals), intervals)
@@ -918,6 +985,79 @@ class Writer(threading.Thread):
         self.stop_flag.set()
         self.join(30)
 
+
+
+# A cluster of three nodes whose silent kubelets are noticed after 8 s (NotReady, pods not
+# Ready); pods on an unreachable node are evicted 15 s later.
+THREE_NODES = ["--nodes", "3", "--node-monitor-period", "1", "--node-monitor-grace-period", "8",
+               "--node-lease-duration-seconds", "4",
+               "--default-unreachable-toleration-seconds", "15",
+               "--default-not-ready-toleration-seconds", "15"]
+
+
+def pair_apart(name, avoid_node):
+    """A RETURN TWOSAFE pair (its DSN is its name, scott/tiger) whose databases run on
+    nodes of their own, neither on avoid_node (the operator's): one node lost is one
+    database lost, and the operator's node can fail alone."""
+    return """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %(name)s
+data:
+  adminUser: scott/tiger
+  db.ini: |
+    PermSize=200
+  schema.sql: |
+    create table scott.emp (id number not null primary key, name char(32));
+---
+apiVersion: timesten.oracle.com/v1
+kind: TimesTenClassic
+metadata:
+  name: %(name)s
+spec:
+  ttspec:
+    storageClassName: standard
+    storageSize: 1Gi
+    image: registry.example.com/youraccount/timesten:22.1.1.9.0
+    dbConfigMap: [%(name)s]
+    repReturnServiceAttribute: RETURN TWOSAFE
+    pollingInterval: 2
+    unreachableTimeout: 6
+  template:
+    spec:
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+              - matchExpressions:
+                  - {key: kubernetes.io/hostname, operator: NotIn, values: [%(node)s]}
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - topologyKey: kubernetes.io/hostname
+              labelSelector:
+                matchLabels: {app: %(name)s}
+""" % {"name": name, "node": avoid_node}
+
+
+def node_of(cluster, pod):
+    """The node pod is bound to (None when unknown)."""
+    return ((cluster.get_json("pod", pod) or {}).get("spec") or {}).get("nodeName")
+
+
+def node_ip(cluster, node):
+    """A node's InternalIP: a process bound to it acts from that node."""
+    for a in (cluster.get_json("node", node) or {}).get("status", {}).get("addresses", []):
+        if a["type"] == "InternalIP":
+            return a["address"]
+    return None
+
+
+def updatable_now(name):
+    """The pods of object name whose database the simulator says takes writes now."""
+    pat = re.compile(r"^%s-\d+$" % re.escape(name))
+    return sorted(d["host"] for d in databases()
+                  if d.get("updatable") and pat.match(d.get("host") or ""))
 
 
 def configmap(name):
