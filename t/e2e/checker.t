@@ -168,6 +168,30 @@ failed, _ = run({"ip0": yes, "ip1": no}, CLEAN_RECORD, truth=unanswered)
 tap.ok(any(f.startswith("the simulator's databases were read") for f in failed),
        "a simulator that never answers fails the verdict", failed)
 
+# The simulator's list holds every cluster's databases (one ttsim server per tree, tests side
+# by side): a cluster's own are those in its subnet, whatever their names.
+class Subnet:
+    def subnet_prefix(self):
+        return "127.61."
+
+
+def two_clusters(msg, timeout=30):
+    return {"ok": True, "databases": [
+        {"host": "obj-0", "ip": "127.61.0.1", "updatable": True},
+        {"host": "obj-1", "ip": "127.62.0.1", "updatable": True},
+        {"host": "obj-1", "ip": "127.6.0.1", "updatable": True}]}
+
+
+control, e2e.ttsim_client.control = e2e.ttsim_client.control, two_clusters
+try:
+    mine = e2e.databases(Subnet())
+    now = e2e.updatable_now(Subnet(), "obj")
+finally:
+    e2e.ttsim_client.control = control
+tap.ok([d["ip"] for d in mine] == ["127.61.0.1"] and now == ["obj-0"],
+       "the simulator's list, read for one cluster: only the databases in its subnet "
+       "(another cluster's obj-1 is not this one's)", (mine, now))
+
 # The sampler's rule, on samples given by hand: (ip, connection, sent, answered, updatable, pod).
 A = [("ip0", 1, t, t + 0.01, True, "obj-0") for t in (0.0, 0.5, 1.0)]
 tap.ok(e2e.sampled_overlaps(A + [("ip1", 1, 0.4, 0.41, True, "obj-1")]) != [],

@@ -135,6 +135,13 @@ class Cluster:
         self.env = dict(os.environ, KUBECONFIG=self.kubeconfig,
                         KUBECACHEDIR=os.path.join(self.dir, "kubecache"))
 
+    def subnet_prefix(self):
+        """"127.S.": the start of every pod and node address of this cluster (its
+        127.S.0.0/16, from the server's server.json)."""
+        with open(os.path.join(self.dir, "cluster", "server.json")) as f:
+            subnet = json.load(f)["subnet"]
+        return ".".join(subnet.split(".")[:2]) + "."
+
     def stop(self):
         """Stops the cluster (every pod gracefully), then looks through what the containers
         wrote for sanitizer reports (in a build with --enable-sanitizers, the operator and
@@ -683,12 +690,17 @@ class PodSampler(threading.Thread):
             probe.close(conn)
 
 
-def databases():
-    """Every database the shared ttsim server plays, as `ttsimctl databases` lists them
-    (dicts with host, ip, dsn, loaded, repstate, updatable), asked the way ttsimctl asks:
-    over the server's local socket, which no pod or node fault touches. The server answers
-    one request at a time, so a list is one instant of every database."""
-    return ttsim_client.control({"op": "databases"}, timeout=10).get("databases", [])
+def databases(cluster):
+    """Every database the shared ttsim server plays in cluster, as `ttsimctl databases`
+    lists them (dicts with host, ip, dsn, loaded, repstate, updatable), asked the way
+    ttsimctl asks: over the server's local socket, which no pod or node fault touches. The
+    server answers one request at a time, so a list is one instant of every database. The
+    server is shared by every cluster started from this tree (tests run side by side, and
+    their objects may have the same names), so only the databases whose pod address is in
+    cluster's subnet are its own."""
+    prefix = cluster.subnet_prefix()
+    return [d for d in ttsim_client.control({"op": "databases"}, timeout=10).get("databases", [])
+            if (d.get("ip") or "").startswith(prefix)]
 
 
 class TwoActiveChecker(threading.Thread):
@@ -733,7 +745,7 @@ class TwoActiveChecker(threading.Thread):
         self.seen_active = {}      # pod -> updatable answers while status named it active
         self.named_active = set()  # pods status named active in Normal while we watched
         self.violations = []
-        self.list_databases = truth or databases
+        self.list_databases = truth or (lambda: databases(cluster))
         self.truth = threading.Thread(target=self.read_databases, daemon=True)
         self.truth_reads = 0       # lists of the simulator's databases read
         self.truth_failed = 0      # attempts the server did not answer
@@ -1053,10 +1065,10 @@ def node_ip(cluster, node):
     return None
 
 
-def updatable_now(name):
+def updatable_now(cluster, name):
     """The pods of object name whose database the simulator says takes writes now."""
     pat = re.compile(r"^%s-\d+$" % re.escape(name))
-    return sorted(d["host"] for d in databases()
+    return sorted(d["host"] for d in databases(cluster)
                   if d.get("updatable") and pat.match(d.get("host") or ""))
 
 

@@ -58,7 +58,7 @@ def fault(*args):
 
 
 def updatable_now():
-    return e2e.updatable_now(NAME)
+    return e2e.updatable_now(cluster, NAME)
 
 
 class NodeWriter(threading.Thread):
