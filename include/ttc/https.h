@@ -1,7 +1,8 @@
 /*
- * An asynchronous HTTP(S) client on libevent's evhttp and bufferevent_openssl: one
- * connection per request, a deadline per request, whole or streamed response bodies, and
- * the server's identity (DNS name or IP address) checked against its certificate.
+ * An asynchronous HTTP(S) client on libevent's evhttp and bufferevent_openssl: a
+ * connection per request or, for requests that ask, HTTP/1.1 keep-alive connections; a
+ * deadline per request, whole or streamed response bodies, and the server's identity (DNS
+ * name or IP address) checked against its certificate.
  */
 #ifndef TTC_HTTPS_H
 #define TTC_HTTPS_H
@@ -75,6 +76,10 @@ struct https_client_opts {
 	const char *server_name;
 	/* Resolver for host names; NULL: the client makes its own when the host is a name. */
 	struct evdns_base *dns;
+	/* How long a connection is kept open after a keep-alive request (see
+	 * https_request_keepalive()) for the next one; 0: never. Keep it below the server's
+	 * idle timeout. */
+	int keepalive_ms;
 };
 
 struct https_client *https_client_new(struct event_base *base, const struct https_client_opts *o,
@@ -83,6 +88,8 @@ struct https_client *https_client_new(struct event_base *base, const struct http
 void https_client_free(struct https_client *c);
 /* "host:port" as connected to, for logs and metrics. */
 const char *https_client_authority(const struct https_client *c);
+/* How many connections the client has made (TCP connects, TLS handshakes). */
+unsigned long https_client_connections(const struct https_client *c);
 
 /* What a request produced: an HTTP response (status > 0, err OK), or an error. */
 struct https_response {
@@ -137,6 +144,16 @@ void https_request_timeouts(struct https_request *r, int deadline_ms, int idle_m
 void https_request_connect_timeouts(struct https_request *r, int connect_ms, int tls_ms);
 /* Largest whole body accepted (default 64 MiB); not applied to streamed bodies. */
 void https_request_max_body(struct https_request *r, size_t bytes);
+/*
+ * The request may run on a connection an earlier one left open, and leaves its own open
+ * for the next (on a client with keepalive_ms, after a whole response that did not ask to
+ * close). For requests the server answers at once: on a connection kept open, the limits
+ * of https_request_connect_timeouts() together bound the wait for the response's start, as
+ * a new connection's handshake would show a frozen server. A GET that finds the kept
+ * connection closed by the server before any response is sent once more on a new one;
+ * other methods fail, since the server may have acted.
+ */
+void https_request_keepalive(struct https_request *r);
 /* Streams the body through data instead of collecting it for done. */
 void https_request_stream(struct https_request *r, https_head_fn head, https_data_fn data);
 /*

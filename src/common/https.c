@@ -1,8 +1,9 @@
 /*
- * The asynchronous HTTP(S) client (see ttc/https.h). Each request gets a fresh SSL,
- * bufferevent and evhttp connection, freed from a deferred event, never from inside an
- * evhttp callback; the caller's done callback always runs from that event too, so it may
- * free anything.
+ * The asynchronous HTTP(S) client (see ttc/https.h): clients and the life of a request. A
+ * request runs on a connection (https_conn.c) made for it or, on a keep-alive client, one
+ * an earlier request left open; connections are released from a deferred event, never from
+ * inside an evhttp callback, and the caller's done callback always runs from that event
+ * too, so it may free anything.
  */
 #include "config.h"
 
@@ -28,13 +29,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "ttc/https.h"
+#include "https_int.h"
 #include "ttc/log.h"
-
-#define HTTPS_DEFAULT_DEADLINE_MS 30000
-#define HTTPS_DEFAULT_MAX_BODY (64u << 20)
-#define HTTPS_MAX_HEADERS 65536
-#define PHASE_TICK_MS 100 /* how often a connection being made is looked at */
 
 static const char *const err_names[] = {
 #define X(e, s) s,
@@ -48,188 +44,6 @@ https_err_name(enum https_err e)
 	if ((size_t)e >= sizeof(err_names) / sizeof(err_names[0]))
 		return "unknown error";
 	return err_names[e];
-}
-
-/* Where a request is in its life. */
-enum req_state {
-	REQ_NEW,      /* built, not sent */
-	REQ_STARTING, /* sent: the connection is made from the deferred event */
-	REQ_RUNNING,  /* evhttp has it */
-	REQ_FINISHED, /* outcome known or cancelled: teardown and done are pending */
-};
-
-struct https_client {
-	struct event_base *base;
-	struct evdns_base *dns; /* NULL when the host is an IP literal */
-	int own_dns;
-	SSL_CTX *ctx; /* NULL for plain http */
-	char *host;   /* without brackets */
-	int port;
-	char *prefix; /* path prefix, "" or "/x" */
-	char *identity;
-	int identity_is_ip;
-	char authority[300]; /* the Host header */
-	TAILQ_HEAD(, https_request) reqs;
-};
-
-struct https_request {
-	struct https_client *c;
-	TAILQ_ENTRY(https_request) link;
-	enum https_method method;
-	char *path;
-	struct evkeyvalq headers;
-	struct evbuffer *body;
-	int deadline_ms, idle_ms;
-	int connect_ms, tls_ms; /* limits on making the connection; 0 none */
-	int handshaking;        /* connected: the phase timer now waits for TLS */
-	struct timespec phase_start;
-	size_t max_body;
-	https_head_fn head;
-	https_data_fn data;
-	https_done_fn done;
-	void *arg;
-
-	enum req_state state;
-	int cancelled, in_done, head_seen;
-	struct evhttp_connection *evcon;
-	SSL *ssl; /* owned by the connection's bufferevent */
-	struct event *deadline_ev, *defer_ev, *phase_ev;
-
-	/* The outcome, kept past evhttp's request so done can run later. */
-	int status;
-	enum https_err err;
-	char errmsg[256];
-	int evhttp_error; /* -1 when evhttp reported none */
-	int sock_errno;
-	struct evkeyvalq resp_headers;
-	struct evbuffer *resp_body;
-};
-
-/* -- TLS contexts ------------------------------------------------------------------------- */
-
-static void
-tls_error(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256];
-
-	ERR_error_string_n(e, buf, sizeof(buf));
-	snprintf(err, errlen, "%s: %s", what, e ? buf : "no detail");
-	ERR_clear_error();
-}
-
-static int
-load_ca(SSL_CTX *ctx, const char *pem, char *err, size_t errlen)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *x;
-	int n = 0;
-
-	if (b == NULL) {
-		tls_error(err, errlen, "reading the CA");
-		return -1;
-	}
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (X509_STORE_add_cert(store, x) != 1) {
-			X509_free(x);
-			BIO_free(b);
-			tls_error(err, errlen, "adding a CA certificate");
-			return -1;
-		}
-		X509_free(x);
-		n++;
-	}
-	BIO_free(b);
-	ERR_clear_error(); /* the end of the PEM data reads as an error */
-	if (n == 0) {
-		snprintf(err, errlen, "the CA data holds no PEM certificate");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-load_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem, char *err, size_t errlen)
-{
-	BIO *b = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = NULL;
-	int rc = -1;
-
-	if (x == NULL) {
-		tls_error(err, errlen, "reading the client certificate");
-		goto out;
-	}
-	if (SSL_CTX_use_certificate(ctx, x) != 1) {
-		tls_error(err, errlen, "using the client certificate");
-		goto out;
-	}
-	/* Intermediate certificates that follow the leaf. */
-	for (X509 *extra; (extra = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL;) {
-		if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
-			X509_free(extra);
-			tls_error(err, errlen, "adding a chain certificate");
-			goto out;
-		}
-	}
-	ERR_clear_error();
-	BIO_free(b);
-	b = BIO_new_mem_buf(key_pem, -1);
-	if (b == NULL || (k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
-		tls_error(err, errlen, "reading the client key");
-		goto out;
-	}
-	if (SSL_CTX_use_PrivateKey(ctx, k) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-		tls_error(err, errlen, "the client key does not match its certificate");
-		goto out;
-	}
-	rc = 0;
-out:
-	X509_free(x);
-	EVP_PKEY_free(k);
-	BIO_free(b);
-	return rc;
-}
-
-SSL_CTX *
-https_ctx_new(const struct https_tls *tls, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL) {
-		tls_error(err, errlen, "making a TLS context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* OpenSSL 3 reports a peer that closes without close_notify as an error, which
-	 * libevent 2.1 does not treat as EOF; HTTP framing detects truncation anyway. */
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (tls != NULL && tls->insecure) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (tls != NULL && tls->ca_pem != NULL) {
-			if (load_ca(ctx, tls->ca_pem, err, errlen) < 0)
-				goto fail;
-		} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-			tls_error(err, errlen, "loading the system trust store");
-			goto fail;
-		}
-	}
-	if (tls != NULL && (tls->cert_pem != NULL) != (tls->key_pem != NULL)) {
-		snprintf(err, errlen,
-		         "a client certificate needs its key and a key its certificate");
-		goto fail;
-	}
-	if (tls != NULL && tls->cert_pem != NULL &&
-	    load_identity(ctx, tls->cert_pem, tls->key_pem, err, errlen) < 0)
-		goto fail;
-	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
 }
 
 /* -- clients ------------------------------------------------------------------------------ */
@@ -331,6 +145,8 @@ https_client_new(struct event_base *base, const struct https_client_opts *o, cha
 	}
 	c->base = base;
 	TAILQ_INIT(&c->reqs);
+	TAILQ_INIT(&c->idle);
+	c->keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 0;
 	if (parse_url(c, o->url, &tls, err, errlen) < 0)
 		goto fail;
 	v6 = strchr(c->host, ':') != NULL;
@@ -380,6 +196,12 @@ https_client_authority(const struct https_client *c)
 	return c->authority;
 }
 
+unsigned long
+https_client_connections(const struct https_client *c)
+{
+	return c->connections;
+}
+
 static void request_free(struct https_request *r);
 
 void
@@ -394,6 +216,8 @@ https_client_free(struct https_client *c)
 		r->c = NULL;
 		request_free(r);
 	}
+	while (!TAILQ_EMPTY(&c->idle))
+		https_conn_free(TAILQ_FIRST(&c->idle));
 	if (c->own_dns)
 		evdns_base_free(c->dns, 0);
 	SSL_CTX_free(c->ctx);
@@ -485,17 +309,16 @@ https_request_max_body(struct https_request *r, size_t bytes)
 }
 
 void
+https_request_keepalive(struct https_request *r)
+{
+	r->keepalive = 1;
+}
+
+void
 https_request_stream(struct https_request *r, https_head_fn head, https_data_fn data)
 {
 	r->head = head;
 	r->data = data;
-}
-
-static void
-ms_to_tv(int ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
 }
 
 /* Marks the outcome known and lets the deferred event finish the request. */
@@ -536,7 +359,7 @@ https_request_send(struct https_request *r, https_done_fn done, void *arg)
 	r->arg = arg;
 	r->state = REQ_STARTING;
 	if (r->deadline_ms != HTTPS_NO_DEADLINE) {
-		ms_to_tv(r->deadline_ms, &tv);
+		https_ms_to_tv(r->deadline_ms, &tv);
 		evtimer_add(r->deadline_ev, &tv);
 	}
 	event_active(r->defer_ev, EV_TIMEOUT, 0);
@@ -597,6 +420,9 @@ explain_failure(struct https_request *r)
 	} else if (r->head_seen) {
 		fail(r, HTTPS_ERR_EOF, "%s closed the connection in the middle of the response",
 		     r->c->authority);
+	} else if (r->reused) {
+		fail(r, HTTPS_ERR_EOF, "%s closed the connection kept open before responding",
+		     r->c->authority);
 	} else if ((r->ssl && !handshaken) || r->evhttp_error == -1) {
 		/* evhttp closes the socket before telling us, so errno is gone; name it only
 		 * when it still says something about connecting. */
@@ -609,6 +435,20 @@ explain_failure(struct https_request *r)
 		fail(r, HTTPS_ERR_EOF, "%s closed the connection before responding",
 		     r->c->authority);
 	}
+}
+
+/* Sends a request that ran on a connection kept open once more, on a new connection, from
+ * the deferred event (we may be inside evhttp); -1 when it was sent again already. */
+static int
+retry_fresh(struct https_request *r)
+{
+	if (r->retried)
+		return -1;
+	r->retried = 1;
+	r->evhttp_error = -1;
+	r->state = REQ_STARTING;
+	event_active(r->defer_ev, EV_TIMEOUT, 0);
+	return 0;
 }
 
 static void
@@ -661,6 +501,11 @@ on_done(struct evhttp_request *ereq, void *arg)
 	if (ereq == NULL || evhttp_request_get_response_code(ereq) == 0) {
 		if (r->evhttp_error == -1)
 			r->sock_errno = errno;
+		/* The server closed the connection kept open as we sent on it: a GET is sent
+		 * once more. Nothing else is, as the server may have acted on it. */
+		if (r->reused && !r->head_seen && r->method == HTTPS_GET &&
+		    r->evhttp_error != EVREQ_HTTP_TIMEOUT && retry_fresh(r) == 0)
+			return;
 		explain_failure(r);
 		return;
 	}
@@ -678,77 +523,35 @@ static const enum evhttp_cmd_type method_types[] = {
     [HTTPS_DELETE] = EVHTTP_REQ_DELETE,
 };
 
-static SSL *
-new_ssl(struct https_request *r)
-{
-	struct https_client *c = r->c;
-	SSL *ssl = SSL_new(c->ctx);
-
-	if (ssl == NULL)
-		return NULL;
-	/* Also for contexts made elsewhere: see https_ctx_new(). */
-	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (c->identity_is_ip) {
-		/* SSL_set1_host would compare an IP with DNS names; RFC 6066 forbids IP SNI. */
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->identity) != 1)
-			goto fail;
-	} else if (SSL_set_tlsext_host_name(ssl, c->identity) != 1 ||
-	           SSL_set1_host(ssl, c->identity) != 1) {
-		goto fail;
-	}
-	return ssl;
-fail:
-	SSL_free(ssl);
-	return NULL;
-}
+/* -- running a request -------------------------------------------------------------------- */
 
 static void
 start(struct https_request *r)
 {
 	struct https_client *c = r->c;
-	struct bufferevent *bev;
 	struct evhttp_request *ereq;
 	struct evkeyval *h;
 	struct timeval tv;
+	const char *why = NULL;
 	char len[32];
 
-	ERR_clear_error();
-	if (c->ctx != NULL) {
-		if ((r->ssl = new_ssl(r)) == NULL) {
-			fail(r, HTTPS_ERR_INTERNAL, "cannot set up TLS for %s", c->identity);
-			return;
-		}
-		bev =
-		    bufferevent_openssl_socket_new(c->base, -1, r->ssl, BUFFEREVENT_SSL_CONNECTING,
-		                                   BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (bev == NULL) {
-			SSL_free(r->ssl);
-			r->ssl = NULL;
-		} else {
-			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		}
-	} else {
-		bev = bufferevent_socket_new(c->base, -1,
-		                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	}
-	if (bev == NULL) {
-		fail(r, HTTPS_ERR_INTERNAL, "cannot make a connection buffer");
+	r->reused = 0;
+	r->handshaking = 0;
+	if (c->keepalive_ms > 0 && r->keepalive && r->data == NULL && !r->retried &&
+	    (r->conn = https_conn_take(c)) != NULL) {
+		r->reused = 1;
+	} else if ((r->conn = https_conn_new(c, &why)) == NULL) {
+		fail(r, HTTPS_ERR_INTERNAL, "%s for %s", why, c->authority);
 		return;
 	}
-	r->evcon = evhttp_connection_base_bufferevent_new(c->base, c->dns, bev, c->host,
-	                                                  (unsigned short)c->port);
-	if (r->evcon == NULL) {
-		bufferevent_free(bev);
-		fail(r, HTTPS_ERR_INTERNAL, "cannot make a connection");
-		return;
-	}
+	r->evcon = r->conn->evcon;
+	r->ssl = r->conn->ssl;
 	/* evhttp always has a limit of its own; "no deadline" leaves it at a day. */
-	ms_to_tv(r->idle_ms                            ? r->idle_ms
-	         : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
-	                                               : r->deadline_ms,
-	         &tv);
+	https_ms_to_tv(r->idle_ms                            ? r->idle_ms
+	               : r->deadline_ms == HTTPS_NO_DEADLINE ? 86400000
+	                                                     : r->deadline_ms,
+	               &tv);
 	evhttp_connection_set_timeout_tv(r->evcon, &tv);
-	evhttp_connection_set_max_headers_size(r->evcon, HTTPS_MAX_HEADERS);
 	if (r->data == NULL)
 		evhttp_connection_set_max_body_size(r->evcon, (ev_ssize_t)r->max_body);
 	if ((ereq = evhttp_request_new(on_done, r)) == NULL) {
@@ -767,8 +570,10 @@ start(struct https_request *r)
 		size_t n = r->body ? evbuffer_get_length(r->body) : 0;
 		snprintf(len, sizeof(len), "%zu", n);
 		evhttp_add_header(evhttp_request_get_output_headers(ereq), "Content-Length", len);
+		/* Copied, not moved: a retry sends it again. */
 		if (n > 0)
-			evbuffer_add_buffer(evhttp_request_get_output_buffer(ereq), r->body);
+			evbuffer_add(evhttp_request_get_output_buffer(ereq),
+			             evbuffer_pullup(r->body, -1), n);
 	}
 	r->state = REQ_RUNNING;
 	/* On failure evhttp has already reported to on_done (or freed the request). */
@@ -820,6 +625,24 @@ phase_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (r->state != REQ_RUNNING || r->head_seen)
 		return;
+	if (r->reused) {
+		/* Nothing to make, so nothing shows a frozen server but the wait. Past the
+		 * limit a new connection's handshake would have had, a GET is sent again on a
+		 * new one: its handshake tells a frozen server from a slow answer (which the
+		 * server gives both requests at once, if it coalesces them as the agent does). */
+		int limit = r->ssl != NULL && r->tls_ms > 0 ? r->tls_ms : r->connect_ms;
+
+		if (r->method != HTTPS_GET || limit <= 0)
+			return;
+		if (!r->handshaking) {
+			r->handshaking = 1;
+			https_ms_to_tv(limit, &tv);
+			evtimer_add(r->phase_ev, &tv);
+			return;
+		}
+		retry_fresh(r);
+		return;
+	}
 	if (r->handshaking) {
 		if (r->ssl != NULL && !SSL_is_init_finished(r->ssl))
 			fail(r, HTTPS_ERR_TLS, "no TLS handshake with %s within %d ms",
@@ -832,17 +655,17 @@ phase_cb(evutil_socket_t fd, short what, void *arg)
 			     r->c->authority, r->connect_ms);
 			return;
 		}
-		ms_to_tv(r->connect_ms > 0 && r->connect_ms - waited < PHASE_TICK_MS
-		             ? r->connect_ms - waited
-		             : PHASE_TICK_MS,
-		         &tv);
+		https_ms_to_tv(r->connect_ms > 0 && r->connect_ms - waited < PHASE_TICK_MS
+		                   ? r->connect_ms - waited
+		                   : PHASE_TICK_MS,
+		               &tv);
 		evtimer_add(r->phase_ev, &tv);
 		return;
 	}
 	if (r->ssl == NULL || r->tls_ms == 0 || SSL_is_init_finished(r->ssl))
 		return;
 	r->handshaking = 1;
-	ms_to_tv(r->tls_ms, &tv);
+	https_ms_to_tv(r->tls_ms, &tv);
 	evtimer_add(r->phase_ev, &tv);
 }
 
@@ -857,23 +680,6 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	     r->deadline_ms);
 }
 
-/*
- * A request given up (cancelled, past its deadline, failed) has its connection reset, not
- * closed: a close leaves what is still queued to be sent for minutes of retransmissions,
- * and a request that arrives long after it was abandoned must not act (a lease grant,
- * docs/fencing.md).
- */
-static void
-reset_if_abandoned(struct https_request *r)
-{
-	struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
-	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-	struct linger lg = {1, 0};
-
-	if (fd >= 0 && (r->cancelled || r->err != HTTPS_ERR_OK))
-		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-}
-
 /* Starts a sent request, or finishes one whose outcome is known. */
 static void
 defer_cb(evutil_socket_t fd, short what, void *arg)
@@ -884,18 +690,15 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (r->state == REQ_STARTING) {
+		https_conn_release(r); /* a retry's: the connection it failed on */
+		evtimer_del(r->phase_ev);
 		start(r);
 		return;
 	}
 	if (r->state != REQ_FINISHED)
 		return;
 	/* Tear down first: done may free the client, and it can then no longer reach us. */
-	if (r->evcon != NULL) {
-		reset_if_abandoned(r);
-		evhttp_connection_free(r->evcon);
-		r->evcon = NULL;
-		r->ssl = NULL;
-	}
+	https_conn_release(r);
 	evtimer_del(r->deadline_ev);
 	evtimer_del(r->phase_ev);
 	if (r->c != NULL) {
@@ -917,10 +720,9 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 request_free(struct https_request *r)
 {
-	if (r->evcon != NULL) {
+	if (r->conn != NULL) {
 		r->cancelled = 1;
-		reset_if_abandoned(r);
-		evhttp_connection_free(r->evcon);
+		https_conn_release(r);
 	}
 	if (r->defer_ev != NULL)
 		event_free(r->defer_ev);

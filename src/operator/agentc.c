@@ -18,6 +18,9 @@
 #include "ttc/log.h"
 
 #define ASYNC_POLL_MS 250
+/* How long a connection to an agent stays open between requests: past a few polling
+ * intervals, below the agent's idle timeout (60 s, src/common/httpd.c). */
+#define AGENT_KEEPALIVE_MS 30000
 
 struct pending {
 	TAILQ_ENTRY(pending) entry;
@@ -52,7 +55,7 @@ agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port, cons
 		return NULL;
 	}
 	snprintf(url, sizeof(url), strchr(ip, ':') ? "https://[%s]:%d" : "https://%s:%d", ip, port);
-	struct https_client_opts o = {url, ctx, server_name, NULL};
+	struct https_client_opts o = {url, ctx, server_name, NULL, AGENT_KEEPALIVE_MS};
 	c->base = base;
 	TAILQ_INIT(&c->pending);
 	if ((c->http = https_client_new(base, &o, err, errlen)) == NULL) {
@@ -60,6 +63,12 @@ agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port, cons
 		return NULL;
 	}
 	return c;
+}
+
+unsigned long
+agentc_connections(const struct agentc *c)
+{
+	return https_client_connections(c->http);
 }
 
 static void
@@ -227,13 +236,18 @@ pending_new(struct agentc *c, void *arg)
 	return p;
 }
 
+/* keep: a request the agent answers at once (the state, an operation's progress, the
+ * lease), which runs on a connection kept open; an order, which may take minutes, gets a
+ * connection of its own (see https_request_keepalive()). */
 static int
-send_request(struct pending *p, enum https_method m, const char *path, const char *body,
+send_request(struct pending *p, enum https_method m, const char *path, const char *body, int keep,
              https_done_fn fn)
 {
 	p->req = https_request_new(p->c->http, m, path);
 	if (p->req == NULL)
 		return -1;
+	if (keep)
+		https_request_keepalive(p->req);
 	https_request_header(p->req, "Accept", "application/json");
 	if (body != NULL)
 		https_request_body(p->req, "application/json", body, strlen(body));
@@ -257,7 +271,7 @@ agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state
 		return -1;
 	p->state_done = done;
 	p->lim = *lim;
-	if (send_request(p, HTTPS_GET, "/v1/state", NULL, state_reply) < 0) {
+	if (send_request(p, HTTPS_GET, "/v1/state", NULL, 1, state_reply) < 0) {
 		pending_free(p);
 		return -1;
 	}
@@ -293,7 +307,7 @@ agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lease_f
 	p->lim.request_ms = request_ms;
 	p->lim.tcp_ms = p->lim.tls_ms = request_ms;
 	snprintf(body, sizeof(body), "{\"seconds\":%lld}", seconds);
-	if (send_request(p, HTTPS_POST, "/v1/lease", body, lease_reply) < 0) {
+	if (send_request(p, HTTPS_POST, "/v1/lease", body, 1, lease_reply) < 0) {
 		pending_free(p);
 		return -1;
 	}
@@ -360,7 +374,7 @@ async_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(path, sizeof(path), "/v1/async/%s", p->id);
-	if (send_request(p, HTTPS_GET, path, NULL, async_reply) < 0)
+	if (send_request(p, HTTPS_GET, path, NULL, 1, async_reply) < 0)
 		order_end(p, ORDER_TRANSIENT, "cannot follow the operation");
 }
 
@@ -418,7 +432,7 @@ agentc_order(struct agentc *c, const char *op, const char *body, const struct ag
 		p->deadline.tv_sec += (lim->async_ms + 999) / 1000;
 	}
 	snprintf(path, sizeof(path), "/v1/ops/%s", op);
-	if (send_request(p, HTTPS_POST, path, body ? body : "{}", order_reply) < 0) {
+	if (send_request(p, HTTPS_POST, path, body ? body : "{}", 0, order_reply) < 0) {
 		pending_free(p);
 		return -1;
 	}

@@ -678,7 +678,15 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	snprintf(name, sizeof(name), "%s_agent_orders_total", OPERATOR_METRICS_PREFIX);
 	m->orders = metrics_counter(reg, name, "Orders sent to agents, by operation and result.",
 	                            "operation,result");
-	return m->state && m->transitions && m->failover && m->orders ? 0 : -1;
+	snprintf(name, sizeof(name), "%s_agent_connections_total", OPERATOR_METRICS_PREFIX);
+	m->agent_connections = metric_series(
+	    metrics_counter(reg, name,
+	                    "TLS connections made to agents (a request on a connection kept "
+	                    "open makes none).",
+	                    NULL),
+	    NULL);
+	return m->state && m->transitions && m->failover && m->orders && m->agent_connections ? 0
+	                                                                                      : -1;
 }
 
 struct controller *

@@ -15,6 +15,7 @@ struct controller_metrics {
 	struct metric *transitions;     /* ..._state_transitions_total{from,to} */
 	struct metric_series *failover; /* ..._failover_seconds */
 	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
+	struct metric_series *agent_connections; /* ..._agent_connections_total */
 };
 
 int controller_metrics_register(struct metrics *reg, struct controller_metrics *m);

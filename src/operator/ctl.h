@@ -85,6 +85,7 @@ struct pod_link {
 	int read_fresh; /* the read out started after the last order ended */
 	int reread;     /* read again as soon as the read out ends */
 	int granting;   /* a lease grant (or withdrawal) is out */
+	unsigned long connections; /* agent's connections counted in the metric */
 	int withdraw;   /* withdraw the lease once the grant out has ended */
 	struct ctl_read {
 		struct managed *m;

@@ -20,6 +20,7 @@
 #include "topology.h"
 #include "ttc/json.h"
 #include "ttc/log.h"
+#include "ttc/metrics.h"
 
 /* Drops pod i's agent client and what was out on it; an order out ends as transient. */
 void
@@ -223,6 +224,7 @@ observe_read(struct managed *m, int i)
 			return;
 		}
 		m->links[i].gen = m->agent_ctx_gen;
+		m->links[i].connections = 0;
 	}
 	rd->m = m;
 	rd->i = i;
@@ -247,6 +249,9 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 
 	m->links[i].reading = 0;
 	m->links[i].observed = 1;
+	unsigned long made = agentc_connections(m->links[i].agent);
+	metric_add(m->ctl->m->agent_connections, (double)(made - m->links[i].connections));
+	m->links[i].connections = made;
 	if (m->links[i].read_fresh) {
 		m->links[i].want_fresh = 0;
 		m->o.run.need_fresh = 0;

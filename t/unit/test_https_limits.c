@@ -68,7 +68,7 @@ run(struct event_base *base, SSL_CTX *ctx, int port, int deadline_ms, int tcp_ms
 	struct https_request *r;
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
-	struct https_client_opts o = {url, ctx, "agent.example", NULL};
+	struct https_client_opts o = {url, ctx, "agent.example", NULL, 0};
 	if ((c = https_client_new(base, &o, err, sizeof(err))) == NULL) {
 		diag("client: %s", err);
 		return -1;
