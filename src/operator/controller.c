@@ -685,8 +685,14 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                    "open makes none).",
 	                    NULL),
 	    NULL);
-	return m->state && m->transitions && m->failover && m->orders && m->agent_connections ? 0
-	                                                                                      : -1;
+	snprintf(name, sizeof(name), "%s_agent_requests_total", OPERATOR_METRICS_PREFIX);
+	m->agent_requests = metrics_counter(
+	    reg, name, "Polls (state) and lease grants (lease) sent to agents, by result.",
+	    "request,result");
+	return m->state && m->transitions && m->failover && m->orders && m->agent_connections &&
+	               m->agent_requests
+	           ? 0
+	           : -1;
 }
 
 struct controller *

@@ -16,6 +16,7 @@ struct controller_metrics {
 	struct metric_series *failover; /* ..._failover_seconds */
 	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
 	struct metric_series *agent_connections; /* ..._agent_connections_total */
+	struct metric *agent_requests;           /* ..._agent_requests_total{request,result} */
 };
 
 int controller_metrics_register(struct metrics *reg, struct controller_metrics *m);

@@ -118,6 +118,14 @@ lease_wanted(const struct managed *m, int i)
 static void lease_send(struct managed *m, int i, long long seconds, agentc_lease_fn done);
 static void lease_withdrawn(void *arg, int ok, const char *error);
 
+/* One more poll or lease grant in timesten_operator_agent_requests_total. */
+static void
+count_request(struct managed *m, const char *request, int ok)
+{
+	metric_add(metric_series(m->ctl->m->agent_requests, request, ok ? "ok" : "failed", NULL),
+	           1);
+}
+
 static void
 lease_granted(void *arg, int ok, const char *error)
 {
@@ -127,6 +135,7 @@ lease_granted(void *arg, int ok, const char *error)
 	char name[300];
 
 	l->granting = 0;
+	count_request(m, "lease", ok);
 	objects_pod_name(name, sizeof(name), m->o.name, rd->i);
 	if (l->withdraw) {
 		/* Overtaken: the withdrawal must reach the agent after the grant. */
@@ -252,6 +261,7 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 	unsigned long made = agentc_connections(m->links[i].agent);
 	metric_add(m->ctl->m->agent_connections, (double)(made - m->links[i].connections));
 	m->links[i].connections = made;
+	count_request(m, "state", ok);
 	if (m->links[i].read_fresh) {
 		m->links[i].want_fresh = 0;
 		m->o.run.need_fresh = 0;

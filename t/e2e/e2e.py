@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -242,6 +243,28 @@ class Cluster:
                 if c["type"] == "Ready" and c["status"] == "True":
                     return p["metadata"]["name"]
         return None
+
+    def metrics(self):
+        """{"name{labels}": value} of the ready operator's /metrics (on its pod's address,
+        port 8080 as k8s/operator.yaml sets it); {} when it does not answer."""
+        pod = self.operator_ready()
+        ip = pod and (self.get_json("pod", pod) or {}).get("status", {}).get("podIP")
+        if not ip:
+            return {}
+        try:
+            with urllib.request.urlopen("http://%s:8080/metrics" % ip, timeout=10) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            m = re.match(r"^([a-zA-Z_:][^ ]*) (\S+)$", line)
+            if m:
+                try:
+                    out[m.group(1)] = float(m.group(2))
+                except ValueError:
+                    pass
+        return out
 
     def operator_restarts(self):
         """How often the operator's container was restarted, and how it last ended."""

@@ -83,6 +83,25 @@ try:
     tap.like(out.stdout, "SCOTT.EMP", "ttIsql in sample-0: scott sees SCOTT.EMP (schema.sql ran)")
     tap.like(out.stdout, "1 table found.", "one table found")
 
+    # The polls and lease grants of a Normal pair run on connections kept open: over a
+    # dozen of them (a few polling intervals) the operator connects to an agent at most
+    # twice (an order, a reconnection), not for each.
+    def requests(m):
+        return sum(v for k, v in m.items()
+                   if k.startswith("timesten_operator_agent_requests_total{"))
+    connections = "timesten_operator_agent_connections_total"
+    m0 = cluster.metrics()
+    m1 = {}
+
+    def served():
+        m1.update(cluster.metrics())
+        return requests(m1) >= requests(m0) + 12
+    tap.ok(m0 and e2e.wait_until(served, 60, 1) and
+           m1.get(connections, -1) - m0.get(connections, 0) <= 2,
+           "%d polls and lease grants, %d new connections to the agents (kept open)" % (
+               requests(m1) - requests(m0), m1.get(connections, -1) - m0.get(connections, 0)),
+           (m0, m1))
+
     # Fail the active over: delete its pod, as the guide does.
     out = cluster.kubectl("delete", "pod", "sample-0", "--wait=false")
     tap.like(out.stdout, 'pod "sample-0" deleted', "kubectl delete pod sample-0")
