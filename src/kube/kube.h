@@ -35,7 +35,7 @@ struct kube_resource {
 
 extern const struct kube_resource kube_res_pods, kube_res_services, kube_res_secrets,
     kube_res_configmaps, kube_res_events, kube_res_statefulsets, kube_res_leases, kube_res_pvcs,
-    kube_res_namespaces;
+    kube_res_namespaces, kube_res_nodes;
 
 /* -- configuration ------------------------------------------------------------------------ */
 

@@ -23,6 +23,7 @@ const struct kube_resource kube_res_events = {"", "v1", "events", "Event", 1};
 const struct kube_resource kube_res_pvcs = {"", "v1", "persistentvolumeclaims",
                                             "PersistentVolumeClaim", 1};
 const struct kube_resource kube_res_namespaces = {"", "v1", "namespaces", "Namespace", 0};
+const struct kube_resource kube_res_nodes = {"", "v1", "nodes", "Node", 0};
 const struct kube_resource kube_res_statefulsets = {"apps", "v1", "statefulsets", "StatefulSet", 1};
 const struct kube_resource kube_res_leases = {"coordination.k8s.io", "v1", "leases", "Lease", 1};
 

@@ -444,6 +444,7 @@ ctl_resize_pods(struct managed *m, int n)
 	/* Reads and orders out hold pointers into the links: end them first. */
 	for (int i = 0; i < m->o.npods; i++)
 		observe_drop_agent(m, i);
+	nodewatch_cancel(m);
 	if ((links = realloc(m->links, (n > 0 ? n : 1) * sizeof(*links))) == NULL) {
 		if (n > m->o.npods)
 			return -1;
@@ -542,6 +543,7 @@ managed_free(struct managed *m)
 
 	RB_REMOVE(managed_tree, &m->ctl->objects, m);
 	observe_free(m);
+	nodewatch_free(m);
 	effects_free(m);
 	provision_free(m);
 	if (m->status_call)
@@ -689,8 +691,21 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	m->agent_requests = metrics_counter(
 	    reg, name, "Polls (state) and lease grants (lease) sent to agents, by result.",
 	    "request,result");
+	m->unschedulable =
+	    metrics_gauge(reg, "timesten_pods_unschedulable",
+	                  "Pods whose node is not ready (objects that set deleteDbOnNotReadyNode).",
+	                  "namespace,name");
+	m->pods_deleted = metrics_counter(
+	    reg, "timesten_pods_deleted_unschedulable",
+	    "Pods deleted because their node was not ready for deleteDbOnNotReadyNode.",
+	    "namespace,name");
+	m->pvcs_deleted = metrics_counter(
+	    reg, "timesten_pvcs_deleted_unschedulable",
+	    "PersistentVolumeClaims deleted because their pod's node was not ready for "
+	    "deleteDbOnNotReadyNode.",
+	    "namespace,name");
 	return m->state && m->transitions && m->failover && m->orders && m->agent_connections &&
-	               m->agent_requests
+	               m->agent_requests && m->unschedulable && m->pods_deleted && m->pvcs_deleted
 	           ? 0
 	           : -1;
 }

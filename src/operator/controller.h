@@ -17,6 +17,11 @@ struct controller_metrics {
 	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
 	struct metric_series *agent_connections; /* ..._agent_connections_total */
 	struct metric *agent_requests;           /* ..._agent_requests_total{request,result} */
+	/* deleteDbOnNotReadyNode, by namespace and name: pods on nodes not ready, and the
+	 * pods and claims deleted for it (the guide's names). */
+	struct metric *unschedulable; /* timesten_pods_unschedulable */
+	struct metric *pods_deleted;  /* timesten_pods_deleted_unschedulable */
+	struct metric *pvcs_deleted;  /* timesten_pvcs_deleted_unschedulable */
 };
 
 int controller_metrics_register(struct metrics *reg, struct controller_metrics *m);

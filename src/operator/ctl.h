@@ -57,6 +57,13 @@ struct managed {
 	struct kube_call *fence_call; /* a pod deletion under way */
 	char deleting[300];           /* of that pod */
 
+	/* deleteDbOnNotReadyNode (nodewatch.c): the claim or pod deletion under way, of
+	 * which pod and object name, and the pods on not-ready nodes (a gauge). */
+	struct kube_call *evict_call;
+	int evict_pod;
+	char evict_name[300];
+	struct metric_series *unschedulable;
+
 	/* Timers: the periodic poll, and an earlier wake-up for retries and deadlines. */
 	struct event *poll;
 	struct event *wake;
@@ -90,7 +97,9 @@ struct pod_link {
 	struct ctl_read {
 		struct managed *m;
 		int i;
-	} arg, lease_arg;
+	} arg, lease_arg, node_arg;
+	struct kube_call *node_read; /* a GET of the pod's Node under way */
+	char node_reading[256];      /* ... of that node */
 };
 
 struct controller {
@@ -149,6 +158,13 @@ struct agentc_limits observe_limits(const struct ttc_spec *s, enum spec_timer re
 /* Starts the polling timer at the spec's pollingInterval. */
 void observe_start(struct managed *m);
 void observe_free(struct managed *m);
+
+/* nodewatch.c: deleteDbOnNotReadyNode. */
+/* Reads the Node of each pod (when the spec sets the field), then acts on what it said. */
+void nodewatch_poll(struct managed *m);
+/* Cancels every read and deletion under way (before the pod links move or go). */
+void nodewatch_cancel(struct managed *m);
+void nodewatch_free(struct managed *m);
 
 /* effects.c: Events, orders and pod deletion for the machine. */
 extern const struct ttc_effects ctl_effects;

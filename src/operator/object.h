@@ -119,6 +119,20 @@ struct pod_view {
 		long long bound_ms;
 		int held;
 	} lease;
+	/* deleteDbOnNotReadyNode (notready.h): the Pod's spec.nodeName, since when that node
+	 * is seen not ready (0: ready or not known; kept in status), and the deletion of
+	 * the pod (uid) and its claims under way. */
+	char node[256];
+	time_t node_not_ready_since;
+	struct pod_eviction {
+		char uid[64];    /* "" none */
+		int claims_sent; /* claims whose deletion was sent */
+		int claims_deleted;
+		int pod_deleted; /* the first (graceful) delete was accepted */
+		time_t force_at; /* ... and its grace period ends then */
+		int forced;      /* the delete with grace 0 was accepted */
+		int held_told;   /* past the limit but held back: the Event was posted */
+	} evict;
 };
 
 /* How a pod stands against its intended role. */
@@ -195,6 +209,13 @@ struct ttc_object {
 	time_t wake_at;       /* actions ask to be looked at again then (0: no need) */
 	struct proc_run run;
 	struct upgrade_run up;
+
+	/* deleteDbOnNotReadyNode: whether the operator may read Nodes (a 403 says not: the
+	 * field is then as if unset) and when to try again. */
+	struct node_access {
+		int unreadable;
+		time_t retry_at;
+	} nodes;
 
 	const struct topology *topo; /* how its pods work together (never NULL once adopted) */
 	struct pod_view *pods;       /* one per ordinal */

@@ -74,6 +74,13 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 		if (type && status && strcmp(type, "Ready") == 0)
 			p->ready = strcmp(status, "True") == 0;
 	}
+	const char *node = json_str(pod, "spec", "nodeName", NULL);
+	if (strcmp(node ? node : "", p->node) != 0) {
+		/* Another node (or none): what was seen of the old one does not hold. */
+		if (*p->node || node == NULL)
+			p->node_not_ready_since = 0;
+		snprintf(p->node, sizeof(p->node), "%s", node ? node : "");
+	}
 	p->image[0] = '\0';
 	yajl_val cs = json_get(pod, "spec", "containers", NULL);
 	for (size_t k = 0; k < json_len(cs); k++) {
@@ -318,6 +325,7 @@ poll_fired(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	observe_poll(m);
+	nodewatch_poll(m);
 	evtimer_add(m->poll, &tv);
 }
 

@@ -44,6 +44,7 @@ enum pull_policy {
 /*
  * The spec's timers, in seconds: X(enum, field, member, default, min, max). Their defaults
  * live here only. A 0, where a timer allows it, means "none" (no limit), for every timer.
+ * deleteDbOnNotReadyNode is 0 (off) only when unset: a value written must be positive.
  */
 #define SPEC_TIMERS(X)                                                                             \
 	X(POLLING_INTERVAL, "pollingInterval", polling_interval, 5, 1, 3600)                       \
@@ -56,7 +57,8 @@ enum pull_policy {
 	X(UPGRADE_DOWN_POD, "upgradeDownPodTimeout", upgrade_down_pod_timeout, 600, 1, SPEC_DAY)   \
 	X(WAITING_FOR_ACTIVE, "waitingForActiveTimeout", waiting_for_active_timeout, 0, 0,         \
 	  SPEC_DAY)                                                                                \
-	X(REP_STATE, "repStateTimeout", rep_state_timeout, 120, 1, SPEC_DAY)
+	X(REP_STATE, "repStateTimeout", rep_state_timeout, 120, 1, SPEC_DAY)                       \
+	X(NOT_READY_NODE, "deleteDbOnNotReadyNode", delete_db_on_not_ready_node, 0, 1, SPEC_DAY)
 
 enum spec_timer {
 #define X(e, field, member, def, lo, hi) TIMER_##e,

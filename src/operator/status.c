@@ -10,6 +10,7 @@
 
 #include "object.h"
 #include "lease.h"
+#include "notready.h"
 #include "objects.h"
 #include "status.h"
 #include "topology.h"
@@ -100,6 +101,15 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kstr(w, "podIP", p->ip);
 	jw_kstr(w, "agent", p->reachable ? "Up" : "Down");
 	jw_kint(w, "lastTimeReachable", (long long)p->last_reachable);
+	jw_kstr(w, "nodeName", p->node);
+	jw_key(w, "nodeNotReadySince"); /* deleteDbOnNotReadyNode; null (removed) when ready */
+	if (p->node_not_ready_since != 0) {
+		char ts[32];
+		notready_format_time(ts, p->node_not_ready_since);
+		jw_str(w, ts);
+	} else {
+		jw_null(w);
+	}
 	jw_obj_end(w);
 
 	jw_key(w, "timesTenStatus");
@@ -290,6 +300,10 @@ status_restore(struct ttc_object *o, yajl_val status)
 			o->active = (int)i;
 		if (json_int(p, &n, "podStatus", "lastTimeReachable", NULL) == 0)
 			o->pods[i].last_reachable = (time_t)n;
+		const char *node = json_str(p, "podStatus", "nodeName", NULL);
+		snprintf(o->pods[i].node, sizeof(o->pods[i].node), "%s", node ? node : "");
+		o->pods[i].node_not_ready_since =
+		    notready_parse_time(json_str(p, "podStatus", "nodeNotReadySince", NULL));
 	}
 	return 0;
 }
