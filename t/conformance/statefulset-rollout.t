@@ -423,6 +423,28 @@ t.ok(rc == 0 and s and {n: get("pvc", "data-" + n)["metadata"]["uid"] for n in (
 rc, out, err = k("exec", "web-2", "--", "ls", "/data")
 t.ok(rc == 0, "...mounted in the pod", out + err)
 
+# A claim being deleted: no pod is made with it (FailedCreate, retried); once it is gone the claim is made
+# again with the pod. A finalizer of the test's own keeps it Terminating after the pod has gone.
+old_claim = get("pvc", "data-web-2")["metadata"]["uid"]
+k("patch", "pvc", "data-web-2", "--type=merge", "-p", '{"metadata":{"finalizers":["example.com/hold"]}}')
+k("delete", "pvc", "data-web-2", "--wait=false")
+rc, out, err = k("delete", "pod", "web-2")
+
+
+def claim_failure():
+    ev = k("get", "events", "--field-selector", "involvedObject.name=web,reason=FailedCreate", "-o", "json")[1]
+    return any("create Pod web-2 in StatefulSet web failed error: pvc data-web-2 is being deleted" in e["message"]
+               for e in json.loads(ev or '{"items": []}')["items"])
+
+
+t.ok(rc == 0 and wait_for(claim_failure, 30) and "web-2" not in pods(),
+     "a pod whose claim is being deleted is not made: FailedCreate, pvc data-web-2 is being deleted",
+     k("get", "events", "--field-selector", "involvedObject.name=web")[1])
+k("patch", "pvc", "data-web-2", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+t.ok(wait_for(lambda: "web-2" in pods() and (get("pvc", "data-web-2") or {"metadata": {}})["metadata"].get("uid")
+              not in (None, old_claim) and settled(replicas=3, readyReplicas=3), 60),
+     "once the claim is gone, the pod is made with a new claim", k("get", "pvc,pods", "-o", "wide")[1])
+
 # -- OnDelete -----------------------------------------------------------------------------------------------------
 ONDELETE = """apiVersion: apps/v1
 kind: StatefulSet

@@ -19,6 +19,12 @@ COMPONENT = "statefulset-controller"
 HASH_LABEL = "controller.kubernetes.io/hash"
 REVISION_LABEL = "controller-revision-hash"
 RETRY_SECONDS = 2.0
+
+
+class ClaimBeingDeleted(Exception):
+    """One of a pod's claims exists with a deletionTimestamp (Terminating)."""
+
+
 _PARENT = re.compile(r"^(.*)-([0-9]+)$")
 
 
@@ -243,7 +249,12 @@ class StatefulSetController(Controller):
         for t in sts["spec"].get("volumeClaimTemplates") or []:
             tname = (t.get("metadata") or {}).get("name")
             cname = "%s-%s-%d" % (tname, name, ordinal)
-            if self.store.get(pvct, ns, cname) is not None:
+            existing = self.store.get(pvct, ns, cname)
+            if existing is not None:
+                if existing["metadata"].get("deletionTimestamp"):
+                    # createPersistentVolumeClaims: a claim being deleted is no claim to
+                    # start a pod with; the pod waits until it is gone and made again.
+                    raise ClaimBeingDeleted("pvc %s is being deleted" % cname)
                 continue
             md = copy.deepcopy(t.get("metadata") or {})
             md["name"] = cname
@@ -262,6 +273,11 @@ class StatefulSetController(Controller):
         pod_name = "%s-%d" % (name, ordinal)
         try:
             self._claims(sts, ordinal, pod_name)
+        except ClaimBeingDeleted as e:
+            events.record(self.srv, sts, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s"
+                          % (pod_name, name, e), COMPONENT)
+            self.enqueue((ns, name), RETRY_SECONDS)
+            return
         except Exception as e:
             events.record(self.srv, sts, "Warning", "FailedCreate", "create Claim for Pod %s in StatefulSet %s "
                           "failed error: %s" % (pod_name, name, e), COMPONENT)
