@@ -696,11 +696,11 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                  "Pods whose node is not ready (objects that set deleteDbOnNotReadyNode).",
 	                  "namespace,name");
 	m->pods_deleted = metrics_counter(
-	    reg, "timesten_pods_deleted_unschedulable",
+	    reg, "timesten_pods_deleted_unschedulable_total",
 	    "Pods deleted because their node was not ready for deleteDbOnNotReadyNode.",
 	    "namespace,name");
 	m->pvcs_deleted = metrics_counter(
-	    reg, "timesten_pvcs_deleted_unschedulable",
+	    reg, "timesten_pvcs_deleted_unschedulable_total",
 	    "PersistentVolumeClaims deleted because their pod's node was not ready for "
 	    "deleteDbOnNotReadyNode.",
 	    "namespace,name");
