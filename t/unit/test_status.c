@@ -58,6 +58,9 @@ main(void)
 	o.fence = 1;
 	strcpy(o.fence_uid, "uid-of-sample-1");
 	o.serving = 0;
+	strcpy(o.pods[0].node, "node-a");
+	strcpy(o.pods[1].node, "node-b");
+	o.pods[1].node_not_ready_since = 1590939580;
 
 	char *text = status_patch(&o, 1590939600);
 	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
@@ -67,6 +70,15 @@ main(void)
 	is_str(json_str(st, "prevHighLevelState", NULL), "Initializing", "prevHighLevelState");
 	is_str(json_str(st, "activePods", NULL), "sample-0", "activePods names the active pod");
 	is_str(json_str(st, "statusVersion", NULL), "1.0", "statusVersion");
+	{
+		yajl_val ps = json_get(st, "podStatus", NULL);
+		is_str(json_str(json_at(ps, 1), "podStatus", "nodeName", NULL), "node-b",
+		       "podStatus.nodeName");
+		is_str(json_str(json_at(ps, 1), "podStatus", "nodeNotReadySince", NULL),
+		       "2020-05-31T15:39:40Z", "podStatus.nodeNotReadySince, RFC 3339");
+		ok(YAJL_IS_NULL(json_get(json_at(ps, 0), "podStatus", "nodeNotReadySince", NULL)),
+		   "null (removed by the merge patch) for a pod whose node is ready");
+	}
 	long long n = 0;
 	ok(json_int(st, &n, "observedGeneration", NULL) == 0 && n == 3, "observedGeneration");
 	ok(json_int(st, &n, "repPort", NULL) == 0 && n == 4444, "repPort");
@@ -134,6 +146,10 @@ main(void)
 	ok(back.fence == 1 && strcmp(back.fence_uid, "uid-of-sample-1") == 0,
 	   "the pod being fenced, so a restart finishes fencing it");
 	is_int(back.serving, 0, "the pod last serving as the active (for BothDown)");
+	ok(strcmp(back.pods[1].node, "node-b") == 0 &&
+	       back.pods[1].node_not_ready_since == 1590939580 &&
+	       back.pods[0].node_not_ready_since == 0,
+	   "each pod's node, and since when it is not ready (deleteDbOnNotReadyNode)");
 	ok(strcmp(back.pods[1].hls, "Down") == 0 && strcmp(back.pods[1].prev_hls, "Healthy") == 0 &&
 	       back.pods[1].hls_switch == 1590939590,
 	   "each pod's state, the one before and when it changed: no change is seen twice");
