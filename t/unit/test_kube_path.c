@@ -33,6 +33,8 @@ test_paths(void)
 	        "a grouped collection in one namespace");
 	is_path(kube_path(&kube_res_namespaces, "ignored", "team", NULL), "/api/v1/namespaces/team",
 	        "a cluster-scoped object ignores the namespace");
+	is_path(kube_path(&kube_res_nodes, "default", "kubesim-node-2", NULL),
+	        "/api/v1/nodes/kubesim-node-2", "a Node: cluster-scoped");
 	ok(kube_path(&kube_res_pods, "ns", "../x", NULL) == NULL, "a name with a slash is refused");
 	ok(kube_path(&kube_res_pods, "ns", "a?b", NULL) == NULL, "a name with a query is refused");
 	ok(kube_path(&kube_res_pods, "n s", "a", NULL) == NULL, "a bad namespace is refused");
