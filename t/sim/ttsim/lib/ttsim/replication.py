@@ -154,7 +154,8 @@ class RepAgent:
         if not port:
             # automatic port: the peer's daemon tells where its agent listens
             r, w = await asyncio.wait_for(
-                asyncio.open_connection(ip, self.daemon.daemon_port), CONNECT_TIMEOUT)
+                asyncio.open_connection(ip, self.daemon.daemon_port,
+                                        local_addr=(self.daemon.pod_ip, 0)), CONNECT_TIMEOUT)
             try:
                 proto.write_msg(w, {"op": "rep_port", "store": peer["name"]})
                 await w.drain()
@@ -166,11 +167,15 @@ class RepAgent:
             port = reply["port"]
         return ip, port
 
+    # Connections leave from the pod's own address (local_addr), as a real daemon's do: the
+    # shared server's process otherwise carries the source address of whichever pod started
+    # it, which a node partition may since have cut off.
     async def run_link(self):
         db = self.db
         ip, port = await self._peer_address()
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(ip, port, limit=proto.MAX_LINE), CONNECT_TIMEOUT)
+            asyncio.open_connection(ip, port, limit=proto.MAX_LINE,
+                                    local_addr=(self.daemon.pod_ip, 0)), CONNECT_TIMEOUT)
         me = db.self_store()
         proto.write_msg(writer, {"op": "rep_hello", "store": me["name"], "host": me["host"],
                                  "state": db.state, "lsn": db.lsn,

@@ -472,8 +472,11 @@ class Requests:
             raise TTError(8045, text="Could not resolve host %s" % host)
         port = int(msg.get("remote_daemon_port") or self.daemon_port)
         try:
+            # From the pod's own address: the shared server's processes carry the source
+            # address of whichever pod started it, which a node partition may have cut off.
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(ip, port, limit=proto.MAX_LINE), 10)
+                asyncio.open_connection(ip, port, limit=proto.MAX_LINE,
+                                        local_addr=(self.pod_ip, 0)), 10)
         except (OSError, asyncio.TimeoutError):
             raise TTError(799, text="Unable to connect to the daemon of %s (%s:%d)"
                           % (host, ip, port))
