@@ -8,7 +8,10 @@ down. Once k8s/service_account_cluster.yaml is applied: NodesReadable, then each
 claims and the pod are deleted, the pods are made again on another node with new volumes,
 the pair's standby is duplicated from the active (the row written before is there) and the
 pair is Normal; the non-replicated object gets a fresh database (the row is gone, as the
-guide warns) and is AllReplicasReady. Never two updatable databases of the pair."""
+guide warns) and is AllReplicasReady. Then the active's node goes down: its pod is held
+back ("not the healthy active") until the failover has proved the old active fenced (its
+lease ran out), then deleted and made again as the standby. Never two updatable databases
+of the pair."""
 
 import json
 import os
@@ -238,6 +241,39 @@ try:
                    [line for line in text.splitlines() if "unschedulable" in line])
     tap.ok(e2e.wait_until(lambda: 'timesten_pods_unschedulable{namespace="default",name="pair"} 0'
                           in metrics(), 30), "gauge timesten_pods_unschedulable back to 0")
+
+    # The active's node goes down (the first node healed, for the pod to have somewhere to
+    # go): its pod is held back until the failover has proved its database fenced, then
+    # deleted and made again as the standby.
+    out = cluster.fault("node-heal", down)
+    tap.ok(out.returncode == 0 and e2e.wait_until(lambda: node_ready(down), 60),
+           "node %s healed" % down, out.stderr)
+    old_active, new_active = active, standby
+    lost = node_of(old_active)
+    uid = meta("pod", old_active).get("uid")
+    mark = cluster.event_mark(PAIR)
+    out = cluster.fault("node-down", lost)
+    tap.ok(out.returncode == 0, "kubesim fault node-down %s (the active's)" % lost, out.stderr)
+    tap.ok(cluster.wait_event(PAIR, mark, "Pod %s: its node %s has not been ready" % (old_active, lost), 120),
+           "the old active's node past the limit", cluster.events_since(PAIR, mark))
+    tap.ok(e2e.wait_until(lambda: replaced(old_active, uid, lost), 180),
+           "%s made again on another node" % old_active, (node_of(old_active), cluster.state(PAIR)))
+    tap.ok(cluster.wait_state(PAIR, "Normal", 240, active=new_active),
+           "Normal, %s the active" % new_active, cluster.state(PAIR))
+    events = cluster.events_since(PAIR, mark)
+    # Held because it is the active, or because the failover is fencing it: whichever it
+    # was when the limit passed.
+    ordered, missing = e2e.in_order(events, [r"Pod %s: its node %s has not been ready for \d+ s, but it is not "
+                                 r"deleted now: (the other pod is not the healthy active|a failover is "
+                                 r"fencing the old active)" % (old_active, lost),
+                                 r"Pod %s: its 30 s lease ran out" % old_active,
+                                 r"Pod %s: its node %s has not been ready for \d+ s \(deleteDbOnNotReadyNode"
+                                 % (old_active, lost),
+                                 r"Pod %s deleted: its node" % old_active])
+    tap.ok(ordered, "held while it was the active, deleted only once the failover proved it fenced",
+           (missing, events))
+    tap.ok(e2e.wait_until(lambda: emp(PAIR, old_active) == [(1, "before")], 60),
+           "the old active's pod, made again, is the standby with the row", emp(PAIR, old_active))
     checker.verdict(tap)
     checker = None
 finally:
