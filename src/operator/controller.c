@@ -695,14 +695,16 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	    metrics_gauge(reg, "timesten_pods_unschedulable",
 	                  "Pods whose node is not ready (objects that set deleteDbOnNotReadyNode).",
 	                  "namespace,name");
-	m->pods_deleted = metrics_counter(
-	    reg, "timesten_pods_deleted_unschedulable_total",
-	    "Pods deleted because their node was not ready for deleteDbOnNotReadyNode.",
+	/* Totals that only grow, with the guide's names and type (gauges: a counter's name
+	 * would carry _total). */
+	m->pods_deleted = metrics_gauge(
+	    reg, "timesten_pods_deleted_unschedulable",
+	    "Pods deleted because their node was not ready for deleteDbOnNotReadyNode (a total).",
 	    "namespace,name");
-	m->pvcs_deleted = metrics_counter(
-	    reg, "timesten_pvcs_deleted_unschedulable_total",
+	m->pvcs_deleted = metrics_gauge(
+	    reg, "timesten_pvcs_deleted_unschedulable",
 	    "PersistentVolumeClaims deleted because their pod's node was not ready for "
-	    "deleteDbOnNotReadyNode.",
+	    "deleteDbOnNotReadyNode (a total).",
 	    "namespace,name");
 	return m->state && m->transitions && m->failover && m->orders && m->agent_connections &&
 	               m->agent_requests && m->unschedulable && m->pods_deleted && m->pvcs_deleted

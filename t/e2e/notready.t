@@ -234,8 +234,8 @@ try:
            "its database was made afresh: the row written before is lost", emp(SOLO, SOLO + "-0"))
     text = metrics()
     for name, pod in ((PAIR, standby), (SOLO, SOLO + "-0")):
-        for series in ['timesten_pods_deleted_unschedulable_total{namespace="default",name="%s"} 1' % name,
-                       'timesten_pvcs_deleted_unschedulable_total{namespace="default",name="%s"} %d'
+        for series in ['timesten_pods_deleted_unschedulable{namespace="default",name="%s"} 1' % name,
+                       'timesten_pvcs_deleted_unschedulable{namespace="default",name="%s"} %d'
                        % (name, len(before[pod][1]))]:
             tap.ok(series in text, "metric %s" % series,
                    [line for line in text.splitlines() if "unschedulable" in line])
