@@ -72,13 +72,18 @@ class WebSocket:
                 return first_op, b"".join(parts)
 
 
-def kubelet_gone(kubelet, pod):
-    """The API server cannot reach the kubelet of a partitioned or powered-off node: exec, attach and logs
-    fail as kube-apiserver's dial of the kubelet port does (the 30 s the real dial waits are not waited)."""
+def kubelet_gone(kubelet, pod, log_url=None):
+    """The API server cannot reach the kubelet of a partitioned or powered-off node: exec and attach fail as
+    kube-apiserver's upgrade proxy words its failed dial of the kubelet port, logs as its failed GET of the
+    kubelet's containerLogs URL (log_url, from the node's address); both plain errors, so 500 with no reason
+    ("Error from server: ..."). The 30 s the real dial waits are not waited."""
     node = (pod.get("spec") or {}).get("nodeName")
     if kubelet.away(node):
-        raise ApiError(500, "error dialing backend: dial tcp %s:10250: i/o timeout" % kubelet.node_ip(node),
-                       "InternalError", {})
+        ip = kubelet.node_ip(node)
+        dial = "dial tcp %s:10250: i/o timeout" % ip
+        if log_url is not None:
+            raise ApiError(500, 'Get "https://%s:10250%s": %s' % (ip, log_url, dial), "")
+        raise ApiError(500, "error dialing backend: " + dial, "")
 
 
 def _status(code, message=None):

@@ -13,8 +13,6 @@ async def serve_log(kubelet, req, t):
     if pod is None:
         from .errors import not_found
         raise not_found(rt, t.name)
-    from .exec import kubelet_gone
-    kubelet_gone(kubelet, pod)
     spec = pod.get("spec") or {}
     names = [c["name"] for c in (spec.get("containers") or [])]
     init_names = [c["name"] for c in (spec.get("initContainers") or [])]
@@ -27,6 +25,8 @@ async def serve_log(kubelet, req, t):
         cname = names[0]
     if cname not in names + init_names:
         raise bad_request("container %s is not valid for pod %s" % (cname, t.name))
+    from .exec import kubelet_gone
+    kubelet_gone(kubelet, pod, _kubelet_log_url(req, t.namespace, t.name, cname))
     runner = kubelet.runners.get(pod["metadata"]["uid"])
     c = None
     if runner:
@@ -73,3 +73,17 @@ async def serve_log(kubelet, req, t):
         return True
     except (ConnectionError, OSError):
         return None
+
+
+def _kubelet_log_url(req, namespace, name, container):
+    """The kubelet URL kube-apiserver's LogLocation builds (url.Values.Encode: keys sorted)."""
+    from urllib.parse import urlencode
+    params = {}
+    for key in ("follow", "previous", "timestamps"):
+        if req.q(key, "false").lower() == "true":
+            params[key] = "true"
+    for key in ("sinceSeconds", "sinceTime", "tailLines", "limitBytes"):
+        if req.q(key):
+            params[key] = req.q(key)
+    query = urlencode(sorted(params.items()))
+    return "/containerLogs/%s/%s/%s" % (namespace, name, container) + ("?" + query if query else "")
