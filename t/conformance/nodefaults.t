@@ -250,9 +250,9 @@ t.ok(r1 and r2 and set(r1.values()) == {"ok"} and set(r2.values()) == {"ok"},
      "before the cut every pod reaches every other", (r1, r2))
 
 # -- the partition ----------------------------------------------------------------------------------------
-code, out = c.fault("node-partition", CUT)
+code, cut_out = c.fault("node-partition", CUT)
 t_cut = time.time()
-t.ok(code == 0 and "partitioned" in out, "fault node-partition %s" % CUT, out)
+t.ok(code == 0 and "partitioned" in cut_out, "fault node-partition %s" % CUT, cut_out)
 
 
 def status_of(node):
@@ -314,16 +314,25 @@ t.ok(all(alive(pid.get(n, 0)) for n in (peer_cut, "lone", "slow", dep_name)),
      "the processes on the partitioned node keep running", pid)
 
 # connectivity: inside the node yes, across the cut no
-t1 = time.time()
-r1, r2 = wait_for(lambda: (reach(peer_cut, t1), reach(peer_far, t1)) if reach(peer_cut, t1) and
-                  reach(peer_far, t1) else None, timeout=20) or ({}, {})
-t.ok(r1.get(ip.get("lone")) == "ok" and r1.get(ip.get(peer_far), "ok") != "ok",
-     "a pod on the cut node reaches a pod beside it but not one on another node", r1)
-t.ok(r2.get(ip.get(peer_cut), "ok") != "ok" and r2.get(ip.get("slow"), "ok") != "ok",
-     "a pod on another node reaches none on the cut node", r2)
-t.ok(connects(ip.get(peer_cut), node_addr(3)) and not connects(ip.get(peer_cut), node_addr(1)) and
-     connects(ip.get(peer_far), node_addr(1)) and not connects(ip.get(peer_far), node_addr(3)),
-     "from the nodes' own addresses (127.S.255.K): the same split")
+with open(os.path.join(c.dir, "kubesim.log"), errors="replace") as f:
+    no_shim = "source-address shim" in f.read()
+if "no route control" in cut_out or no_shim:
+    why = "no route control here (ip, CAP_NET_ADMIN)" if "no route control" in cut_out else "no source-address shim"
+    for what in ("a pod on the cut node reaches a pod beside it but not one on another node",
+                 "a pod on another node reaches none on the cut node",
+                 "from the nodes' own addresses (127.S.255.K): the same split"):
+        t.skip(what, why)
+else:
+    t1 = time.time()
+    r1, r2 = wait_for(lambda: (reach(peer_cut, t1), reach(peer_far, t1)) if reach(peer_cut, t1) and
+                      reach(peer_far, t1) else None, timeout=20) or ({}, {})
+    t.ok(r1.get(ip.get("lone")) == "ok" and r1.get(ip.get(peer_far), "ok") != "ok",
+         "a pod on the cut node reaches a pod beside it but not one on another node", r1)
+    t.ok(r2.get(ip.get(peer_cut), "ok") != "ok" and r2.get(ip.get("slow"), "ok") != "ok",
+         "a pod on another node reaches none on the cut node", r2)
+    t.ok(connects(ip.get(peer_cut), node_addr(3)) and not connects(ip.get(peer_cut), node_addr(1)) and
+         connects(ip.get(peer_far), node_addr(1)) and not connects(ip.get(peer_far), node_addr(3)),
+         "from the nodes' own addresses (127.S.255.K): the same split")
 
 rc, out, err = k("exec", peer_cut, "--", "true", timeout=60)
 want_exec = "error dialing backend: dial tcp %s:10250: i/o timeout" % node_addr(3)
