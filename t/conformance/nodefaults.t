@@ -4,7 +4,7 @@
 # NodeNotReady event, its pods Ready=False and out of the headless Service's names while their processes
 # run on; graceful and force deletes there; a StatefulSet pod whose claim lives there waits
 # (FailedScheduling), a Deployment's pod is replaced elsewhere; connectivity across the cut; exec and logs;
-# taint eviction after the (shortened) default tolerationSeconds; heal (Ready again, taints gone, orphaned
+# a container killed there restarted unseen; taint eviction after the (shortened) default tolerationSeconds; heal (Ready again, taints gone, orphaned
 # containers killed, pending deletions finished); node-down then heal (containers restarted); the nodes
 # through python3-kubernetes.
 import json
@@ -175,6 +175,7 @@ spec:
 %s""" % (CUT, CONTAINER))
 apply("lone", bare("lone"))                 # default tolerations; deleted gracefully, then by force
 apply("slow", bare("slow", FOREVER))        # deleted gracefully while away: finished on heal
+apply("keep", bare("keep", FOREVER))        # killed while away: restarted by its kubelet, reported on heal
 
 
 def running(name):
@@ -187,13 +188,14 @@ def dep_pod():
     return ps[0] if len(ps) == 1 else None
 
 
-ok = wait_for(lambda: all(running(n) for n in ("peer-0", "peer-1", "peer-2", "lone", "slow")) and
+ok = wait_for(lambda: all(running(n) for n in ("peer-0", "peer-1", "peer-2", "lone", "slow", "keep")) and
               dep_pod() and running(dep_pod()["metadata"]["name"]), timeout=90)
 pods = {p["metadata"]["name"]: p for p in items("pods")}
 placed = {n: p["spec"].get("nodeName") for n, p in pods.items()}
 if not t.ok(ok and sorted(placed.get(n) for n in ("peer-0", "peer-1", "peer-2")) == NODES and
-            placed.get("lone") == placed.get("slow") == CUT and dep_pod() and dep_pod()["spec"]["nodeName"] == CUT,
-            "the pods run: one peer per node, a Deployment's pod and two bare pods on %s" % CUT, placed):
+            placed.get("lone") == placed.get("slow") == placed.get("keep") == CUT and dep_pod() and
+            dep_pod()["spec"]["nodeName"] == CUT,
+            "the pods run: one peer per node, a Deployment's pod and three bare pods on %s" % CUT, placed):
     print("Bail out! the pods did not start as planned", flush=True)
     sys.exit(1)
 peer_cut = next((n for n in ("peer-0", "peer-1", "peer-2") if placed.get(n) == CUT), "peer-x")
@@ -349,6 +351,23 @@ t.ok(rc != 0 and err.strip() == "Error from server: " + want_logs.replace('/srv"
 rc, out, err = k("exec", peer_far, "--", "true")
 t.ok(rc == 0, "exec into a pod of another node works", err)
 
+# the kubelet of a partitioned node still restarts what dies there, but cannot tell the API server
+
+
+def pid_file(name, pod=None):
+    try:
+        return int(open(os.path.join(pod_root(pod or pods[name]), "tmp", "pid")).read())
+    except (OSError, ValueError, TypeError, KeyError):
+        return 0
+
+
+code, out = c.fault("kill", "keep", "srv")
+t.ok(code == 0 and wait_for(lambda: pid_file("keep") not in (0, pid["keep"]) and alive(pid_file("keep")), timeout=20),
+     "a container killed on the partitioned node is restarted there (a new process)", out)
+st = (get("pod", "keep") or {}).get("status") or {}
+t.ok((st.get("containerStatuses") or [{}])[0].get("restartCount") == 0,
+     "but its restartCount stays 0 in the API (the kubelet posts nothing)", st)
+
 # -- deletions while away --------------------------------------------------------------------------------------
 rc, out, err = k("delete", "pod", "slow", "--wait=false")
 p = get("pod", "slow")
@@ -435,6 +454,9 @@ t.ok(wait_for(lambda: not alive(pid["lone"]) and not alive(pid[peer_cut]), timeo
 t.ok(wait_for(lambda: get("pod", "slow") is None and get("pod", dep_name) is None, timeout=20) and
      not alive(pid["slow"]) and not alive(pid[dep_name]),
      "and finishes the pending graceful deletions (the objects go, their processes too)")
+t.ok(wait_for(lambda: (((get("pod", "keep") or {}).get("status") or {}).get("containerStatuses") or [{}])[0].get(
+    "restartCount") == 1 and running("keep"), timeout=20),
+     "the restart made while away is reported: restartCount 1, Ready again", (get("pod", "keep") or {}).get("status"))
 p = wait_for(lambda: running(peer_cut), timeout=30)
 t.ok(p and p["spec"]["nodeName"] == CUT, "the waiting StatefulSet pod runs again on its claim's node",
      (p or {}).get("spec", {}).get("nodeName"))
