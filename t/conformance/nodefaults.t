@@ -4,9 +4,10 @@
 # NodeNotReady event, its pods Ready=False and out of the headless Service's names while their processes
 # run on; graceful and force deletes there; a StatefulSet pod whose claim lives there waits
 # (FailedScheduling), a Deployment's pod is replaced elsewhere; connectivity across the cut; exec and logs;
-# a container killed there restarted unseen; taint eviction after the (shortened) default tolerationSeconds; heal (Ready again, taints gone, orphaned
-# containers killed, pending deletions finished); node-down then heal (containers restarted); the nodes
-# through python3-kubernetes.
+# a container killed there restarted unseen; taint eviction after the (shortened) default
+# tolerationSeconds; heal (Ready again, taints gone, orphaned containers killed, pending deletions
+# finished, the restart reported); node-down then heal (containers restarted); the nodes through
+# python3-kubernetes.
 import json
 import os
 import re
