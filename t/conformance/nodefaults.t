@@ -380,8 +380,8 @@ t.ok(rc2 == 0 and " Terminating " in out2 and wait_for(lambda: get("pod", "lone"
      "kubectl get pod shows it Terminating; its process is alive", out2)
 rc, out, err = k("delete", "pod", "lone", "--grace-period=0", "--force")
 t.ok(rc == 0 and "Immediate deletion does not wait for confirmation that the running resource has been terminated"
-     in err and 'pod "lone" force deleted' in out, "kubectl delete --grace-period=0 --force: the warning, force deleted",
-     out + err)
+     in err and 'pod "lone" force deleted' in out,
+     "kubectl delete --grace-period=0 --force: the warning, force deleted", out + err)
 t.ok(get("pod", "lone") is None and alive(pid["lone"]) and connects(ip["lone"], node_addr(3)),
      "the object is gone at once; the old process runs on (and still answers)")
 
