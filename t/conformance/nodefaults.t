@@ -371,6 +371,7 @@ t.ok((st.get("containerStatuses") or [{}])[0].get("restartCount") == 0,
 
 # -- deletions while away --------------------------------------------------------------------------------------
 rc, out, err = k("delete", "pod", "slow", "--wait=false")
+t_slow = time.time()
 p = get("pod", "slow")
 t.ok(rc == 0 and p and p["metadata"].get("deletionTimestamp") and p["metadata"].get("deletionGracePeriodSeconds") == 5,
      "a graceful delete of a pod there leaves it with a deletionTimestamp", (out + err, (p or {}).get("metadata")))
@@ -441,6 +442,10 @@ new_dep = wait_for(lambda: next((p for p in items("pods", "-l", "app=dep") if p[
 t.ok(new_dep and new_dep["spec"]["nodeName"] in NODES[:2],
      "the Deployment's replacement runs on another node", (new_dep or {}).get("spec", {}).get("nodeName"))
 
+t.ok(get("pod", "slow") and get("pod", "slow")["metadata"].get("deletionTimestamp") and alive(pid["slow"]),
+     "a pod deleted gracefully on the NotReady node %d s ago is still Terminating (no force delete without "
+     "out-of-service)" % (time.time() - t_slow), (get("pod", "slow") or {}).get("status"))
+
 # -- heal -------------------------------------------------------------------------------------------------------
 code, out = c.fault("node-heal", CUT)
 t.ok(code == 0 and "back" in out, "fault node-heal %s" % CUT, out)
@@ -491,6 +496,35 @@ def restarted():
 p = wait_for(restarted, timeout=30)
 t.ok(code == 0 and p and status_of(CUT) == "Ready", "node-heal: the container is restarted (restartCount %s -> %s)" %
      (restarts, (restarts or 0) + 1), (get("pod", peer_cut) or {}).get("status"))
+
+# -- non-graceful node shutdown: node-down, the out-of-service taint, the pod garbage collector -----------------
+keep_uid, peer_uid = [(get("pod", n) or {}).get("metadata", {}).get("uid") for n in ("keep", peer_cut)]
+w = c.kubectl_bg("get", "pod", "keep", "-w", "-o", 'jsonpath={.status.phase} {.metadata.deletionTimestamp}{"\\n"}')
+code, out = c.fault("node-down", CUT)
+t.ok(code == 0 and wait_for(lambda: status_of(CUT) == "NotReady", timeout=GRACE + 15), "node-down again: NotReady", out)
+rc, out, err = k("taint", "nodes", CUT, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute")
+t.ok(rc == 0 and out.strip() == "node/%s tainted" % CUT, "kubectl taint nodes ... out-of-service=nodeshutdown:NoExecute",
+     out + err)
+p = wait_for(lambda: (get("pod", "keep") or {}).get("metadata", {}).get("deletionTimestamp") and get("pod", "keep"),
+             timeout=10) or {}
+t.ok(cond(p, "DisruptionTarget").get("reason") == "DeletionByTaintManager" and
+     events("keep", "TaintManagerEviction"),
+     "the taint manager marks the pods not tolerating out-of-service for deletion at once", (p or {}).get("status"))
+t.ok(wait_for(lambda: get("pod", "keep") is None, timeout=30),
+     "the pod garbage collector force-deletes the terminating pods of a NotReady out-of-service node (20 s period)")
+w_out = open(w.outfile).read()
+t.ok(any(ln.split()[:1] == ["Failed"] for ln in w_out.splitlines()),
+     "after setting their phase to Failed (seen in kubectl get -w)", w_out)
+p = wait_for(lambda: (get("pod", peer_cut) or {}).get("metadata", {}).get("uid") not in (None, peer_uid) and
+             get("pod", peer_cut), timeout=20)
+t.ok(p and not p["spec"].get("nodeName"), "the StatefulSet makes its pod again, Pending while its claim's node is away",
+     (p or {}).get("spec", {}).get("nodeName"))
+rc, out, err = k("taint", "nodes", CUT, "node.kubernetes.io/out-of-service-")
+code, out2 = c.fault("node-heal", CUT)
+t.ok(rc == 0 and code == 0 and wait_for(lambda: running(peer_cut) and running(peer_cut)["spec"]["nodeName"] == CUT,
+                                        timeout=30),
+     "taint removed and node healed: it runs again on its claim's node", out + err + out2)
+t.ok(keep_uid and get("pod", "keep") is None, "the bare pod stays gone")
 
 # -- python3-kubernetes ---------------------------------------------------------------------------------------
 try:

@@ -63,6 +63,7 @@ def start_controllers(srv):
     from .ctl_statefulset import StatefulSetController
     from .ctl_scheduler import Scheduler
     from .ctl_nodelifecycle import NodeLifecycle
+    from .ctl_podgc import PodGC
     return [c(srv) for c in (CrdController, NamespaceController, PvcBinder, GarbageCollector,
                              DeploymentController, ReplicaSetController, StatefulSetController, NodeUnschedulableTaint,
-                             Scheduler, NodeLifecycle)]
+                             Scheduler, NodeLifecycle, PodGC)]
