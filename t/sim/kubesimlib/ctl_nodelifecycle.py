@@ -48,6 +48,7 @@ class NodeLifecycle:
         self.grace = float(getattr(srv, "node_monitor_grace_period", GRACE_PERIOD) or GRACE_PERIOD)
         self.probe = {}        # node -> ((renewTime, heartbeat), loop time it was first seen)
         self.last_ready = {}   # node -> the Ready status seen at the previous pass
+        self.known = {}        # node -> uid, the nodes the controller knows (RegisteredNode, RemovingNode)
         self.wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         self.task = loop.create_task(self._run())
@@ -103,6 +104,20 @@ class NodeLifecycle:
         for name in list(self.probe):
             if not any(n["metadata"]["name"] == name for n in nodes):
                 self.probe.pop(name)
+        # nodes new to the controller and nodes gone (classifyNodes, RecordNodeEvent)
+        current = {n["metadata"]["name"]: n["metadata"]["uid"] for n in nodes}
+        for name, uid in current.items():
+            if self.known.get(name) != uid:
+                if name in self.known:
+                    self._node_event(name, self.known[name], "RemovingNode", "Removing Node %s from Controller")
+                self._node_event(name, uid, "RegisteredNode", "Registered Node %s in Controller")
+        for name in set(self.known) - set(current):
+            self._node_event(name, self.known[name], "RemovingNode", "Removing Node %s from Controller")
+        self.known = current
+
+    def _node_event(self, name, uid, reason, what):
+        ref = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "uid": uid}}
+        events.record(self.srv, ref, "Normal", reason, "Node %s event: %s" % (name, what % name), "node-controller")
 
     def mark_unknown(self, node):
         st = node.get("status") or {}
@@ -128,8 +143,9 @@ class NodeLifecycle:
         name = node["metadata"]["name"]
         status = (_ready(node) or {}).get("status")
         if status != "True" and self.last_ready.get(name) == "True":
-            # "Node X status is now: NodeNotReady", once per transition (RecordNodeStatusChange)
-            ref = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "uid": name}}
+            # "Node X status is now: NodeNotReady", once per transition (RecordNodeStatusChange: the reference
+            # carries the Node's uid, where the kubelet's events carry its name)
+            ref = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "uid": node["metadata"]["uid"]}}
             events.record(self.srv, ref, "Normal", "NodeNotReady", "Node %s status is now: NodeNotReady" % name,
                           "node-controller")
         self.last_ready[name] = status

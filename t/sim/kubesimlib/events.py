@@ -39,8 +39,7 @@ class Recorder:
                     "resourceVersion": md.get("resourceVersion")}
         if field_path:
             involved["fieldPath"] = field_path
-        if not involved["namespace"]:
-            involved.pop("namespace")
+        involved = {k: v for k, v in involved.items() if v}   # omitempty, as an ObjectReference is written
         source = {"component": component}
         if host:
             source["host"] = host

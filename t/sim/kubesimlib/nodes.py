@@ -107,9 +107,11 @@ class NodeAgent:
         self.last_status = asyncio.get_running_loop().time()
         was = next((c.get("status") for c in old.get("conditions") or [] if c.get("type") == "Ready"), None)
         if was is not None and was != "True":
-            # the kubelet's own event when its Ready condition comes back (kubelet_node_status.go)
+            # the kubelet's own event when its Ready condition comes back (kubelet_node_status.go), about
+            # its nodeRef, whose uid is the node's name
             from . import events
-            events.record(self.srv, n, "Normal", "NodeReady", "Node %s status is now: NodeReady" % self.name,
+            ref = {"kind": "Node", "metadata": {"name": self.name, "uid": self.name}}
+            events.record(self.srv, ref, "Normal", "NodeReady", "Node %s status is now: NodeReady" % self.name,
                           "kubelet", self.name)
 
     def renew_lease(self):
