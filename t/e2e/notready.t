@@ -13,7 +13,6 @@ back ("not the healthy active") until the failover has proved the old active fen
 lease ran out), then deleted and made again as the standby. Never two updatable databases
 of the pair."""
 
-import json
 import os
 import sys
 import urllib.request
