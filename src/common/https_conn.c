@@ -323,6 +323,10 @@ https_conn_release(struct https_request *r)
 		k->idle = 1;
 		https_ms_to_tv(k->c->keepalive_ms, &tv);
 		evtimer_add(k->idle_ev, &tv);
+		/* evhttp watches an idle connection for the server's close with the last
+		 * request's timeout, and closes it when that passes: past ours instead. */
+		https_ms_to_tv(k->c->keepalive_ms + 1000, &tv);
+		evhttp_connection_set_timeout_tv(k->evcon, &tv);
 		return;
 	}
 	/* A request given up (cancelled, past its deadline, failed) has its connection reset,

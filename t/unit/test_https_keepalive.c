@@ -142,8 +142,18 @@ on_done(struct https_request *r, const struct https_response *resp, void *arg)
 }
 
 /* One request, run to its end; the connection number the server answered from (0: none). */
+static int request_within(struct https_client *c, enum https_method m, const char *path, int keep,
+                          int tls_ms, int deadline_ms);
+
 static int
 request(struct https_client *c, enum https_method m, const char *path, int keep, int tls_ms)
+{
+	return request_within(c, m, path, keep, tls_ms, 10000);
+}
+
+static int
+request_within(struct https_client *c, enum https_method m, const char *path, int keep, int tls_ms,
+               int deadline_ms)
 {
 	struct https_request *r = https_request_new(c, m, path);
 
@@ -153,7 +163,7 @@ request(struct https_client *c, enum https_method m, const char *path, int keep,
 		https_request_keepalive(r);
 	if (m == HTTPS_POST)
 		https_request_body(r, "application/json", "{}", 2);
-	https_request_timeouts(r, 10000, 0);
+	https_request_timeouts(r, deadline_ms, 0);
 	https_request_connect_timeouts(r, tls_ms, tls_ms);
 	finished = 0;
 	body[0] = 0;
@@ -286,6 +296,15 @@ main(void)
 	   body);
 	int n12 = request(c, HTTPS_POST, "/slow", 1, 200);
 	ok(n12 == n11, "a POST waits for its answer on the kept connection (%d; %s)", n12, body);
+
+	/* A kept connection outlives the limits of the request that left it (evhttp would
+	 * close it when they pass): a lease grant's 5 s against a 10 s polling interval. */
+	int n13 = request_within(c, HTTPS_POST, "/hello", 1, 0, 200);
+	run_for(500);
+	int n14 = request(c, HTTPS_GET, "/hello", 1, 0);
+	ok(n13 == n12 && n14 == n13,
+	   "a connection kept open outlives the deadline of the request that left it (%d, %d)", n13,
+	   n14);
 
 	/* Idle past keepalive_ms: closed by the client. */
 	struct https_client_opts o2 = {url, cctx, "127.0.0.1", NULL, 150};
