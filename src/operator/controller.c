@@ -97,15 +97,50 @@ ctl_wake(struct managed *m, time_t at)
 	evtimer_add(m->wake, &tv);
 }
 
+/* The guide's state gauges (CONTROLLER_STATE_GAUGES): name, for pairs (else for
+ * non-replicated objects), the state it is 1 in, or -1 and the state it is 0 in besides
+ * Initializing. */
+static const struct {
+	const char *name, *help;
+	int pair, in, not_in;
+} state_gauges[CONTROLLER_STATE_GAUGES] = {
+    {"timesten_classic_state_normal", "1 for a replicated object in Normal.", 1, TTC_ST_NORMAL, -1},
+    {"timesten_classic_state_not_normal",
+     "1 for a replicated object neither Normal nor Initializing.", 1, -1, TTC_ST_NORMAL},
+    {"timesten_classic_state_allreplicasready",
+     "1 for a non-replicated object in AllReplicasReady.", 0, TTC_ST_ALL_READY, -1},
+    {"timesten_classic_state_somereplicasready",
+     "1 for a non-replicated object in SomeReplicasReady.", 0, TTC_ST_SOME_READY, -1},
+    {"timesten_classic_state_noreplicasready", "1 for a non-replicated object in NoReplicasReady.",
+     0, TTC_ST_NO_READY, -1},
+    {"timesten_classic_state_not_allreplicasready",
+     "1 for a non-replicated object neither AllReplicasReady nor Initializing.", 0, -1,
+     TTC_ST_ALL_READY},
+};
+
 static void
 state_metric(struct managed *m)
 {
 	struct controller *c = m->ctl;
+	int s = m->o.state;
 
 	metric_series_remove(m->state_series);
 	m->state_series =
 	    metric_series(c->m->state, m->o.ns, m->o.name, ttc_state_names[m->o.state], NULL);
 	metric_set(m->state_series, 1);
+	if (m->o.topo == NULL)
+		return;
+	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++) {
+		if (state_gauges[k].pair != !!m->o.topo->has_active)
+			continue;
+		if (m->state_gauges[k] == NULL)
+			m->state_gauges[k] =
+			    metric_series(c->m->state_gauges[k], m->o.ns, m->o.name, NULL);
+		metric_set(m->state_gauges[k],
+		           state_gauges[k].in >= 0
+		               ? s == state_gauges[k].in
+		               : s != state_gauges[k].not_in && s != TTC_ST_INITIALIZING);
+	}
 }
 
 static void
@@ -551,6 +586,8 @@ managed_free(struct managed *m)
 	if (m->wake)
 		event_free(m->wake);
 	metric_series_remove(m->state_series);
+	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++)
+		metric_series_remove(m->state_gauges[k]);
 	free(m->status_written);
 	json_free(m->obj);
 	spec_free(o->spec);
@@ -665,6 +702,11 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	static const double failover_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 	char name[128];
 
+	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++)
+		if ((m->state_gauges[k] = metrics_gauge(reg, state_gauges[k].name,
+		                                        state_gauges[k].help, "namespace,name")) ==
+		    NULL)
+			return -1;
 	m->state = metrics_gauge(reg, "timesten_classic_state",
 	                         "The high-level state of each TimesTenClassic (value 1).",
 	                         "namespace,name,state");

@@ -10,7 +10,13 @@ struct metrics;
 struct controller;
 
 /* The controller's metrics, registered once for the process. */
+/* The guide's state gauges beside timesten_classic_state: per object, 1 when it is in that
+ * condition, else 0 (a sum counts the objects). Pairs have the first two, non-replicated
+ * objects the others. */
+#define CONTROLLER_STATE_GAUGES 6
+
 struct controller_metrics {
+	struct metric *state_gauges[CONTROLLER_STATE_GAUGES]; /* timesten_classic_state_... */
 	struct metric *state;           /* timesten_classic_state{namespace,name,state} */
 	struct metric *transitions;     /* ..._state_transitions_total{from,to} */
 	struct metric_series *failover; /* ..._failover_seconds */

@@ -77,6 +77,7 @@ struct managed {
 
 	/* Metrics. */
 	struct metric_series *state_series;
+	struct metric_series *state_gauges[CONTROLLER_STATE_GAUGES];
 	struct timespec lost_at; /* when the active was seen lost */
 };
 

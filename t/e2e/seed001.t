@@ -9,6 +9,7 @@ database loaded, not rebuilt; ttVersion reports the new release in every pod and
 database still holds its row."""
 
 import os
+import re
 import sys
 import traceback
 
@@ -132,6 +133,29 @@ try:
     tap.need(ok, "norepsample becomes AllReplicasReady", "states seen: %s" % seen)
     tap.need(cluster.wait_state("repsample", "Normal", 180, active="repsample-0"),
              "repsample becomes Normal with repsample-0 active")
+    # The guide's state gauges, per object: 1 in the condition the name says.
+    want = {"timesten_classic_state_normal": {"repsample": 1},
+            "timesten_classic_state_not_normal": {"repsample": 0},
+            "timesten_classic_state_allreplicasready": {"mannorepsample": 1, "norepsample": 1},
+            "timesten_classic_state_somereplicasready": {"mannorepsample": 0, "norepsample": 0},
+            "timesten_classic_state_noreplicasready": {"mannorepsample": 0, "norepsample": 0},
+            "timesten_classic_state_not_allreplicasready": {"mannorepsample": 0,
+                                                            "norepsample": 0}}
+    got = {}
+
+    def gauges():
+        metrics = cluster.metrics()
+        got.clear()
+        for k, v in metrics.items():
+            name, _, labels = k.partition("{")
+            if name in want:
+                obj = re.search(r'name="([^"]+)"', labels)
+                got.setdefault(name, {})[obj.group(1) if obj else ""] = v
+        return got == want
+    tap.ok(e2e.wait_until(gauges, 30, 1),
+           "/metrics: the guide's state gauges, per object (pairs: normal, not_normal; "
+           "non-replicated: allreplicasready, somereplicasready, noreplicasready, "
+           "not_allreplicasready)", got)
     marks = {n: cluster.event_mark(n) for n, _ in OBJECTS}
 
     # 1. kubectl get ttc
