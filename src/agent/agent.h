@@ -171,6 +171,7 @@ struct state {
 	char peer_state[16];            /* start, pause, stop, failed, Unknown */
 	char cache_agent[16];           /* Running, Not Running, Unknown */
 	long long mem_limit, mem_usage; /* bytes; -1 unknown, -2 unlimited */
+	long long rss_kb;               /* the agent's own VmRSS; -1 unknown */
 	unsigned config_files;          /* bit i: agent_config_files[i] exists */
 	int active_file, ready_file;
 	char error[256]; /* why something is Unknown, for the curious */

@@ -92,9 +92,23 @@ cgroup_value(struct agent *a, const char *pod_path)
 	return v;
 }
 
+/* The agent's resident set (VmRSS of /proc/self/status), in KB; -1 when unreadable. */
+static long long
+own_rss_kb(void)
+{
+	char *text = agent_read_file("/proc/self/status", 8192, NULL), *line;
+	long long kb = -1;
+
+	if (text != NULL && (line = strstr(text, "\nVmRSS:")) != NULL)
+		kb = strtoll(line + 8, NULL, 10);
+	free(text);
+	return kb;
+}
+
 static void
 read_memory(struct agent *a, struct state *st)
 {
+	st->rss_kb = own_rss_kb();
 	st->mem_limit = cgroup_value(a, "/sys/fs/cgroup/memory.max");
 	st->mem_usage = cgroup_value(a, "/sys/fs/cgroup/memory.current");
 	if (st->mem_limit == -1 && st->mem_usage == -1) { /* cgroup v1 */
@@ -519,6 +533,7 @@ state_json(struct agent *a, const struct state *s, size_t *len)
 	jw_obj(&w);
 	jw_bytes(&w, "limitBytes", s->mem_limit);
 	jw_bytes(&w, "usageBytes", s->mem_usage);
+	jw_bytes(&w, "agentRssKB", s->rss_kb);
 	jw_obj_end(&w);
 	jw_kbool(&w, "active", s->active_file);
 	jw_kbool(&w, "ready", s->ready_file);

@@ -143,6 +143,12 @@ agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *e
 	st->open = enum_field(v, "open", tt_updatable_names);
 	yajl_val id = json_get(v, "dbId", NULL);
 	st->db_id = YAJL_IS_INTEGER(id) && YAJL_GET_INTEGER(id) >= 0 ? YAJL_GET_INTEGER(id) : -1;
+	yajl_val usage = json_get(v, "memory", "usageBytes", NULL);
+	yajl_val rss = json_get(v, "memory", "agentRssKB", NULL);
+	st->mem_usage =
+	    YAJL_IS_INTEGER(usage) && YAJL_GET_INTEGER(usage) >= 0 ? YAJL_GET_INTEGER(usage) : -1;
+	st->rss_kb =
+	    YAJL_IS_INTEGER(rss) && YAJL_GET_INTEGER(rss) >= 0 ? YAJL_GET_INTEGER(rss) : -1;
 	yajl_val files = json_get(v, "configFiles", NULL);
 	st->admin_user_file = st->schema_file = st->cache_user_file = st->cg_file = 0;
 	for (size_t i = 0; i < json_len(files); i++) {

@@ -128,6 +128,13 @@ state_metric(struct managed *m)
 	m->state_series =
 	    metric_series(c->m->state, m->o.ns, m->o.name, ttc_state_names[m->o.state], NULL);
 	metric_set(m->state_series, 1);
+	metric_series_remove(m->active_node);
+	m->active_node = NULL;
+	if (m->o.active >= 0 && m->o.active < m->o.npods && *m->o.pods[m->o.active].node) {
+		m->active_node = metric_series(c->m->active_node, m->o.ns, m->o.name,
+		                               m->o.pods[m->o.active].node, NULL);
+		metric_set(m->active_node, 1);
+	}
 	if (m->o.topo == NULL)
 		return;
 	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++) {
@@ -588,6 +595,7 @@ managed_free(struct managed *m)
 	metric_series_remove(m->state_series);
 	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++)
 		metric_series_remove(m->state_gauges[k]);
+	metric_series_remove(m->active_node);
 	free(m->status_written);
 	json_free(m->obj);
 	spec_free(o->spec);
@@ -707,6 +715,18 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 		                                        state_gauges[k].help, "namespace,name")) ==
 		    NULL)
 			return -1;
+	m->agent_rss = metrics_gauge(reg, "timesten_agent_rss",
+	                             "The agent's resident set (VmRSS) in each pod, in KB.",
+	                             "namespace,name,pod");
+	m->agent_mem = metrics_gauge(
+	    reg, "timesten_agent_tt_mem_usage",
+	    "Memory the agent and TimesTen use in each pod (its cgroup's usage), in bytes.",
+	    "namespace,name,pod");
+	m->active_node = metrics_gauge(reg, "timesten_active_node",
+	                               "1 for the node of each object's active database.",
+	                               "namespace,name,node");
+	if (m->agent_rss == NULL || m->agent_mem == NULL || m->active_node == NULL)
+		return -1;
 	m->state = metrics_gauge(reg, "timesten_classic_state",
 	                         "The high-level state of each TimesTenClassic (value 1).",
 	                         "namespace,name,state");

@@ -78,6 +78,7 @@ struct managed {
 	/* Metrics. */
 	struct metric_series *state_series;
 	struct metric_series *state_gauges[CONTROLLER_STATE_GAUGES];
+	struct metric_series *active_node; /* timesten_active_node of the active's node */
 	struct timespec lost_at; /* when the active was seen lost */
 };
 
@@ -94,6 +95,7 @@ struct pod_link {
 	int reread;     /* read again as soon as the read out ends */
 	int granting;   /* a lease grant (or withdrawal) is out */
 	unsigned long connections; /* agent's connections counted in the metric */
+	struct metric_series *rss, *mem; /* timesten_agent_rss, timesten_agent_tt_mem_usage */
 	int withdraw;   /* withdraw the lease once the grant out has ended */
 	struct ctl_read {
 		struct managed *m;

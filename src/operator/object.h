@@ -72,6 +72,8 @@ struct agent_state {
 	int cg_file;         /* /ttconfig/cachegroups.sql exists */
 	long long db_id;     /* the database's shared memory ID; -1 not known */
 	int open;            /* enum tt_updatable: open for user connections (ttAdmin -close) */
+	long long mem_usage; /* the pod's cgroup memory in use, bytes; -1 not known */
+	long long rss_kb;    /* the agent's own resident set, KB; -1 not known */
 };
 
 /* Sets every field to Unknown (what is shown while the agent cannot be asked). */

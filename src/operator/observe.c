@@ -28,6 +28,9 @@ observe_drop_agent(struct managed *m, int i)
 {
 	agentc_free(m->links[i].agent);
 	m->links[i].agent = NULL;
+	metric_series_remove(m->links[i].rss);
+	metric_series_remove(m->links[i].mem);
+	m->links[i].rss = m->links[i].mem = NULL;
 	m->links[i].reading = 0;
 	m->links[i].reread = 0;
 	m->links[i].granting = 0;
@@ -253,6 +256,32 @@ observe_read(struct managed *m, int i)
 		lease_send(m, i, lease_seconds(m->o.spec), lease_granted);
 }
 
+/* timesten_agent_rss and timesten_agent_tt_mem_usage of pod i from what its agent said
+ * (NULL: nothing known, the series go). */
+static void
+pod_memory_metrics(struct managed *m, int i, const struct agent_state *st, const char *pod)
+{
+	struct pod_link *l = &m->links[i];
+	const struct controller_metrics *cm = m->ctl->m;
+
+	if (st == NULL || st->rss_kb < 0) {
+		metric_series_remove(l->rss);
+		l->rss = NULL;
+	} else {
+		if (l->rss == NULL)
+			l->rss = metric_series(cm->agent_rss, m->o.ns, m->o.name, pod, NULL);
+		metric_set(l->rss, (double)st->rss_kb);
+	}
+	if (st == NULL || st->mem_usage < 0) {
+		metric_series_remove(l->mem);
+		l->mem = NULL;
+	} else {
+		if (l->mem == NULL)
+			l->mem = metric_series(cm->agent_mem, m->o.ns, m->o.name, pod, NULL);
+		metric_set(l->mem, (double)st->mem_usage);
+	}
+}
+
 static void
 state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 {
@@ -287,6 +316,7 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		p->st = *st;
 		p->last_reachable = now;
 	}
+	pod_memory_metrics(m, i, ok ? st : NULL, name);
 	if (!ok && p->reachable)
 		podevents_diff(name, 1, &p->st, 0, &p->st, emit_pod_event, m);
 	p->reachable = ok;

@@ -96,6 +96,9 @@ def body(t, work, cleanups):
           "and whether it is open and its shared memory ID are Unknown")
     t.is_(s.get("memory", {}).get("limitBytes"), "Unknown",
           "memory is Unknown without a cgroup")
+    rss = s.get("memory", {}).get("agentRssKB")
+    t.ok(isinstance(rss, int) and 100 < rss < 1024 * 1024,
+         "memory.agentRssKB: the agent's own VmRSS (%r KB)" % rss)
     t.ok(agent.client(cert=None).refused(), "a client without a certificate is refused")
     t.ok(agent.client(cert="other").refused(), "a client certificate of another CA is refused")
     t.ok(agent.client(cert="server-as-client").refused(),

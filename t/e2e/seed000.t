@@ -102,6 +102,17 @@ try:
                requests(m1) - requests(m0), m1.get(connections, -1) - m0.get(connections, 0)),
            (m0, m1))
 
+    # The guide's per-pod and per-object gauges.
+    rss = {k: v for k, v in m1.items() if k.startswith("timesten_agent_rss{")}
+    tap.ok(sorted(rss) == ['timesten_agent_rss{namespace="default",name="sample",pod="sample-%d"}' % i
+                           for i in (0, 1)] and all(100 < v < 1024 * 1024 for v in rss.values()),
+           "timesten_agent_rss: each pod's agent's resident set, in KB", rss)
+    node = cluster.get_json("pod", "sample-0")["spec"]["nodeName"]
+    tap.ok([k for k, v in m1.items() if k.startswith("timesten_active_node{") and v == 1] ==
+           ['timesten_active_node{namespace="default",name="sample",node="%s"}' % node],
+           "timesten_active_node: sample-0's node, %s" % node,
+           [k for k in m1 if k.startswith("timesten_active_node")])
+
     # Fail the active over: delete its pod, as the guide does.
     out = cluster.kubectl("delete", "pod", "sample-0", "--wait=false")
     tap.like(out.stdout, 'pod "sample-0" deleted', "kubectl delete pod sample-0")

@@ -1,0 +1,41 @@
+/*
+ * Tests for the parsing of an agent's state in src/operator/agentc.c (the reply of
+ * GET /v1/state, src/agent/API.md): the fields the operator keeps, and what an agent that
+ * cannot tell leaves Unknown.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "../../src/operator/agentc.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct agent_state st;
+	char err[256];
+	const char *full =
+	    "{\"apiVersion\":\"v1\",\"instance\":\"Exists\",\"daemon\":\"Up\",\"release\":\"22.1.1."
+	    "9.0\","
+	    "\"database\":\"Loaded\",\"dbId\":8,\"open\":\"Yes\",\"updatable\":\"Yes\","
+	    "\"repAgent\":\"Running\",\"repScheme\":\"Exists\",\"repState\":\"ACTIVE\","
+	    "\"memory\":{\"limitBytes\":4294967296,\"usageBytes\":1234567,\"agentRssKB\":3120},"
+	    "\"active\":true,\"ready\":false}";
+	const char *unknown = "{\"apiVersion\":\"v1\",\"memory\":{\"limitBytes\":\"Unknown\","
+	                      "\"usageBytes\":\"Unknown\",\"agentRssKB\":\"Unknown\"}}";
+
+	ok(agentc_parse_state(full, strlen(full), &st, err, sizeof(err)) == 0, "a state parses");
+	is_str(st.release, "22.1.1.9.0", "its release");
+	ok(st.db_id == 8 && st.active_marker == 1, "its database ID and active marker");
+	ok(st.mem_usage == 1234567, "memory.usageBytes: the pod's memory in use (%lld)",
+	   st.mem_usage);
+	ok(st.rss_kb == 3120, "memory.agentRssKB: the agent's resident set (%lld)", st.rss_kb);
+	ok(agentc_parse_state(unknown, strlen(unknown), &st, err, sizeof(err)) == 0,
+	   "a state that knows little parses");
+	ok(st.mem_usage == -1 && st.rss_kb == -1 && st.db_id == -1,
+	   "Unknown memory and database ID: -1");
+	ok(agentc_parse_state("[1]", 3, &st, err, sizeof(err)) < 0, "not an object: refused (%s)",
+	   err);
+	return done_testing();
+}
