@@ -345,6 +345,9 @@ ctl_step(struct managed *m)
 	if (o->wake_at != 0)
 		ctl_wake(m, o->wake_at);
 	o->wake_at = 0;
+	if (m->upgrade_failed == NULL && o->topo != NULL && o->topo->has_active)
+		m->upgrade_failed = metric_series(m->ctl->m->upgrade_failed, o->ns, o->name, NULL);
+	metric_set(m->upgrade_failed, o->up.state == UPG_FAILED);
 	write_status(m);
 }
 
@@ -596,6 +599,7 @@ managed_free(struct managed *m)
 	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++)
 		metric_series_remove(m->state_gauges[k]);
 	metric_series_remove(m->active_node);
+	metric_series_remove(m->upgrade_failed);
 	free(m->status_written);
 	json_free(m->obj);
 	spec_free(o->spec);
@@ -725,7 +729,13 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	m->active_node = metrics_gauge(reg, "timesten_active_node",
 	                               "1 for the node of each object's active database.",
 	                               "namespace,name,node");
-	if (m->agent_rss == NULL || m->agent_mem == NULL || m->active_node == NULL)
+	snprintf(name, sizeof(name), "%s_upgrade_failed", OPERATOR_METRICS_PREFIX);
+	m->upgrade_failed = metrics_gauge(
+	    reg, name,
+	    "1 for a pair whose last automatic upgrade failed (until resetUpgradeState).",
+	    "namespace,name");
+	if (m->agent_rss == NULL || m->agent_mem == NULL || m->active_node == NULL ||
+	    m->upgrade_failed == NULL)
 		return -1;
 	m->state = metrics_gauge(reg, "timesten_classic_state",
 	                         "The high-level state of each TimesTenClassic (value 1).",

@@ -79,6 +79,7 @@ struct managed {
 	struct metric_series *state_series;
 	struct metric_series *state_gauges[CONTROLLER_STATE_GAUGES];
 	struct metric_series *active_node; /* timesten_active_node of the active's node */
+	struct metric_series *upgrade_failed;
 	struct timespec lost_at; /* when the active was seen lost */
 };
 

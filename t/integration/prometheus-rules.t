@@ -1,0 +1,108 @@
+#!/bin/sh
+# The alerts of k8s/prometheus/prometheusrule.yaml as Prometheus evaluates them: promtool
+# checks the rules, then runs them over made-up series of the operator's metrics (an
+# object not Normal for 4 and then 6 minutes, one in ManualInterventionRequired, a
+# failover, a failed upgrade, a healthy object that must raise nothing).
+. "${top_srcdir:-.}/t/lib/tap.sh"
+
+promtool=${PROMTOOL:-promtool}
+command -v "$promtool" >/dev/null 2>&1 || { echo "1..0 # SKIP no promtool"; exit 0; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+/usr/bin/python3 - "$top_srcdir/k8s/prometheus/prometheusrule.yaml" "$work/rules.yml" <<'PY'
+import sys, yaml
+with open(sys.argv[1]) as f:
+    doc = yaml.safe_load(f)
+assert doc["kind"] == "PrometheusRule", doc["kind"]
+with open(sys.argv[2], "w") as f:
+    yaml.safe_dump({"groups": doc["spec"]["groups"]}, f)
+PY
+ok $? "the PrometheusRule's groups are read"
+
+out=$("$promtool" check rules "$work/rules.yml" 2>&1)
+ok $? "promtool check rules: the rules are valid"
+like "$out" "SUCCESS: 4 rules found" "four alerts"
+
+cat >"$work/tests.yml" <<'YML'
+rule_files:
+  - rules.yml
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'timesten_classic_state_not_normal{namespace="default",name="sample"}'
+        values: '1x10'
+      - series: 'timesten_classic_state_not_normal{namespace="default",name="healthy"}'
+        values: '0x10'
+      - series: 'timesten_classic_state_not_allreplicasready{namespace="default",name="norep"}'
+        values: '0 0 1x10'
+      - series: 'timesten_classic_state{namespace="default",name="stuck",state="ManualInterventionRequired"}'
+        values: '1x10'
+      - series: 'timesten_classic_state{namespace="default",name="healthy",state="Normal"}'
+        values: '1x10'
+      - series: 'timesten_operator_state_transitions_total{from="ActiveDown",to="ActiveTakeover"}'
+        values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1'
+      - series: 'timesten_operator_upgrade_failed{namespace="default",name="sample"}'
+        values: '0 0 1x10'
+      - series: 'timesten_operator_upgrade_failed{namespace="default",name="healthy"}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: TimesTenClassicNotNormal
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: TimesTenClassicNotNormal
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: default, name: sample}
+            exp_annotations:
+              summary: "TimesTenClassic default/sample has not been Normal (or AllReplicasReady) for 5 minutes"
+              description: "kubectl get ttc sample -n default and its Events say which state and why."
+      - eval_time: 8m
+        alertname: TimesTenClassicNotNormal
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: default, name: sample}
+            exp_annotations:
+              summary: "TimesTenClassic default/sample has not been Normal (or AllReplicasReady) for 5 minutes"
+              description: "kubectl get ttc sample -n default and its Events say which state and why."
+          - exp_labels: {severity: warning, namespace: default, name: norep}
+            exp_annotations:
+              summary: "TimesTenClassic default/norep has not been Normal (or AllReplicasReady) for 5 minutes"
+              description: "kubectl get ttc norep -n default and its Events say which state and why."
+      - eval_time: 1m
+        alertname: TimesTenClassicManualInterventionRequired
+        exp_alerts:
+          - exp_labels: {severity: critical, namespace: default, name: stuck,
+                         state: ManualInterventionRequired}
+            exp_annotations:
+              summary: "TimesTenClassic default/stuck needs a person: ManualInterventionRequired"
+              description: "The operator does nothing for it until told (reexamine, or stopManaging changed back)."
+      - eval_time: 2m
+        alertname: TimesTenClassicFailover
+        exp_alerts: []
+      - eval_time: 5m
+        alertname: TimesTenClassicFailover
+        exp_alerts:
+          - exp_labels: {severity: warning, from: ActiveDown, to: ActiveTakeover}
+            exp_annotations:
+              summary: "The operator failed a TimesTenClassic pair over in the last 10 minutes"
+              description: "A standby was promoted: see the Events of the objects for which pod was lost."
+      - eval_time: 15m
+        alertname: TimesTenClassicFailover
+        exp_alerts: []
+      - eval_time: 1m
+        alertname: TimesTenClassicUpgradeFailed
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: TimesTenClassicUpgradeFailed
+        exp_alerts:
+          - exp_labels: {severity: warning, namespace: default, name: sample}
+            exp_annotations:
+              summary: "The automatic upgrade of TimesTenClassic default/sample failed"
+              description: "Its Events say which pod did not come back; set resetUpgradeState to a new value to try again."
+YML
+out=$(cd "$work" && "$promtool" test rules tests.yml 2>&1)
+rc=$?
+ok $rc "promtool test rules: each alert fires when, and only when, it should"
+[ $rc -eq 0 ] || diag "$out"
+done_testing
