@@ -20,6 +20,36 @@ with open(sys.argv[2], "w") as f:
 PY
 ok $? "the PrometheusRule's groups are read"
 
+# Every metric the alerts and the Grafana dashboard (docs/grafana-dashboard.json) query is
+# one the operator exports, as README's table of metrics lists them.
+out=$(/usr/bin/python3 - "$top_srcdir" <<'PY'
+import json, re, sys, yaml
+top = sys.argv[1]
+with open(top + "/README.md") as f:
+    listed = set(re.findall(r"`((?:timesten|process)_[a-z_]+)", f.read()))
+# A row names some gauges by their common start: `timesten_classic_state_x`, `_y`.
+with open(top + "/README.md") as f:
+    for row in f:
+        first = re.match(r"\| `(timesten_[a-z_]+?_)[a-z]+`", row)
+        if first:
+            listed |= {first.group(1) + s for s in re.findall(r"`_([a-z_]+)`", row)}
+exprs = []
+with open(top + "/k8s/prometheus/prometheusrule.yaml") as f:
+    exprs += [r["expr"] for g in yaml.safe_load(f)["spec"]["groups"] for r in g["rules"]]
+with open(top + "/docs/grafana-dashboard.json") as f:
+    exprs += [t["expr"] for p in json.load(f)["panels"] for t in p["targets"]]
+used = set()
+for e in exprs:
+    for name in re.findall(r"\b((?:timesten|process)_[a-z_]+)", e):
+        used.add(re.sub(r"_(bucket|count|sum)$", "", name))
+missing = sorted(n for n in used if n not in listed and not (
+    n.startswith("process_") and "process_*" in open(top + "/README.md").read()))
+print("%d expressions, %d metrics; not exported: %s" % (len(exprs), len(used), missing or "none"))
+sys.exit(1 if missing or len(exprs) < 10 else 0)
+PY
+)
+ok $? "the alerts and the dashboard query only metrics the operator exports ($out)"
+
 out=$("$promtool" check rules "$work/rules.yml" 2>&1)
 ok $? "promtool check rules: the rules are valid"
 like "$out" "SUCCESS: 4 rules found" "four alerts"
