@@ -150,6 +150,23 @@ state_metric(struct managed *m)
 	}
 }
 
+/* Why the active was lost, for timesten_operator_failovers_total: its pod gone or being
+ * deleted, its agent unreachable, or TimesTen there no longer the healthy active. */
+static const char *
+failover_reason(const struct ttc_object *o)
+{
+	const struct pod_view *p =
+	    o->active >= 0 && o->active < o->npods ? &o->pods[o->active] : NULL;
+
+	if (p == NULL || !p->exists)
+		return "pod_gone";
+	if (p->terminating)
+		return "pod_deleted";
+	if (!p->reachable)
+		return "unreachable";
+	return "database";
+}
+
 static void
 change_state(struct managed *m, int to, int event)
 {
@@ -159,8 +176,10 @@ change_state(struct managed *m, int to, int event)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("fsm", "state change", "object", o->name, "from", ttc_state_names[o->state], "to",
 	         ttc_state_names[to], "event", ttc_event_names[event], NULL);
-	if (event == TTC_EV_ACTIVE_LOST)
+	if (event == TTC_EV_ACTIVE_LOST) {
 		m->lost_at = now;
+		metric_add(metric_series(m->ctl->m->failovers, failover_reason(o), NULL), 1);
+	}
 	if (o->state == TTC_ST_ACTIVE_DOWN && m->lost_at.tv_sec != 0) {
 		metric_observe(m->ctl->m->failover,
 		               (double)(now.tv_sec - m->lost_at.tv_sec) +
@@ -729,6 +748,13 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	m->active_node = metrics_gauge(reg, "timesten_active_node",
 	                               "1 for the node of each object's active database.",
 	                               "namespace,name,node");
+	snprintf(name, sizeof(name), "%s_failovers_total", OPERATOR_METRICS_PREFIX);
+	m->failovers = metrics_counter(reg, name,
+	                               "Actives lost, each the start of a failover, by why: "
+	                               "pod_gone, pod_deleted, unreachable, database.",
+	                               "reason");
+	if (m->failovers == NULL)
+		return -1;
 	snprintf(name, sizeof(name), "%s_upgrade_failed", OPERATOR_METRICS_PREFIX);
 	m->upgrade_failed = metrics_gauge(
 	    reg, name,

@@ -27,6 +27,7 @@ struct controller_metrics {
 	struct metric *agent_mem;   /* timesten_agent_tt_mem_usage{namespace,name,pod}, bytes */
 	struct metric *active_node; /* timesten_active_node{namespace,name,node} */
 	struct metric *upgrade_failed; /* ..._upgrade_failed{namespace,name} */
+	struct metric *failovers;      /* ..._failovers_total{reason} */
 	/* deleteDbOnNotReadyNode, by namespace and name: pods on nodes not ready, and the
 	 * pods and claims deleted for it (the guide's names). */
 	struct metric *unschedulable; /* timesten_pods_unschedulable */

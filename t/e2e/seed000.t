@@ -124,6 +124,12 @@ try:
                 "TimesTenClassic was ActiveTakeover, now StandbyDown",
                 "Pod sample-1 RepState ACTIVE", "Pod sample-1 Database Updatable"]:
         tap.like(events, msg, "Event: " + msg)
+    failovers = {k: v for k, v in cluster.metrics().items()
+                 if k.startswith("timesten_operator_failovers_total{")}
+    tap.ok(list(failovers.values()) == [1] and
+           list(failovers)[0] in ('timesten_operator_failovers_total{reason="pod_deleted"}',
+                                  'timesten_operator_failovers_total{reason="pod_gone"}'),
+           "timesten_operator_failovers_total: one failover, its active's pod deleted", failovers)
     describe = cluster.kubectl("describe", "ttc", "sample").stdout
     tap.match(describe, r"\n  Active Pods: +sample-1\n", "describe: Active Pods sample-1")
     tap.match(describe, r"\n  Prev High Level State: +StandbyCatchup\n",

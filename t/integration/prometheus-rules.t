@@ -71,8 +71,10 @@ tests:
         values: '1x10'
       - series: 'timesten_classic_state{namespace="default",name="healthy",state="Normal"}'
         values: '1x10'
-      - series: 'timesten_operator_state_transitions_total{from="ActiveDown",to="ActiveTakeover"}'
+      - series: 'timesten_operator_failovers_total{reason="unreachable"}'
         values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1'
+      - series: 'timesten_operator_failovers_total{reason="pod_gone"}'
+        values: '0x16'
       - series: 'timesten_operator_upgrade_failed{namespace="default",name="sample"}'
         values: '0 0 1x10'
       - series: 'timesten_operator_upgrade_failed{namespace="default",name="healthy"}'
@@ -113,10 +115,10 @@ tests:
       - eval_time: 5m
         alertname: TimesTenClassicFailover
         exp_alerts:
-          - exp_labels: {severity: warning, from: ActiveDown, to: ActiveTakeover}
+          - exp_labels: {severity: warning, reason: unreachable}
             exp_annotations:
               summary: "The operator failed a TimesTenClassic pair over in the last 10 minutes"
-              description: "A standby was promoted: see the Events of the objects for which pod was lost."
+              description: "An active was lost (unreachable) and its standby promoted: the objects' Events say which."
       - eval_time: 15m
         alertname: TimesTenClassicFailover
         exp_alerts: []
