@@ -57,10 +57,12 @@ agent_read_file(const char *host_path, size_t max, size_t *len)
 		errno = EFBIG;
 		goto fail;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+	/* Files of /proc and cgroupfs say they are empty: read those up to max, to the end. */
+	size_t want = st.st_size > 0 ? (size_t)st.st_size : max;
+	if ((buf = malloc(want + 1)) == NULL)
 		goto fail;
-	while (have < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + have, (size_t)st.st_size - have);
+	while (have < want) {
+		ssize_t r = read(fd, buf + have, want - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
