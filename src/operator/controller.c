@@ -176,10 +176,8 @@ change_state(struct managed *m, int to, int event)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("fsm", "state change", "object", o->name, "from", ttc_state_names[o->state], "to",
 	         ttc_state_names[to], "event", ttc_event_names[event], NULL);
-	if (event == TTC_EV_ACTIVE_LOST) {
+	if (event == TTC_EV_ACTIVE_LOST)
 		m->lost_at = now;
-		metric_add(metric_series(m->ctl->m->failovers, failover_reason(o), NULL), 1);
-	}
 	if (o->state == TTC_ST_ACTIVE_DOWN && m->lost_at.tv_sec != 0) {
 		metric_observe(m->ctl->m->failover,
 		               (double)(now.tv_sec - m->lost_at.tv_sec) +
@@ -358,8 +356,13 @@ ctl_step(struct managed *m)
 		}
 		if (o->run.retry_at > now)
 			ctl_wake(m, o->run.retry_at);
+		/* Why, from the pods as they were seen: the row's action may name another active.
+		 */
+		const char *lost = event == TTC_EV_ACTIVE_LOST ? failover_reason(o) : NULL;
 		if (event < 0 || !fire(m, event))
 			break;
+		if (lost != NULL)
+			metric_add(metric_series(m->ctl->m->failovers, lost, NULL), 1);
 	}
 	if (o->wake_at != 0)
 		ctl_wake(m, o->wake_at);
