@@ -152,6 +152,9 @@ state_metric(struct managed *m)
 
 /* Why the active was lost, for timesten_operator_failovers_total: its pod gone or being
  * deleted, its agent unreachable, or TimesTen there no longer the healthy active. */
+static const char *const failover_reasons[] = {"pod_gone", "pod_deleted", "unreachable",
+                                               "database"};
+
 static const char *
 failover_reason(const struct ttc_object *o)
 {
@@ -159,12 +162,12 @@ failover_reason(const struct ttc_object *o)
 	    o->active >= 0 && o->active < o->npods ? &o->pods[o->active] : NULL;
 
 	if (p == NULL || !p->exists)
-		return "pod_gone";
+		return failover_reasons[0];
 	if (p->terminating)
-		return "pod_deleted";
+		return failover_reasons[1];
 	if (!p->reachable)
-		return "unreachable";
-	return "database";
+		return failover_reasons[2];
+	return failover_reasons[3];
 }
 
 static void
@@ -758,6 +761,9 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                               "reason");
 	if (m->failovers == NULL)
 		return -1;
+	/* Each reason from the start, at 0: increase() sees the first failover. */
+	for (size_t k = 0; k < sizeof(failover_reasons) / sizeof(failover_reasons[0]); k++)
+		(void)metric_series(m->failovers, failover_reasons[k], NULL);
 	snprintf(name, sizeof(name), "%s_upgrade_failed", OPERATOR_METRICS_PREFIX);
 	m->upgrade_failed = metrics_gauge(
 	    reg, name,

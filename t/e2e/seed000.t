@@ -125,7 +125,7 @@ try:
                 "Pod sample-1 RepState ACTIVE", "Pod sample-1 Database Updatable"]:
         tap.like(events, msg, "Event: " + msg)
     failovers = {k: v for k, v in cluster.metrics().items()
-                 if k.startswith("timesten_operator_failovers_total{")}
+                 if k.startswith("timesten_operator_failovers_total{") and v}
     tap.ok(list(failovers.values()) == [1] and
            list(failovers)[0] in ('timesten_operator_failovers_total{reason="pod_deleted"}',
                                   'timesten_operator_failovers_total{reason="pod_gone"}'),
