@@ -17,15 +17,15 @@ struct controller;
 
 struct controller_metrics {
 	struct metric *state_gauges[CONTROLLER_STATE_GAUGES]; /* timesten_classic_state_... */
-	struct metric *state;           /* timesten_classic_state{namespace,name,state} */
-	struct metric *transitions;     /* ..._state_transitions_total{from,to} */
-	struct metric_series *failover; /* ..._failover_seconds */
-	struct metric *orders;          /* ..._agent_orders_total{operation,result} */
+	struct metric *state;                    /* timesten_classic_state{namespace,name,state} */
+	struct metric *transitions;              /* ..._state_transitions_total{from,to} */
+	struct metric_series *failover;          /* ..._failover_seconds */
+	struct metric *orders;                   /* ..._agent_orders_total{operation,result} */
 	struct metric_series *agent_connections; /* ..._agent_connections_total */
 	struct metric *agent_requests;           /* ..._agent_requests_total{request,result} */
 	struct metric *agent_rss;                /* timesten_agent_rss{namespace,name,pod}, KB */
-	struct metric *agent_mem;   /* timesten_agent_tt_mem_usage{namespace,name,pod}, bytes */
-	struct metric *active_node; /* timesten_active_node{namespace,name,node} */
+	struct metric *agent_mem;      /* timesten_agent_tt_mem_usage{namespace,name,pod}, bytes */
+	struct metric *active_node;    /* timesten_active_node{namespace,name,node} */
 	struct metric *upgrade_failed; /* ..._upgrade_failed{namespace,name} */
 	struct metric *failovers;      /* ..._failovers_total{reason} */
 	/* deleteDbOnNotReadyNode, by namespace and name: pods on nodes not ready, and the

@@ -88,16 +88,16 @@ RB_HEAD(managed_tree, managed);
 /* The operator's line to one pod's agent. */
 struct pod_link {
 	struct agentc *agent;
-	unsigned gen;   /* the agent_ctx_gen its client was made with */
-	int reading;    /* a state GET is out */
-	int observed;   /* a state GET ended since the operator started */
-	int want_fresh; /* an order ended: the next read must start after it */
-	int read_fresh; /* the read out started after the last order ended */
-	int reread;     /* read again as soon as the read out ends */
-	int granting;   /* a lease grant (or withdrawal) is out */
-	unsigned long connections; /* agent's connections counted in the metric */
+	unsigned gen;                    /* the agent_ctx_gen its client was made with */
+	int reading;                     /* a state GET is out */
+	int observed;                    /* a state GET ended since the operator started */
+	int want_fresh;                  /* an order ended: the next read must start after it */
+	int read_fresh;                  /* the read out started after the last order ended */
+	int reread;                      /* read again as soon as the read out ends */
+	int granting;                    /* a lease grant (or withdrawal) is out */
+	int withdraw;                    /* withdraw the lease once the grant out has ended */
+	unsigned long connections;       /* agent's connections counted in the metric */
 	struct metric_series *rss, *mem; /* timesten_agent_rss, timesten_agent_tt_mem_usage */
-	int withdraw;   /* withdraw the lease once the grant out has ended */
 	struct ctl_read {
 		struct managed *m;
 		int i;
