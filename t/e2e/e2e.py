@@ -1030,22 +1030,27 @@ THREE_NODES = ["--nodes", "3", "--node-monitor-period", "1", "--node-monitor-gra
                "--default-not-ready-toleration-seconds", "15"]
 
 
-def pair_apart(name, avoid_node):
-    """A RETURN TWOSAFE pair (its DSN is its name, scott/tiger) whose databases run on
-    nodes of their own, neither on avoid_node (the operator's): one node lost is one
-    database lost, and the operator's node can fail alone."""
-    return """
-apiVersion: v1
+def table_configmap(name):
+    """A ConfigMap of the metadata files a pair is made from: the admin user scott/tiger,
+    db.ini and the table scott.emp (id, name), nothing else."""
+    return """apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: %(name)s
+  name: %s
 data:
   adminUser: scott/tiger
   db.ini: |
     PermSize=200
   schema.sql: |
     create table scott.emp (id number not null primary key, name char(32));
----
+""" % name
+
+
+def pair_apart(name, avoid_node):
+    """A RETURN TWOSAFE pair (its DSN is its name, scott/tiger) whose databases run on
+    nodes of their own, neither on avoid_node (the operator's): one node lost is one
+    database lost, and the operator's node can fail alone."""
+    return table_configmap(name) + """---
 apiVersion: timesten.oracle.com/v1
 kind: TimesTenClassic
 metadata:

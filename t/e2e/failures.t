@@ -20,18 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 
 NAME = "twosafe"
-SPEC = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: sample
-data:
-  adminUser: scott/tiger
-  db.ini: |
-    PermSize=200
-  schema.sql: |
-    create table scott.emp (id number not null primary key, name char(32));
----
+SPEC = e2e.table_configmap("sample") + """---
 apiVersion: timesten.oracle.com/v1
 kind: TimesTenClassic
 metadata:

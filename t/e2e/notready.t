@@ -35,18 +35,7 @@ COMMON = """
 
 # The pair keeps off the operator's node while it can, and its two pods on nodes of their
 # own: a new standby may go to the operator's node once its own is down.
-PAIR_YAML = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: pair
-data:
-  adminUser: scott/tiger
-  db.ini: |
-    PermSize=200
-  schema.sql: |
-    create table scott.emp (id number not null primary key, name char(32));
----
+PAIR_YAML = e2e.table_configmap("pair") + """---
 apiVersion: timesten.oracle.com/v1
 kind: TimesTenClassic
 metadata:
