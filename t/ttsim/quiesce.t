@@ -172,6 +172,20 @@ def body(t, w):
     rc, out, err = a.run("ttAdmin", "-open", "sample")
     t.is_(connect_code(a, server=True), 0, "after ttAdmin -open users connect again")
 
+    # A transaction open when the active is deactivated cannot commit: it was never shipped
+    # and never will be, so an acknowledged commit would be lost with the database.
+    late = AppConn(a)
+    late.autocommit(False)
+    t.is_(code(late.sql("insert into scott.t values (8, 'late')")), 0,
+          "a transaction inserts on the active")
+    rc, out, err = a.sql("call ttRepDeactivate")
+    t.is_(rc, 0, "ttRepDeactivate while it is open")
+    reply = late.sql("commit")
+    t.is_(code(reply), 16265, "its commit on the IDLE database gets 16265 (%s)" % reply)
+    rc, out, err = a.sql("select count(*) from scott.t where k = 8")
+    t.is_(out, "< 0 >\n", "and the row is not on the database")
+    late.close()
+
 
 def connect_code(pod, server):
     """0 when a user connects, else the TimesTen error number."""

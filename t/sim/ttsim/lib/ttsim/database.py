@@ -402,6 +402,11 @@ class Database:
             self.commit_lock.release()
             session.rollback_changes()
             raise TTError(994)
+        table = self.stranded_table(ops)
+        if table is not None:
+            self.commit_lock.release()
+            session.rollback_changes()
+            raise TTError(16265, self.state, table)
         rs = self.return_service(session)      # may have changed while queued
         rec = self.make_record(ops)
         if rs is None or rs["kind"] != "TWOSAFE":
@@ -426,6 +431,18 @@ class Database:
         # NO ACTION: the transaction stays pending, holding the commit lock
         raise TTError(8170, session.xid())
 
+    def stranded_table(self, ops):
+        """The first replicated table ops change when this database has left ACTIVE since
+        they ran (ttRepDeactivate, a demotion): such a transaction is never shipped to the
+        peer, so its commit is refused rather than kept on a database that is no longer
+        the pair's active.  None when the commit may go on."""
+        if self.scheme is None or self.state == "ACTIVE":
+            return None
+        for op in ops:
+            if op[0] in DML_OPS and self.replicated(op[1], op[2]):
+                return "%s.%s" % (op[1], op[2])
+        return None
+
     def _twosafe_done(self, session, rec):
         self.pending = None
         session.pending = None
@@ -435,8 +452,14 @@ class Database:
 
     async def _finish_pending(self, session):
         rec = session.pending
-        if self.peer_acked >= rec.lsn or session.sync_action == "COMMIT" \
-                or self.rep.get("peer_pstate") == "failed" or self.state != "ACTIVE":
+        if self.peer_acked >= rec.lsn:
+            return self._twosafe_done(session, rec)
+        table = self.stranded_table(rec.ops)
+        if table is not None:
+            self.abandon_pending(session)
+            session.rollback_changes()
+            raise TTError(16265, self.state, table)
+        if session.sync_action == "COMMIT" or self.rep.get("peer_pstate") == "failed":
             return self._twosafe_done(session, rec)
         rs = self.return_service(session)
         wait = rs["wait"] if rs else 0
