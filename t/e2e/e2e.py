@@ -121,6 +121,7 @@ class Cluster:
         --nodes 3 and shorter node lifecycle timings)."""
         self.tap = tap
         self.cluster_domain = cluster_domain
+        exit_on_sigterm()  # an interrupted test stops its cluster as a failing one does
         self.dir = tempfile.mkdtemp(prefix="ttc-e2e-")
         env = dict(os.environ, top_srcdir=TOP_SRCDIR, top_builddir=TOP_BUILDDIR)
         # Stricter than a default cluster, as OpenShift is: blocking owner references need
@@ -128,8 +129,13 @@ class Cluster:
         extra = ["--enable-admission-plugins", "OwnerReferencesPermissionEnforcement"]
         extra += ["--cluster-domain", cluster_domain] if cluster_domain else []
         extra += list(start_args)
-        out = subprocess.run([KUBESIM, "start", "--dir", os.path.join(self.dir, "cluster")] + extra,
-                             env=env, capture_output=True, text=True, timeout=120)
+        try:
+            out = subprocess.run([KUBESIM, "start", "--dir", os.path.join(self.dir, "cluster")] +
+                                 extra, env=env, capture_output=True, text=True, timeout=120)
+        except BaseException:  # interrupted: what started already is stopped
+            subprocess.run([KUBESIM, "stop", "--dir", os.path.join(self.dir, "cluster")],
+                           capture_output=True, timeout=180)
+            raise
         if out.returncode != 0:
             raise RuntimeError("kubesim start failed: %s %s" % (out.stdout, out.stderr))
         self.kubeconfig = out.stdout.strip().splitlines()[-1]

@@ -67,7 +67,6 @@ spec:
 PODS = {"sample": ["sample-0", "sample-1"], "sample2": ["sample2-0", "sample2-1"]}
 CREDS = {name: (name, "scott", "tiger") for name in PODS}
 
-e2e.exit_on_sigterm()
 tap = e2e.Tap()
 cluster = e2e.Cluster(tap)
 logs = {}  # object -> its EventLog

@@ -64,7 +64,6 @@ SPECS = {
 }
 FAILED_OVER = ("ActiveDown", "ActiveTakeover", "StandbyDown", "StandbyStarting", "StandbyCatchup")
 
-e2e.exit_on_sigterm()
 tap = e2e.Tap()
 cluster = e2e.Cluster(tap)
 logs = {}     # object -> EventLog
