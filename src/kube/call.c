@@ -33,6 +33,7 @@ struct kube_call {
 	unsigned flags;
 	int timeout_ms;
 	double deadline;
+	struct kube_event_stamp stamp; /* the watch event it was started for, if any */
 	double sent_at;
 	int rereading; /* the in-flight request is the re-read after a conflict */
 	struct https_request *req;
@@ -337,7 +338,8 @@ send_now(struct kube_slot *s, void *arg)
 	if (!k->rereading && k->body != NULL)
 		https_request_body(k->req, ctypes[k->verb], k->body, strlen(k->body));
 	https_request_timeouts(k->req, remaining, 0);
-	k->attempts++;
+	if (k->attempts++ == 0)
+		kube_event_request_sent(k->c, &k->stamp);
 	k->sent_at = kube_now();
 	https_request_send(k->req, on_response, k);
 }
@@ -372,6 +374,7 @@ kube_request(struct kube_client *c, const struct kube_request *rq, kube_done_fn 
 	k->cb = cb;
 	k->arg = arg;
 	k->timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms : 0;
+	kube_event_stamp(c, &k->stamp);
 	k->path = kube_path(rq->res, ns, needs_name ? rq->name : NULL, rq->subresource);
 	if (k->path == NULL) {
 		log_error("kube", "invalid request: bad namespace, name or resource", "name",

@@ -38,12 +38,18 @@ struct kube_client {
 
 	int timeout_ms;
 	struct kube_metrics m;
+	unsigned long long event_seq;  /* watch events handled so far */
+	unsigned long long event_sent; /* the latest of them whose first request went */
+	int in_event;                  /* event_seq's handler is running */
+	double event_at;               /* when its line was read */
 	TAILQ_HEAD(, kube_part) parts;
 	unsigned seed;
 };
 
 static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                         0.5,   1,    2.5,   5,    10,  30};
+static const double event_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 
 static void
 register_metrics(struct kube_client *c, struct metrics *reg, const char *prefix)
@@ -80,6 +86,12 @@ register_metrics(struct kube_client *c, struct metrics *reg, const char *prefix)
 	c->m.leader_transitions =
 	    metrics_counter(reg, NAME("leader_transitions_total"),
 	                    "Times this process became or stopped being the leader.", "lease");
+	c->m.event_to_request = metric_series(
+	    metrics_histogram(reg, NAME("event_to_request_seconds"),
+	                      "From a watch event read off its stream to the first request sent "
+	                      "because of it (to the API server or an agent).",
+	                      NULL, event_bounds, sizeof(event_bounds) / sizeof(event_bounds[0])),
+	    NULL);
 #undef NAME
 }
 
@@ -225,6 +237,36 @@ const struct kube_metrics *
 kube_client_m(const struct kube_client *c)
 {
 	return &c->m;
+}
+
+void
+kube_client_event_begin(struct kube_client *c, double at)
+{
+	c->event_seq++;
+	c->event_at = at;
+	c->in_event = 1;
+}
+
+void
+kube_client_event_end(struct kube_client *c)
+{
+	c->in_event = 0;
+}
+
+void
+kube_event_stamp(const struct kube_client *c, struct kube_event_stamp *s)
+{
+	s->seq = c->in_event ? c->event_seq : 0;
+	s->at = c->in_event ? c->event_at : 0;
+}
+
+void
+kube_event_request_sent(struct kube_client *c, const struct kube_event_stamp *s)
+{
+	if (s->seq == 0 || s->seq <= c->event_sent)
+		return; /* not from an event, or not its first request */
+	c->event_sent = s->seq;
+	metric_observe(c->m.event_to_request, kube_now() - s->at);
 }
 
 unsigned

@@ -360,6 +360,7 @@ on_line(char *text, size_t len, void *arg)
 	const char *type, *why;
 	enum kube_event_type et;
 	int failed, rc = 0;
+	double read_at = kube_now();
 
 	if (memchr(text, '\0', len) != NULL ||
 	    (ev = yajl_tree_parse(text, err, sizeof(err))) == NULL) {
@@ -423,8 +424,11 @@ on_line(char *text, size_t len, void *arg)
 		old = kube_cache_remove(inf->cache, key);
 		if (old != NULL) {
 			metric_add(inf->objects, -1);
-			if (inf->handler != NULL)
+			if (inf->handler != NULL) {
+				kube_client_event_begin(inf->c, read_at);
 				inf->handler(inf, KUBE_DELETED, obj, old, inf->arg);
+				kube_client_event_end(inf->c);
+			}
 		}
 		json_free(old);
 		json_free(obj);
@@ -438,8 +442,11 @@ on_line(char *text, size_t len, void *arg)
 	if (old == NULL)
 		metric_add(inf->objects, 1);
 	et = old == NULL ? KUBE_ADDED : KUBE_UPDATED;
-	if (inf->handler != NULL)
+	if (inf->handler != NULL) {
+		kube_client_event_begin(inf->c, read_at);
 		inf->handler(inf, et, obj, old, inf->arg);
+		kube_client_event_end(inf->c);
+	}
 	json_free(old);
 out:
 	yajl_tree_free(ev);

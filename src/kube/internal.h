@@ -230,9 +230,13 @@ struct kube_metrics {
 	struct metric *events;             /* counter {result} */
 	struct metric *leader;             /* gauge {lease} */
 	struct metric *leader_transitions; /* counter {lease} */
+	struct metric_series *event_to_request; /* histogram */
 };
 
 const struct kube_metrics *kube_client_m(const struct kube_client *c);
+/* A watch event's line was read at time at (kube_now()); its handler runs until the end. */
+void kube_client_event_begin(struct kube_client *c, double at);
+void kube_client_event_end(struct kube_client *c);
 
 /* Parts attached to a client, freed with it. */
 struct kube_part {

@@ -95,6 +95,25 @@ void kube_client_free(struct kube_client *c);
 const char *kube_client_namespace(const struct kube_client *c);
 struct event_base *kube_client_base(const struct kube_client *c);
 
+/*
+ * From a watch event to the first request sent because of it. While an informer's
+ * handler runs for a watch event, the client knows that event (its sequence number and
+ * the time its line was read off the stream, before its JSON was parsed); a request
+ * started meanwhile carries that stamp, and the first request of an event to be sent
+ * (an API call once the rate limit lets it go; any other request of the program when it
+ * says so with kube_event_request_sent()) observes the time since into the histogram
+ * <prefix>_event_to_request_seconds. Events that cause no request observe nothing.
+ */
+struct kube_event_stamp {
+	unsigned long long seq; /* 0: made outside any watch event */
+	double at;              /* kube's monotonic clock, seconds */
+};
+
+/* The stamp of the watch event being handled now, or a zero stamp. */
+void kube_event_stamp(const struct kube_client *c, struct kube_event_stamp *s);
+/* A request carrying the stamp s was sent now. */
+void kube_event_request_sent(struct kube_client *c, const struct kube_event_stamp *s);
+
 /* -- calls: one request, one callback ------------------------------------------------------ */
 
 #define KUBE_ERRORS(X)                                                                             \

@@ -41,6 +41,8 @@ struct agentc {
 	struct event_base *base;
 	struct https_client *http;
 	TAILQ_HEAD(, pending) pending;
+	void (*sent)(void *arg);
+	void *sent_arg;
 };
 
 struct agentc *
@@ -63,6 +65,13 @@ agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port, cons
 		return NULL;
 	}
 	return c;
+}
+
+void
+agentc_on_send(struct agentc *c, void (*fn)(void *arg), void *arg)
+{
+	c->sent = fn;
+	c->sent_arg = arg;
 }
 
 unsigned long
@@ -265,6 +274,8 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 		p->req = NULL;
 		return -1;
 	}
+	if (p->c->sent != NULL)
+		p->c->sent(p->c->sent_arg);
 	return 0;
 }
 

@@ -20,6 +20,8 @@ struct agentc *agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip,
                           const char *server_name, char *err, size_t errlen);
 /* Drops every request under way (no callbacks follow) and frees the client. */
 void agentc_free(struct agentc *c);
+/* fn(arg) is called each time a request to the agent goes out. */
+void agentc_on_send(struct agentc *c, void (*fn)(void *arg), void *arg);
 /* TLS connections the client has made to the agent (requests share them, see agentc.c). */
 unsigned long agentc_connections(const struct agentc *c);
 

@@ -128,6 +128,17 @@ lease_wanted(const struct managed *m, int i)
 static void lease_send(struct managed *m, int i, long long seconds, agentc_lease_fn done);
 static void lease_withdrawn(void *arg, int ok, const char *error);
 
+/* A request to an agent went out: the first one a watch event causes is timed from it. */
+static void
+agent_request_sent(void *arg)
+{
+	struct controller *c = arg;
+	struct kube_event_stamp s;
+
+	kube_event_stamp(c->kube, &s);
+	kube_event_request_sent(c->kube, &s);
+}
+
 /* One more poll or lease grant in timesten_operator_agent_requests_total. */
 static void
 count_request(struct managed *m, const char *request, int ok)
@@ -244,6 +255,7 @@ observe_read(struct managed *m, int i)
 		}
 		m->links[i].gen = m->agent_ctx_gen;
 		m->links[i].connections = 0;
+		agentc_on_send(m->links[i].agent, agent_request_sent, m->ctl);
 	}
 	rd->m = m;
 	rd->i = i;

@@ -130,6 +130,18 @@ try:
            list(failovers)[0] in ('timesten_operator_failovers_total{reason="pod_deleted"}',
                                   'timesten_operator_failovers_total{reason="pod_gone"}'),
            "timesten_operator_failovers_total: one failover, its active's pod deleted", failovers)
+    # The watch events of the failover (the active's pod deleted, the new one) each caused
+    # requests: each first one is in the histogram, whose buckets add up to its count.
+    m2 = cluster.metrics()
+    hist = "timesten_operator_event_to_request_seconds"
+    buckets = sorted((float(k.split('"')[1]), v) for k, v in m2.items()
+                     if k.startswith(hist + "_bucket{le="))
+    counts = [v for _, v in buckets]
+    tap.ok(m2.get(hist + "_count", 0) > m1.get(hist + "_count", 0) and buckets and
+           counts == sorted(counts) and buckets[-1] == (float("inf"), m2[hist + "_count"]),
+           "%s: %d watch events caused requests, %d of them during the failover" % (
+               hist, m2.get(hist + "_count", 0),
+               m2.get(hist + "_count", 0) - m1.get(hist + "_count", 0)), buckets)
     describe = cluster.kubectl("describe", "ttc", "sample").stdout
     tap.match(describe, r"\n  Active Pods: +sample-1\n", "describe: Active Pods sample-1")
     tap.match(describe, r"\n  Prev High Level State: +StandbyCatchup\n",
