@@ -15,6 +15,15 @@ yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen);
 void json_free(yajl_val v);
 /* A deep copy of v (NULL for NULL or on failure), freed with json_free. */
 yajl_val json_copy(yajl_val v);
+/*
+ * Removes from v, in place, every member outside the given paths (NULL-terminated, at most
+ * JSON_KEEP_MAX): "metadata" keeps that member whole, "spec.nodeName" only that member of
+ * spec. An array is transparent: "spec.containers.image" keeps the image of each element
+ * of containers. "-metadata.managedFields" removes that member even where another path
+ * keeps its parent. Paths that reach a scalar early keep it. v not an object: unchanged.
+ */
+#define JSON_KEEP_MAX 32
+void json_keep(yajl_val v, const char *const *paths);
 
 /* The value at a path of object keys ending in NULL, or NULL: json_get(v, "a", "b", NULL). */
 yajl_val json_get(yajl_val v, ...) __attribute__((sentinel));

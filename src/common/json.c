@@ -65,6 +65,92 @@ json_copy(yajl_val v)
 	return copy;
 }
 
+/* The rest of a dotted path after its first segment when that is key ("" when the path
+ * is key itself), or NULL when it is another. */
+static const char *
+path_after(const char *path, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(path, key, n) != 0 || (path[n] != '\0' && path[n] != '.'))
+		return NULL;
+	return path[n] == '.' ? path + n + 1 : path + n;
+}
+
+static void keep_in(yajl_val v, const char *const *keep, size_t nkeep, const char *const *drop,
+                    size_t ndrop);
+
+static void
+keep_member(yajl_val obj, size_t i, const char *const *keep, size_t nkeep, const char *const *drop,
+            size_t ndrop)
+{
+	const char *key = obj->u.object.keys[i], *rest;
+	const char *subkeep[JSON_KEEP_MAX], *subdrop[JSON_KEEP_MAX];
+	size_t nk = 0, nd = 0;
+	int whole = 0, gone = 0;
+
+	if (keep == NULL)
+		whole = 1;
+	for (size_t k = 0; keep != NULL && k < nkeep; k++)
+		if ((rest = path_after(keep[k], key)) != NULL) {
+			if (*rest == '\0')
+				whole = 1;
+			else
+				subkeep[nk++] = rest;
+		}
+	for (size_t k = 0; k < ndrop; k++)
+		if ((rest = path_after(drop[k], key)) != NULL) {
+			if (*rest == '\0')
+				gone = 1;
+			else
+				subdrop[nd++] = rest;
+		}
+	if (gone || (!whole && nk == 0)) {
+		yajl_tree_free(obj->u.object.values[i]);
+		free((char *)obj->u.object.keys[i]);
+		obj->u.object.len--;
+		memmove(&obj->u.object.keys[i], &obj->u.object.keys[i + 1],
+		        (obj->u.object.len - i) * sizeof(obj->u.object.keys[0]));
+		memmove(&obj->u.object.values[i], &obj->u.object.values[i + 1],
+		        (obj->u.object.len - i) * sizeof(obj->u.object.values[0]));
+		return;
+	}
+	/* Whole: all of it but what is dropped below it. */
+	if (whole ? nd > 0 : 1)
+		keep_in(obj->u.object.values[i], whole ? NULL : subkeep, whole ? 0 : nk, subdrop,
+		        nd);
+}
+
+/* keep NULL: everything stays but what drop names. */
+static void
+keep_in(yajl_val v, const char *const *keep, size_t nkeep, const char *const *drop, size_t ndrop)
+{
+	if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++)
+			keep_in(v->u.array.values[i], keep, nkeep, drop, ndrop);
+		return;
+	}
+	if (!YAJL_IS_OBJECT(v))
+		return;
+	for (size_t i = v->u.object.len; i-- > 0;)
+		keep_member(v, i, keep, nkeep, drop, ndrop);
+}
+
+void
+json_keep(yajl_val v, const char *const *paths)
+{
+	const char *keep[JSON_KEEP_MAX], *drop[JSON_KEEP_MAX];
+	size_t nk = 0, nd = 0;
+
+	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++) {
+		if (paths[i][0] == '-' && nd < JSON_KEEP_MAX)
+			drop[nd++] = paths[i] + 1;
+		else if (paths[i][0] != '-' && nk < JSON_KEEP_MAX)
+			keep[nk++] = paths[i];
+	}
+	keep_in(v, nk > 0 ? keep : NULL, nk, drop, nd);
+}
+
 static yajl_val
 vget(yajl_val v, va_list ap)
 {

@@ -55,6 +55,8 @@ struct kube_informer {
 	int watch_timeout_s;
 	size_t max_line;
 	int page_size;
+	/* json_keep() paths: kind, apiVersion, metadata, the caller's; never managedFields. */
+	const char *keep[JSON_KEEP_MAX + 1];
 	char res_label[160];
 	char api_version[160]; /* of the objects: "v1", "apps/v1" */
 
@@ -153,10 +155,12 @@ back_off(struct kube_informer *inf, int watch_next, int delay_ms, const char *wh
 	evtimer_add(inf->timer, &tv);
 }
 
-/* Gives an object from the API the kind and apiVersion its list may have left out. */
+/* Gives an object from the API the kind and apiVersion its list may have left out, and
+ * leaves it what the cache keeps. */
 static int
 complete_object(struct kube_informer *inf, yajl_val obj)
 {
+	json_keep(obj, inf->keep);
 	if (json_str(obj, "kind", NULL) == NULL && inf->item_kind[0] != '\0' &&
 	    kube_obj_set_str(obj, "kind", inf->item_kind) < 0)
 		return -1;
@@ -671,6 +675,16 @@ kube_informer_new(struct kube_client *c, const struct kube_informer_opts *o)
 	inf->watch_timeout_s = o->watch_timeout_s;
 	inf->max_line = o->max_line > 0 ? o->max_line : INF_DEFAULT_MAX_LINE;
 	inf->page_size = o->page_size > 0 ? o->page_size : INF_DEFAULT_PAGE;
+	size_t nk = 0;
+	inf->keep[nk++] = "-metadata.managedFields";
+	if (o->keep != NULL) {
+		inf->keep[nk++] = "kind";
+		inf->keep[nk++] = "apiVersion";
+		inf->keep[nk++] = "metadata";
+		for (size_t i = 0; o->keep[i] != NULL && nk < JSON_KEEP_MAX; i++)
+			inf->keep[nk++] = o->keep[i];
+	}
+	inf->keep[nk] = NULL;
 	kube_backoff_init(&inf->backoff, 250, 30000, kube_client_seed(c));
 	inf->slot.go = slot_go;
 	inf->slot.arg = inf;

@@ -243,6 +243,12 @@ struct kube_informer_opts {
 	int watch_timeout_s; /* timeoutSeconds of each watch; default random in [300, 600) */
 	size_t max_line;     /* longest watch event accepted (default 4 MiB); longer are skipped */
 	int page_size;       /* list page size (default 500) */
+	/* What of each object the cache keeps besides kind, apiVersion and metadata, as
+	 * json_keep() paths (at most JSON_KEEP_MAX - 4; the strings must outlive the
+	 * informer); NULL: all of it.
+	 * metadata.managedFields is never kept: the server's record of who set each field
+	 * is of no use to a controller that does not apply server-side. */
+	const char *const *keep;
 };
 
 /* Starts listing and watching at once. NULL (logged) for invalid options. */

@@ -665,8 +665,12 @@ on_ttc(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yajl_
 	}
 	if (m == NULL && (m = adopt(c, obj)) == NULL)
 		return;
+	/* What Events name it by and provision reads: its spec and status are in the cache. */
+	static const char *const ref_keep[] = {"kind", "apiVersion", "metadata",
+	                                       "-metadata.managedFields", NULL};
 	json_free(m->obj);
-	m->obj = json_copy(obj);
+	if ((m->obj = json_copy(obj)) != NULL)
+		json_keep(m->obj, ref_keep);
 	read_spec(m, obj);
 	ctl_step(m);
 }
@@ -718,13 +722,33 @@ on_synced(struct kube_informer *inf, void *arg)
 	kube_informer_foreach(c->ttcs, each_step, c);
 }
 
+/*
+ * What the caches keep of the objects the operator makes, besides their metadata: what
+ * observe_pod(), nodewatch and provision read, and no more. A pod's spec and status, a
+ * StatefulSet's template are most of the memory an object costs (docs/operator.md).
+ */
+static const char *const pod_keep[] = {"spec.nodeName",
+                                       "spec.containers.name",
+                                       "spec.containers.image",
+                                       "spec.volumes.persistentVolumeClaim",
+                                       "spec.terminationGracePeriodSeconds",
+                                       "status.phase",
+                                       "status.podIP",
+                                       "status.conditions.type",
+                                       "status.conditions.status",
+                                       NULL};
+static const char *const set_keep[] = {"spec.replicas", "status", NULL};
+static const char *const service_keep[] = {NULL};
+static const char *const secret_keep[] = {"type", "data", NULL};
+
 static struct kube_informer *
 informer(struct controller *c, const struct kube_resource *res, const char *selector,
-         kube_handler_fn handler)
+         const char *const *keep, kube_handler_fn handler)
 {
 	struct kube_informer_opts o = {0};
 
 	o.res = res;
+	o.keep = keep;
 	o.ns = c->ns;
 	o.label_selector = selector;
 	o.handler = handler;
@@ -836,11 +860,11 @@ controller_start(struct event_base *base, struct kube_client *kube,
 	c->ns = strdup(ns);
 	RB_INIT(&c->objects);
 	c->recorder = kube_recorder_new(kube, &ro);
-	c->ttcs = informer(c, &ttc_resource, NULL, on_ttc);
-	c->pods = informer(c, &kube_res_pods, OBJECT_LABEL, on_owned);
-	c->sets = informer(c, &kube_res_statefulsets, OBJECT_LABEL, on_owned);
-	c->services = informer(c, &kube_res_services, OBJECT_LABEL, on_owned);
-	c->secrets = informer(c, &kube_res_secrets, OBJECT_LABEL, on_owned);
+	c->ttcs = informer(c, &ttc_resource, NULL, NULL, on_ttc);
+	c->pods = informer(c, &kube_res_pods, OBJECT_LABEL, pod_keep, on_owned);
+	c->sets = informer(c, &kube_res_statefulsets, OBJECT_LABEL, set_keep, on_owned);
+	c->services = informer(c, &kube_res_services, OBJECT_LABEL, service_keep, on_owned);
+	c->secrets = informer(c, &kube_res_secrets, OBJECT_LABEL, secret_keep, on_owned);
 	if (c->recorder == NULL || c->ttcs == NULL || c->pods == NULL || c->sets == NULL ||
 	    c->services == NULL || c->secrets == NULL) {
 		controller_stop(c);

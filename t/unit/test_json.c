@@ -90,10 +90,71 @@ test_write(void)
 	free(out);
 }
 
+/* The document text after json_keep(paths). */
+static char *
+kept(const char *text, const char *const *paths)
+{
+	char err[256];
+	yajl_val v = json_parse(text, strlen(text), err, sizeof(err));
+	struct jw w;
+
+	json_keep(v, paths);
+	jw_init(&w);
+	jw_val(&w, v);
+	json_free(v);
+	return jw_finish(&w, NULL);
+}
+
+static void
+test_keep(void)
+{
+	const char *pod =
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"managedFields\":[{\"m\":1}],"
+	    "\"labels\":{\"a\":\"b\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":"
+	    "[{\"name\":\"tt\",\"image\":\"i1\",\"env\":[{\"name\":\"X\"}]},{\"name\":"
+	    "\"daemonlog\","
+	    "\"image\":\"i2\",\"args\":[\"-f\"]}],\"affinity\":{\"x\":{}}},\"status\":{\"podIP\":"
+	    "\"10.0.0.1\",\"phase\":\"Running\",\"hostIP\":\"1.2.3.4\"}}";
+	const char *const pod_paths[] = {"kind",
+	                                 "metadata",
+	                                 "-metadata.managedFields",
+	                                 "spec.nodeName",
+	                                 "spec.containers.name",
+	                                 "spec.containers.image",
+	                                 "status.podIP",
+	                                 "status.phase",
+	                                 NULL};
+	char *out = kept(pod, pod_paths);
+
+	is_str(out,
+	       "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}},\"spec\":"
+	       "{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"tt\",\"image\":\"i1\"},{\"name\":"
+	       "\"daemonlog\",\"image\":\"i2\"}]},\"status\":{\"podIP\":\"10.0.0.1\",\"phase\":"
+	       "\"Running\"}}",
+	       "json_keep: kept paths whole or in part, through arrays, one member dropped");
+	free(out);
+	const char *const drop_only[] = {"-metadata.managedFields", NULL};
+	out = kept(pod, drop_only);
+	ok(out && strstr(out, "managedFields") == NULL && strstr(out, "\"affinity\":{\"x\":{}}") &&
+	       strstr(out, "\"env\":[{\"name\":\"X\"}]"),
+	   "json_keep: with only a drop path, all the rest stays: %s", out ? out : "(null)");
+	free(out);
+	const char *const none[] = {NULL};
+	out = kept(pod, none);
+	ok(out && strlen(out) > 200, "json_keep: no paths, nothing removed");
+	free(out);
+	const char *const scalar[] = {"kind.deeper", "status.phase.x", "spec.nodeNameX", NULL};
+	out = kept(pod, scalar);
+	is_str(out, "{\"kind\":\"Pod\",\"spec\":{},\"status\":{\"phase\":\"Running\"}}",
+	       "json_keep: a path past a scalar keeps it; a name that only starts alike does not");
+	free(out);
+}
+
 int
 main(void)
 {
 	test_read();
 	test_write();
+	test_keep();
 	return done_testing();
 }
