@@ -400,10 +400,45 @@ status_written(struct kube_result *r, void *arg)
 	}
 }
 
+/*
+ * lastTimeReachable changes at every poll of every pod. Written each time, it would be
+ * a status write per pod per pollingInterval (at 1,000 objects, hundreds a second, past
+ * the client's rate limit, and each echoed back by the watch). So status shows a new
+ * value along with any other change, and otherwise once per heartbeat: 30 s, or longer
+ * when the objects are so many that their heartbeats would take more than half of the
+ * client's request rate.
+ */
+#define STATUS_HEARTBEAT_S 30
+#define STATUS_HEARTBEAT_QPS 10.0 /* half of the client's default 20 requests/s */
+
+static int
+heartbeat_due(struct managed *m, time_t now)
+{
+	double period = (double)m->ctl->nobjects / STATUS_HEARTBEAT_QPS;
+
+	if (period < STATUS_HEARTBEAT_S)
+		period = STATUS_HEARTBEAT_S;
+	for (int i = 0; i < m->o.npods; i++) {
+		const struct pod_view *p = &m->o.pods[i];
+		if (p->last_reachable != p->shown_reachable &&
+		    (double)(now - p->shown_reachable) >= period)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+show_reachable(struct ttc_object *o)
+{
+	for (int i = 0; i < o->npods; i++)
+		o->pods[i].shown_reachable = o->pods[i].last_reachable;
+}
+
 static void
 write_status(struct managed *m)
 {
 	char *patch;
+	time_t now = time(NULL);
 
 	if (m->o.state == TTC_ST_NEW && m->o.message[0] == '\0')
 		return;
@@ -414,8 +449,18 @@ write_status(struct managed *m)
 		m->status_dirty = 1;
 		return;
 	}
-	if ((patch = status_patch(&m->o, time(NULL))) == NULL)
+	int fresh = heartbeat_due(m, now);
+	if (fresh)
+		show_reachable(&m->o);
+	if ((patch = status_patch(&m->o, now)) == NULL)
 		return;
+	if (!fresh && (m->status_written == NULL || strcmp(patch, m->status_written) != 0)) {
+		/* Something else changed: the times go with it. */
+		show_reachable(&m->o);
+		free(patch);
+		if ((patch = status_patch(&m->o, now)) == NULL)
+			return;
+	}
 	m->writing_quiesce = m->o.up.state == UPG_QUIESCING;
 	if (m->status_written != NULL && strcmp(patch, m->status_written) == 0) {
 		/* Written already (a failed write forgets what it wrote). */
@@ -600,6 +645,7 @@ adopt(struct controller *c, yajl_val obj)
 		m->entered = 1;
 	}
 	RB_INSERT(managed_tree, &c->objects, m);
+	c->nobjects++;
 	state_metric(m);
 	adopt_pods(m); /* they may have been seen before it */
 	observe_start(m);
@@ -612,6 +658,7 @@ managed_free(struct managed *m)
 	struct ttc_object *o = &m->o;
 
 	RB_REMOVE(managed_tree, &m->ctl->objects, m);
+	m->ctl->nobjects--;
 	observe_free(m);
 	nodewatch_free(m);
 	effects_free(m);

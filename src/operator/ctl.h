@@ -26,7 +26,7 @@ struct managed {
 	RB_ENTRY(managed) entry;
 	struct controller *ctl;
 	struct ttc_object o;
-	yajl_val obj; /* the TimesTenClassic as last seen (a copy) */
+	yajl_val obj; /* the TimesTenClassic as last seen: kind, apiVersion, metadata */
 	int entered;  /* the state was just entered: fire ENTER once */
 	int gone;     /* deleted: no more work */
 
@@ -114,6 +114,7 @@ struct controller {
 	char *ns;
 	struct kube_informer *ttcs, *pods, *sets, *services, *secrets;
 	struct managed_tree objects;
+	size_t nobjects; /* in objects */
 
 	const struct controller_metrics *m;
 };

@@ -91,6 +91,7 @@ struct pod_view {
 	/* From the agent. */
 	int reachable;            /* the last state GET succeeded */
 	time_t last_reachable;    /* when it last answered; 0 never */
+	time_t shown_reachable;   /* lastTimeReachable as status gives it (see write_status) */
 	time_t unreachable_since; /* first failed GET after a success or the pod's start */
 	struct agent_state st;
 	/* Decided by the operator, kept in status. */

@@ -100,7 +100,7 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kstr(w, "podPhase", p->exists ? (*p->phase ? p->phase : "Pending") : "Unknown");
 	jw_kstr(w, "podIP", p->ip);
 	jw_kstr(w, "agent", p->reachable ? "Up" : "Down");
-	jw_kint(w, "lastTimeReachable", (long long)p->last_reachable);
+	jw_kint(w, "lastTimeReachable", (long long)p->shown_reachable);
 	jw_kstr(w, "nodeName", p->node);
 	jw_key(w, "nodeNotReadySince"); /* deleteDbOnNotReadyNode; null (removed) when ready */
 	if (p->node_not_ready_since != 0) {
@@ -299,7 +299,7 @@ status_restore(struct ttc_object *o, yajl_val status)
 		if (o->pods[i].role == ROLE_ACTIVE)
 			o->active = (int)i;
 		if (json_int(p, &n, "podStatus", "lastTimeReachable", NULL) == 0)
-			o->pods[i].last_reachable = (time_t)n;
+			o->pods[i].last_reachable = o->pods[i].shown_reachable = (time_t)n;
 		const char *node = json_str(p, "podStatus", "nodeName", NULL);
 		snprintf(o->pods[i].node, sizeof(o->pods[i].node), "%s", node ? node : "");
 		o->pods[i].node_not_ready_since =

@@ -7,6 +7,7 @@ databases are sampled: two updatable at once fails the test."""
 
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -96,11 +97,26 @@ try:
     def served():
         m1.update(cluster.metrics())
         return requests(m1) >= requests(m0) + 12
+    window = time.time()
     tap.ok(m0 and e2e.wait_until(served, 60, 1) and
            m1.get(connections, -1) - m0.get(connections, 0) <= 2,
            "%d polls and lease grants, %d new connections to the agents (kept open)" % (
                requests(m1) - requests(m0), m1.get(connections, -1) - m0.get(connections, 0)),
            (m0, m1))
+    # Meanwhile status was written once in a heartbeat at most, not after every poll, and
+    # lastTimeReachable still moves on.
+    patches = 'timesten_operator_kube_requests_total{verb="PATCH",' \
+        'resource="timestenclassics.timesten.oracle.com",code="200"}'
+    tap.ok(m1.get(patches, 0) - m0.get(patches, 0) <= 2,
+           "a pair at rest: %d status writes over those polls" % (
+               m1.get(patches, 0) - m0.get(patches, 0)))
+
+    def reachable_shown():
+        st = (cluster.get_json("ttc", "sample") or {}).get("status", {})
+        return all(p.get("podStatus", {}).get("lastTimeReachable", 0) > window
+                   for p in st.get("podStatus", [])) and len(st.get("podStatus", [])) == 2
+    tap.ok(e2e.wait_until(reachable_shown, 60, 1),
+           "status: each pod's lastTimeReachable moves on (at least every 30 s)")
 
     # The guide's per-pod and per-object gauges.
     rss = {k: v for k, v in m1.items() if k.startswith("timesten_agent_rss{")}

@@ -37,7 +37,7 @@ main(void)
 		p->exists = 1;
 		p->reachable = 1;
 		p->initialized = 1;
-		p->last_reachable = 1590939597;
+		p->last_reachable = p->shown_reachable = 1590939597;
 		strcpy(p->phase, "Running");
 		snprintf(p->ip, sizeof(p->ip), "192.0.2.%d", i + 1);
 		agent_state_unknown(&p->st);
