@@ -21,4 +21,10 @@ double looplag_max(const struct looplag *l);
  * memory and open file descriptors, read from /proc at scrape time. */
 int procstats_register(struct metrics *reg);
 
+/* Registers <prefix>_heap_inuse_bytes and <prefix>_heap_free_bytes: what malloc has handed
+ * out and what it holds free (glibc's mallinfo2(); not registered without it). The free
+ * part is in the resident set where touched: resident - inuse is what allocation costs
+ * beyond the data. */
+int heapstats_register(struct metrics *reg, const char *prefix);
+
 #endif

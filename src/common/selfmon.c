@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <dirent.h>
+#ifdef HAVE_MALLINFO2
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,5 +231,48 @@ procstats_register(struct metrics *reg)
 	    metrics_func(reg, METRIC_GAUGE, "process_max_fds",
 	                 "Maximum number of open file descriptors.", max_fds, NULL) == NULL)
 		return -1;
+	return 0;
+}
+
+#ifdef HAVE_MALLINFO2
+static double
+heap_inuse(void *arg)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	(void)arg;
+	return (double)mi.uordblks + (double)mi.hblkhd;
+}
+
+static double
+heap_free(void *arg)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	(void)arg;
+	return (double)mi.fordblks;
+}
+#endif
+
+int
+heapstats_register(struct metrics *reg, const char *prefix)
+{
+#ifdef HAVE_MALLINFO2
+	char name[160];
+
+	snprintf(name, sizeof(name), "%s_heap_inuse_bytes", prefix);
+	if (metrics_func(reg, METRIC_GAUGE, name,
+	                 "Bytes malloc has handed out and not had back (mallinfo2).", heap_inuse,
+	                 NULL) == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s_heap_free_bytes", prefix);
+	if (metrics_func(reg, METRIC_GAUGE, name,
+	                 "Bytes malloc holds free for later allocations (mallinfo2).", heap_free,
+	                 NULL) == NULL)
+		return -1;
+#else
+	(void)reg;
+	(void)prefix;
+#endif
 	return 0;
 }

@@ -77,7 +77,7 @@ register_metrics(struct ttc_operator *op)
 	metric_set(op->last_reload_time, (double)time(NULL));
 
 	if (op->reloads_ok == NULL || op->last_reload_ok == NULL || op->last_reload_time == NULL ||
-	    procstats_register(op->metrics) < 0)
+	    procstats_register(op->metrics) < 0 || heapstats_register(op->metrics, P) < 0)
 		return -1;
 	if ((op->ctl_metrics = calloc(1, sizeof(*op->ctl_metrics))) == NULL ||
 	    controller_metrics_register(op->metrics, op->ctl_metrics) < 0)

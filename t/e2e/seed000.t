@@ -118,6 +118,14 @@ try:
     tap.ok(e2e.wait_until(reachable_shown, 60, 1),
            "status: each pod's lastTimeReachable moves on (at least every 30 s)")
 
+    # The heap: what malloc handed out, within the resident set (0 under the sanitizers,
+    # whose allocator glibc does not see).
+    heap = m1.get("timesten_operator_heap_inuse_bytes")
+    tap.ok(heap is not None and "timesten_operator_heap_free_bytes" in m1 and
+           heap <= m1.get("process_resident_memory_bytes", 0),
+           "timesten_operator_heap_inuse_bytes: %.1f MB of %.1f MB resident" % (
+               (heap or 0) / 2**20, m1.get("process_resident_memory_bytes", 0) / 2**20))
+
     # The guide's per-pod and per-object gauges.
     rss = {k: v for k, v in m1.items() if k.startswith("timesten_agent_rss{")}
     tap.ok(sorted(rss) == ['timesten_agent_rss{namespace="default",name="sample",pod="sample-%d"}' % i
