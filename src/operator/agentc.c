@@ -33,6 +33,8 @@ struct pending {
 	void *arg;
 	char op[32];
 	char id[64];
+	const char *what;         /* for the done hook: "state", "lease" or op */
+	struct timespec started;  /* when it first went out (tv_sec 0: not yet) */
 	struct timespec deadline; /* async: give up then (tv_sec 0: never) */
 	struct agentc_limits lim;
 };
@@ -41,8 +43,7 @@ struct agentc {
 	struct event_base *base;
 	struct https_client *http;
 	TAILQ_HEAD(, pending) pending;
-	void (*sent)(void *arg);
-	void *sent_arg;
+	struct agentc_hooks hooks;
 };
 
 struct agentc *
@@ -68,10 +69,23 @@ agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip, int port, cons
 }
 
 void
-agentc_on_send(struct agentc *c, void (*fn)(void *arg), void *arg)
+agentc_set_hooks(struct agentc *c, const struct agentc_hooks *h)
 {
-	c->sent = fn;
-	c->sent_arg = arg;
+	c->hooks = *h;
+}
+
+/* The request p ended: the done hook hears of it. */
+static void
+timed_end(struct pending *p)
+{
+	struct timespec now;
+
+	if (p->c->hooks.done == NULL || p->started.tv_sec == 0 || p->what == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	p->c->hooks.done(p->c->hooks.arg, p->what,
+	                 (double)(now.tv_sec - p->started.tv_sec) +
+	                     (double)(now.tv_nsec - p->started.tv_nsec) / 1e9);
 }
 
 unsigned long
@@ -223,6 +237,7 @@ state_reply(struct https_request *r, const struct https_response *resp, void *ar
 
 	(void)r;
 	p->req = NULL;
+	timed_end(p);
 	agent_state_unknown(&st);
 	if (resp->status != 200) {
 		describe_failure(resp, why, sizeof(why));
@@ -274,8 +289,10 @@ send_request(struct pending *p, enum https_method m, const char *path, const cha
 		p->req = NULL;
 		return -1;
 	}
-	if (p->c->sent != NULL)
-		p->c->sent(p->c->sent_arg);
+	if (p->started.tv_sec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &p->started);
+	if (p->c->hooks.sent != NULL)
+		p->c->hooks.sent(p->c->hooks.arg);
 	return 0;
 }
 
@@ -287,6 +304,7 @@ agentc_get_state(struct agentc *c, const struct agentc_limits *lim, agentc_state
 	if (p == NULL)
 		return -1;
 	p->state_done = done;
+	p->what = "state";
 	p->lim = *lim;
 	if (send_request(p, HTTPS_GET, "/v1/state", NULL, 1, state_reply) < 0) {
 		pending_free(p);
@@ -303,6 +321,7 @@ lease_reply(struct https_request *r, const struct https_response *resp, void *ar
 
 	(void)r;
 	p->req = NULL;
+	timed_end(p);
 	if (resp->status == 200) {
 		p->lease_done(p->arg, 1, NULL);
 	} else {
@@ -321,6 +340,7 @@ agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lease_f
 	if (p == NULL)
 		return -1;
 	p->lease_done = done;
+	p->what = "lease";
 	p->lim.request_ms = request_ms;
 	p->lim.tcp_ms = p->lim.tls_ms = request_ms;
 	snprintf(body, sizeof(body), "{\"seconds\":%lld}", seconds);
@@ -335,6 +355,7 @@ agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lease_f
 static void
 order_end(struct pending *p, enum order_result r, const char *message)
 {
+	timed_end(p);
 	p->order_done(p->arg, r, message);
 	pending_free(p);
 }
@@ -444,6 +465,7 @@ agentc_order(struct agentc *c, const char *op, const char *body, const struct ag
 	p->order_done = done;
 	p->lim = *lim;
 	snprintf(p->op, sizeof(p->op), "%s", op);
+	p->what = p->op;
 	if (lim->async_ms > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &p->deadline);
 		p->deadline.tv_sec += (lim->async_ms + 999) / 1000;

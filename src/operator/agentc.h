@@ -20,8 +20,15 @@ struct agentc *agentc_new(struct event_base *base, SSL_CTX *ctx, const char *ip,
                           const char *server_name, char *err, size_t errlen);
 /* Drops every request under way (no callbacks follow) and frees the client. */
 void agentc_free(struct agentc *c);
-/* fn(arg) is called each time a request to the agent goes out. */
-void agentc_on_send(struct agentc *c, void (*fn)(void *arg), void *arg);
+/* What the client reports of its requests: sent(arg) each time one goes out; done(arg,
+ * request, seconds) when one ends, answered or not: "state", "lease" or the order's
+ * operation, and the time since it first went out (an order's, with its progress polls). */
+struct agentc_hooks {
+	void (*sent)(void *arg);
+	void (*done)(void *arg, const char *request, double seconds);
+	void *arg;
+};
+void agentc_set_hooks(struct agentc *c, const struct agentc_hooks *h);
 /* TLS connections the client has made to the agent (requests share them, see agentc.c). */
 unsigned long agentc_connections(const struct agentc *c);
 

@@ -808,6 +808,8 @@ int
 controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 {
 	static const double failover_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+	static const double agent_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+	                                      0.5,   1,      2.5,   5,    10,    30,   60,  300};
 	char name[128];
 
 	for (int k = 0; k < CONTROLLER_STATE_GAUGES; k++)
@@ -865,6 +867,12 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	                    "open makes none).",
 	                    NULL),
 	    NULL);
+	snprintf(name, sizeof(name), "%s_agent_request_duration_seconds", OPERATOR_METRICS_PREFIX);
+	m->agent_latency = metrics_histogram(
+	    reg, name,
+	    "Time from a request to an agent going out to its end, answered or not: polls "
+	    "(state), lease grants (lease) and orders (their operation, progress polls included).",
+	    "request", agent_bounds, sizeof(agent_bounds) / sizeof(agent_bounds[0]));
 	snprintf(name, sizeof(name), "%s_agent_requests_total", OPERATOR_METRICS_PREFIX);
 	m->agent_requests = metrics_counter(
 	    reg, name, "Polls (state) and lease grants (lease) sent to agents, by result.",
@@ -885,6 +893,7 @@ controller_metrics_register(struct metrics *reg, struct controller_metrics *m)
 	    "deleteDbOnNotReadyNode (a total).",
 	    "namespace,name");
 	return m->state && m->transitions && m->failover && m->orders && m->agent_connections &&
+	               m->agent_latency &&
 	               m->agent_requests && m->unschedulable && m->pods_deleted && m->pvcs_deleted
 	           ? 0
 	           : -1;

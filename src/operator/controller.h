@@ -23,6 +23,7 @@ struct controller_metrics {
 	struct metric *orders;                   /* ..._agent_orders_total{operation,result} */
 	struct metric_series *agent_connections; /* ..._agent_connections_total */
 	struct metric *agent_requests;           /* ..._agent_requests_total{request,result} */
+	struct metric *agent_latency;            /* ..._agent_request_duration_seconds{request} */
 	struct metric *agent_rss;                /* timesten_agent_rss{namespace,name,pod}, KB */
 	struct metric *agent_mem;      /* timesten_agent_tt_mem_usage{namespace,name,pod}, bytes */
 	struct metric *active_node;    /* timesten_active_node{namespace,name,node} */

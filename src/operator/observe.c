@@ -139,6 +139,15 @@ agent_request_sent(void *arg)
 	kube_event_request_sent(c->kube, &s);
 }
 
+/* A request to an agent ended: its time in timesten_operator_agent_request_duration_seconds. */
+static void
+agent_request_done(void *arg, const char *request, double seconds)
+{
+	struct controller *c = arg;
+
+	metric_observe(metric_series(c->m->agent_latency, request, NULL), seconds);
+}
+
 /* One more poll or lease grant in timesten_operator_agent_requests_total. */
 static void
 count_request(struct managed *m, const char *request, int ok)
@@ -255,7 +264,8 @@ observe_read(struct managed *m, int i)
 		}
 		m->links[i].gen = m->agent_ctx_gen;
 		m->links[i].connections = 0;
-		agentc_on_send(m->links[i].agent, agent_request_sent, m->ctl);
+		struct agentc_hooks hooks = {agent_request_sent, agent_request_done, m->ctl};
+		agentc_set_hooks(m->links[i].agent, &hooks);
 	}
 	rd->m = m;
 	rd->i = i;

@@ -154,9 +154,16 @@ try:
            list(failovers)[0] in ('timesten_operator_failovers_total{reason="pod_deleted"}',
                                   'timesten_operator_failovers_total{reason="pod_gone"}'),
            "timesten_operator_failovers_total: one failover, its active's pod deleted", failovers)
+    m2 = cluster.metrics()
+    # Each request to an agent is timed, by request: polls, lease grants, orders.
+    timed = {k.split('"')[1]: v for k, v in m2.items()
+             if k.startswith("timesten_operator_agent_request_duration_seconds_count{")}
+    tap.ok(timed.get("state", 0) > 0 and timed.get("lease", 0) > 0 and
+           len(set(timed) - {"state", "lease"}) > 0,
+           "timesten_operator_agent_request_duration_seconds: polls, lease grants and orders "
+           "(%s)" % ", ".join(sorted(set(timed) - {"state", "lease"})), timed)
     # The watch events of the failover (the active's pod deleted, the new one) each caused
     # requests: each first one is in the histogram, whose buckets add up to its count.
-    m2 = cluster.metrics()
     hist = "timesten_operator_event_to_request_seconds"
     buckets = sorted((float(k.split('"')[1]), v) for k, v in m2.items()
                      if k.startswith(hist + "_bucket{le="))
