@@ -167,6 +167,9 @@ agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *e
 	yajl_val id = json_get(v, "dbId", NULL);
 	st->db_id = YAJL_IS_INTEGER(id) && YAJL_GET_INTEGER(id) >= 0 ? YAJL_GET_INTEGER(id) : -1;
 	yajl_val usage = json_get(v, "memory", "usageBytes", NULL);
+	yajl_val limit = json_get(v, "memory", "limitBytes", NULL);
+	st->mem_limit =
+	    YAJL_IS_INTEGER(limit) && YAJL_GET_INTEGER(limit) > 0 ? YAJL_GET_INTEGER(limit) : -1;
 	yajl_val rss = json_get(v, "memory", "agentRssKB", NULL);
 	st->mem_usage =
 	    YAJL_IS_INTEGER(usage) && YAJL_GET_INTEGER(usage) >= 0 ? YAJL_GET_INTEGER(usage) : -1;

@@ -26,7 +26,7 @@ agent_state_unknown(struct agent_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->db_id = -1;
-	st->mem_usage = st->rss_kb = -1;
+	st->mem_usage = st->mem_limit = st->rss_kb = -1;
 	snprintf(st->release, sizeof(st->release), "Unknown");
 	snprintf(st->rep_peer, sizeof(st->rep_peer), "Unknown");
 }

@@ -73,6 +73,7 @@ struct agent_state {
 	long long db_id;     /* the database's shared memory ID; -1 not known */
 	int open;            /* enum tt_updatable: open for user connections (ttAdmin -close) */
 	long long mem_usage; /* the pod's cgroup memory in use, bytes; -1 not known */
+	long long mem_limit; /* its cgroup's limit, bytes; -1 not known or unlimited */
 	long long rss_kb;    /* the agent's own resident set, KB; -1 not known */
 };
 
@@ -92,6 +93,7 @@ struct pod_view {
 	int reachable;            /* the last state GET succeeded */
 	time_t last_reachable;    /* when it last answered; 0 never */
 	time_t shown_reachable;   /* lastTimeReachable as status gives it (see write_status) */
+	int memory_warned;        /* a memoryWarningPercent Event was given, not yet below */
 	time_t unreachable_since; /* first failed GET after a success or the pod's start */
 	struct agent_state st;
 	/* Decided by the operator, kept in status. */

@@ -95,6 +95,7 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	if (replaced) {
 		/* A new pod (or none): nothing said of the old one holds. */
 		p->quiescing = 0;
+		p->memory_warned = 0;
 		if (p->reachable)
 			ctl_event(m, 0, "StateChange", "Pod %s Agent Down", name);
 		p->reachable = 0;
@@ -304,6 +305,32 @@ pod_memory_metrics(struct managed *m, int i, const struct agent_state *st, const
 	}
 }
 
+/*
+ * memoryWarningPercent: a Warning Event when the pod's cgroup memory in use passes that
+ * share of its limit; once, until use is 5 points below the share again.
+ */
+static void
+memory_warning(struct managed *m, int i, const struct agent_state *st, const char *pod)
+{
+	struct pod_view *p = &m->o.pods[i];
+	long long pct = m->o.spec ? m->o.spec->memory_warning_percent : 90;
+
+	if (st->mem_usage < 0 || st->mem_limit <= 0)
+		return;
+	double used = 100.0 * (double)st->mem_usage / (double)st->mem_limit;
+	if (!p->memory_warned && used > (double)pct) {
+		p->memory_warned = 1;
+		ctl_event(m, 1, "MemoryWarning",
+		          "Pod %s memory use %.1f MiB is %.0f%% of its limit %.1f MiB "
+		          "(memoryWarningPercent %lld)",
+		          pod, (double)st->mem_usage / 1048576.0, used,
+		          (double)st->mem_limit / 1048576.0, pct);
+	} else if (p->memory_warned && used < (double)pct - 5) {
+		p->memory_warned = 0;
+		log_info("agent", "memory use below memoryWarningPercent again", "pod", pod, NULL);
+	}
+}
+
 static void
 state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 {
@@ -339,6 +366,8 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		p->last_reachable = now;
 	}
 	pod_memory_metrics(m, i, ok ? st : NULL, name);
+	if (ok)
+		memory_warning(m, i, st, name);
 	if (!ok && p->reachable)
 		podevents_diff(name, 1, &p->st, 0, &p->st, emit_pod_event, m);
 	p->reachable = ok;

@@ -137,6 +137,23 @@ try:
            "timesten_active_node: sample-0's node, %s" % node,
            [k for k in m1 if k.startswith("timesten_active_node")])
 
+    # memoryWarningPercent (90 by default): the simulated pods have no cgroup, so sample-1
+    # is given one whose use is 95% of its limit.
+    cgroup = "$POD_ROOT/sys/fs/cgroup"
+    out = cluster.kubectl("exec", "sample-1", "-c", "tt", "--", "sh", "-c",
+                          "mkdir -p %s && echo 1073741824 > %s/memory.max && "
+                          "echo 1020054733 > %s/memory.current" % (cgroup, cgroup, cgroup))
+    warning = "Pod sample-1 memory use 972.8 MiB is 95% of its limit 1024.0 MiB " \
+        "(memoryWarningPercent 90)"
+    tap.ok(out.returncode == 0 and
+           e2e.wait_until(lambda: warning in cluster.events("sample"), 60, 1),
+           "a pod's memory past memoryWarningPercent: Warning Event \"%s\"" % warning,
+           (out.stderr, cluster.events("sample")[-5:]))
+    tap.ok(e2e.wait_until(lambda: cluster.metrics().get(
+        'timesten_agent_tt_mem_usage{namespace="default",name="sample",pod="sample-1"}') ==
+        1020054733, 30, 1), "timesten_agent_tt_mem_usage: sample-1's cgroup memory in use")
+    cluster.kubectl("exec", "sample-1", "-c", "tt", "--", "sh", "-c", "rm -r " + cgroup)
+
     # Fail the active over: delete its pod, as the guide does.
     out = cluster.kubectl("delete", "pod", "sample-0", "--wait=false")
     tap.like(out.stdout, 'pod "sample-0" deleted', "kubectl delete pod sample-0")
