@@ -27,4 +27,12 @@ int procstats_register(struct metrics *reg);
  * beyond the data. */
 int heapstats_register(struct metrics *reg, const char *prefix);
 
+/* Every interval_ms, gives the free pages malloc holds back to the system (glibc's
+ * malloc_trim): a heap that grew while many objects were made, then freed much of it,
+ * stops counting that in the resident set. NULL without malloc_trim or on failure
+ * (nothing to free then). */
+struct heaptrim;
+struct heaptrim *heaptrim_start(struct event_base *base, int interval_ms);
+void heaptrim_free(struct heaptrim *t);
+
 #endif

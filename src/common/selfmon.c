@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include <dirent.h>
-#ifdef HAVE_MALLINFO2
+#if defined(HAVE_MALLINFO2) || defined(HAVE_MALLOC_TRIM)
 #include <malloc.h>
 #endif
 #include <stdio.h>
@@ -275,4 +275,48 @@ heapstats_register(struct metrics *reg, const char *prefix)
 	(void)prefix;
 #endif
 	return 0;
+}
+
+struct heaptrim {
+	struct event *timer;
+};
+
+#ifdef HAVE_MALLOC_TRIM
+static void
+trim_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	malloc_trim(0);
+}
+#endif
+
+struct heaptrim *
+heaptrim_start(struct event_base *base, int interval_ms)
+{
+#ifdef HAVE_MALLOC_TRIM
+	struct heaptrim *t = calloc(1, sizeof(*t));
+	struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
+
+	if (t == NULL || (t->timer = event_new(base, -1, EV_PERSIST, trim_tick, t)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	evtimer_add(t->timer, &tv);
+	return t;
+#else
+	(void)base;
+	(void)interval_ms;
+	return NULL;
+#endif
+}
+
+void
+heaptrim_free(struct heaptrim *t)
+{
+	if (t == NULL)
+		return;
+	event_free(t->timer);
+	free(t);
 }

@@ -24,6 +24,7 @@
 #include "ttc/selfmon.h"
 
 #define LAG_INTERVAL_MS 100
+#define TRIM_INTERVAL_MS 30000
 #define LEASE_NAME "timestenclassic-operator"
 #define STOP_DEADLINE_S 4 /* a graceful stop exits by then, lease released or not */
 #define KUBE_RETRY_S 10   /* between tries to set up the Kubernetes client */
@@ -83,6 +84,7 @@ register_metrics(struct ttc_operator *op)
 	    controller_metrics_register(op->metrics, op->ctl_metrics) < 0)
 		return -1;
 	op->lag = looplag_start(op->base, op->metrics, P, LAG_INTERVAL_MS);
+	op->trim = heaptrim_start(op->base, TRIM_INTERVAL_MS);
 	return op->lag ? 0 : -1;
 }
 
@@ -363,6 +365,7 @@ operator_cleanup(struct ttc_operator *op)
 	if (op->sig_hup)
 		event_free(op->sig_hup);
 	looplag_free(op->lag);
+	heaptrim_free(op->trim);
 	operator_kube_stop(op);
 	if (op->stop_timer)
 		event_free(op->stop_timer);

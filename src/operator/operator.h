@@ -49,6 +49,7 @@ struct ttc_operator {
 	struct metrics *metrics;
 	struct httpd *httpd;
 	struct looplag *lag;
+	struct heaptrim *trim;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct metric_series *reloads_ok, *reloads_failed, *last_reload_ok, *last_reload_time;
 	int ready;
