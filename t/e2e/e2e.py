@@ -1052,6 +1052,23 @@ data:
 """ % name
 
 
+def pair(name, configmap):
+    """A TimesTenClassic pair made from the ConfigMap configmap (table_configmap())."""
+    return """---
+apiVersion: timesten.oracle.com/v1
+kind: TimesTenClassic
+metadata:
+  name: %s
+spec:
+  ttspec:
+    storageClassName: standard
+    storageSize: 250G
+    image: registry.example.com/youraccount/timesten:22.1.1.9.0
+    dbConfigMap:
+      - %s
+""" % (name, configmap)
+
+
 def pair_apart(name, avoid_node):
     """A RETURN TWOSAFE pair (its DSN is its name, scott/tiger) whose databases run on
     nodes of their own, neither on avoid_node (the operator's): one node lost is one
