@@ -559,22 +559,57 @@ step_rep_scheme(struct op *op, const struct child_result *last)
 	free(sql);
 }
 
+/*
+ * ttRepStateSet('ACTIVE') or ttRepDeactivate. With a statement, a database TimesTen refuses
+ * to set ACTIVE (TT8141: deactivated, or a recovered ex-standby) becomes the ACTIVE of a
+ * scheme made anew, as TimesTen's recovery from a dual failure does: its replication agent
+ * stopped, DROP ACTIVE STANDBY PAIR, the statement, ttRepStateSet('ACTIVE'). Whether that
+ * is safe (no other database may take writes) is for the operator to know.
+ */
 static void
 step_rep_state(struct op *op, const struct child_result *last)
 {
+	int active = strcmp(op->state, "ACTIVE") == 0;
 	char *sql;
 
-	if (last != NULL) {
+	switch (op->stage) {
+	case 0:
+		if (op->state[0] == '\0') {
+			op_fail(op, 400, "BadRequest", "field state is required (ACTIVE or IDLE)");
+			return;
+		}
+		if (op->statement != NULL && (!active || check_statement(op) < 0)) {
+			if (!active)
+				op_fail(op, 400, "BadRequest",
+				        "field statement goes with state ACTIVE only");
+			return;
+		}
+		sql = sqltpl_render(op->a, active ? "repactive.sql" : "repidle.sql", NULL);
+		break;
+	case 1:
+		if (op->statement != NULL && op_tt_error_is(last, 8141)) {
+			log_warn("op",
+			         "TimesTen will not set the database ACTIVE (TT8141): making "
+			         "its replication scheme anew",
+			         "dsn", op->dsn, NULL);
+			op_ttadmin(op, "-repStop", NULL);
+			return;
+		}
 		if (op_check(op, last, 1))
 			op_succeed(op, 1, "rep state set to %s", op->state);
 		return;
-	}
-	if (op->state[0] == '\0') {
-		op_fail(op, 400, "BadRequest", "field state is required (ACTIVE or IDLE)");
+	case 2:
+		/* Whatever -repStop said: with the agent still running the DROP fails (5245). */
+		sql = sqltpl_render(op->a, "repanew.sql", "statement", op->statement, NULL);
+		break;
+	default:
+		if (op_check(op, last, 1))
+			op_succeed(op, 1,
+			           "rep state set to ACTIVE under a replication scheme made anew: "
+			           "TimesTen would not set the database ACTIVE under the old one "
+			           "(TT8141)");
 		return;
 	}
-	sql = sqltpl_render(
-	    op->a, strcmp(op->state, "ACTIVE") == 0 ? "repactive.sql" : "repidle.sql", NULL);
 	if (sql == NULL) {
 		op_fail(op, 500, "InternalError", "out of memory");
 		return;
@@ -789,7 +824,7 @@ static const char *const f_instance[] = {"daemonPort", "serverPort", "timeoutSec
 static const char *const f_force[] = {"force", "timeoutSeconds", NULL};
 static const char *const f_create_db[] = {"dsn", "attributes", "timeoutSeconds", NULL};
 static const char *const f_scheme[] = {"statement", "timeoutSeconds", NULL};
-static const char *const f_state[] = {"state", "timeoutSeconds", NULL};
+static const char *const f_state[] = {"state", "statement", "timeoutSeconds", NULL};
 static const char *const f_peer[] = {"peer", "host", "timeoutSeconds", NULL};
 static const char *const f_files[] = {NULL};
 static const char *const f_quiesce[] = {"waitSeconds", "timeoutSeconds", NULL};
@@ -812,7 +847,8 @@ const struct op_def ops_table[] = {
     {"createRepScheme", D, f_scheme, step_rep_scheme,
      "run the CREATE ACTIVE STANDBY PAIR statement given"},
     {"setRepState", D, f_state, step_rep_state,
-     "ttRepStateSet('ACTIVE'), or ttRepDeactivate for IDLE"},
+     "ttRepStateSet('ACTIVE') (with a statement: under a scheme made anew after TT8141), "
+     "or ttRepDeactivate for IDLE"},
     {"setPeerFailed", D, f_peer, step_peer_failed, "ttRepStateSave('FAILED', peer, host)"},
     {"startRepAgent", D, f_none, step_rep_start, "ttAdmin -repStart"},
     {"stopRepAgent", D, f_none, step_rep_stop, "ttAdmin -repStop"},

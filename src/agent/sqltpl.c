@@ -21,6 +21,7 @@ static const char *const sqltpl_names[] = {
     "repcreate.sql",     /* the replication scheme the operator sends */
     "repactive.sql",     /* rep state ACTIVE */
     "repidle.sql",       /* rep state IDLE (ttRepDeactivate) */
+    "repanew.sql",       /* rep state ACTIVE under a scheme made anew (after TT8141) */
     "reppeerfailed.sql", /* the peer recorded as FAILED */
     "runscript.sql",     /* wraps schema.sql and epilog.sql */
     "repwait.sql",       /* quiesce: ttRepSubscriberWait */

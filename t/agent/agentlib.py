@@ -366,6 +366,7 @@ def bring_up_pair(t, p0, p1, scheme_attrs=""):
               'STORE sample ON "{0}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999 '
               'STORE sample ON "{1}" PORT 4444 FAILTHRESHOLD 0 TIMEOUT 999'
               ).format(p0.fqdn, p1.fqdn, scheme_attrs)
+    p0.scheme = scheme
     step(t, p0, "createRepScheme", {"statement": scheme})
     step(t, p0, "setRepState", {"state": "ACTIVE"})
     step(t, p0, "startRepAgent")

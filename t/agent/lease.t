@@ -122,5 +122,27 @@ def body(t, work, cleanups):
     rc, out = p1.utility("ttStatus")
     t.like(out, "Could not connect to the TimesTen daemon", "ttStatus finds no daemon")
 
+    # p0, the STANDBY of p1 since p1's turn, is made the ACTIVE (p1 is dead) and left to
+    # its lease: deactivated, it is not a database TimesTen sets ACTIVE again (TT8141).
+    # Given the scheme's statement, the agent makes it the ACTIVE of the scheme made anew.
+    step(t, p0, "setRepState", {"state": "ACTIVE"})
+    grant(p0, 2)
+    t.ok(poll(lambda: ((p0.state().get("lease") or {}).get("selfFenced") and
+                       p0.state().get("repState") == "IDLE"), 20, 0.2),
+         "p0, ACTIVE again, deactivates itself when its lease runs out")
+    r = step(t, p0, "setRepState", {"state": "ACTIVE"}, want=500)
+    t.like(json.dumps(r), "8141", "a deactivated database is refused ACTIVE: TT8141")
+    r = step(t, p0, "setRepState", {"state": "IDLE", "statement": p0.scheme}, want=400)
+    t.like(r.get("message", ""), "statement goes with state ACTIVE only",
+           "a statement with IDLE is refused")
+    r = step(t, p0, "setRepState", {"state": "ACTIVE", "statement": p0.scheme})
+    t.like(r.get("message", ""), "under a replication scheme made anew",
+           "with the statement it is made the ACTIVE under the scheme made anew")
+    s = p0.state()
+    t.is_((s.get("repState"), s.get("repScheme"), s.get("repAgent")),
+          ("ACTIVE", "Exists", "Not Running"),
+          "ACTIVE, the scheme there, its replication agent stopped (started next)")
+    t.like(p0.agent.log_text(), "making its replication scheme anew", "the agent's log says so")
+
 
 run(body)
