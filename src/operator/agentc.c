@@ -429,7 +429,15 @@ order_reply(struct https_request *r, const struct https_response *resp, void *ar
 	(void)r;
 	p->req = NULL;
 	if (resp->status == 200 || resp->status == 201) {
-		order_end(p, ORDER_OK, NULL);
+		/* What the agent says it did goes to the log and the procedure. */
+		char *text = body_text(resp, &len);
+		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
+		const char *said = json_str(v, "message", NULL);
+
+		snprintf(why, sizeof(why), "%s", said ? said : "");
+		json_free(v);
+		free(text);
+		order_end(p, ORDER_OK, why[0] ? why : NULL);
 		return;
 	}
 	if (resp->status == 202) {

@@ -382,6 +382,10 @@ status_written(struct kube_result *r, void *arg)
 	struct managed *m = arg;
 
 	m->status_call = NULL;
+	if (r->err == KUBE_ERR_OK && m->o.roles_recorded != m->writing_roles) {
+		m->o.roles_recorded = m->writing_roles; /* a promotion may be ordered now */
+		ctl_wake(m, time(NULL));
+	}
 	if (r->err == KUBE_ERR_OK && m->writing_quiesce && !m->o.up.recorded) {
 		m->o.up.recorded = 1; /* the quiesce may be ordered now */
 		ctl_wake(m, time(NULL));
@@ -462,8 +466,13 @@ write_status(struct managed *m)
 			return;
 	}
 	m->writing_quiesce = m->o.up.state == UPG_QUIESCING;
+	m->writing_roles = m->o.roles_gen;
 	if (m->status_written != NULL && strcmp(patch, m->status_written) == 0) {
 		/* Written already (a failed write forgets what it wrote). */
+		if (m->o.roles_recorded != m->writing_roles) {
+			m->o.roles_recorded = m->writing_roles;
+			ctl_wake(m, time(NULL));
+		}
 		if (m->writing_quiesce && !m->o.up.recorded) {
 			m->o.up.recorded = 1;
 			ctl_wake(m, time(NULL));
@@ -624,7 +633,7 @@ adopt(struct controller *c, yajl_val obj)
 	m->o.name = strdup(name);
 	m->o.ns = strdup(c->ns);
 	m->o.uid = strdup(uid);
-	m->o.active = m->o.fence = m->o.ahead = m->o.serving = m->o.target = -1;
+	m->o.active = m->o.fence = m->o.ahead = m->o.serving = m->o.target = m->o.anew = -1;
 	m->o.fx = &ctl_effects;
 	/* How many pods: the spec's topology says, or the status (a restart), whichever is
 	 * more; the spec read next may change it. */

@@ -74,6 +74,7 @@ struct managed {
 	char *status_written;
 	int status_dirty;
 	int writing_quiesce; /* the status write under way records the active's quiesce */
+	unsigned writing_roles; /* the roles_gen of the object the status write under way carries */
 
 	/* Metrics. */
 	struct metric_series *state_series;

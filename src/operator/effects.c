@@ -32,7 +32,8 @@ order_done(void *arg, enum order_result r, const char *message)
 	objects_pod_name(name, sizeof(name), m->o.name, od->i);
 	metric_add(metric_series(m->ctl->m->orders, od->op, results[r], NULL), 1);
 	if (r == ORDER_OK)
-		log_info("agent", "order done", "pod", name, "operation", od->op, NULL);
+		log_info("agent", "order done", "pod", name, "operation", od->op, "message",
+		         message ? message : "", NULL);
 	else
 		log_warn("agent", "order failed", "pod", name, "operation", od->op, "error",
 		         message, "retry", r == ORDER_TRANSIENT ? "yes" : "no", NULL);

@@ -114,6 +114,7 @@ void
 object_set_roles(struct ttc_object *o, int active)
 {
 	o->active = active;
+	o->roles_gen++;
 	for (int i = 0; i < o->npods; i++)
 		o->pods[i].role = active < 0 ? ROLE_NONE : i == active ? ROLE_ACTIVE : ROLE_STANDBY;
 	if (active >= 0)

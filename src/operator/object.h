@@ -202,12 +202,17 @@ struct ttc_object {
 	long long now_ms; /* the same instant on the monotonic clock, in milliseconds */
 
 	int active;         /* ordinal of the intended active, -1 none */
+	/* Bumped by object_set_roles; roles_recorded is the value a status write that
+	 * succeeded carried. A database is made ACTIVE only once status names it the active,
+	 * so that an operator that dies just after knows, from status, where writes go. */
+	unsigned roles_gen, roles_recorded;
 	int target;         /* non-replicated: the pod being brought up, -1 none */
 	int fence;          /* ordinal that must be fenced before promotion, -1 none */
 	char fence_uid[64]; /* uid of that pod when it was the active */
 	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
 	int serving;  /* ordinal last seen serving as the healthy ACTIVE, -1 none */
 	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
+	int anew;           /* BothDown: ordinal whose scheme may be made anew (steps.h), -1 */
 	unsigned work;      /* bumped to drop the procedure under way */
 	int rebuild_failures; /* standby rebuilds failed in a row */
 	time_t rebuild_at;    /* no new standby rebuild before this */

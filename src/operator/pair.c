@@ -26,16 +26,28 @@
 /* What the actions decide from. */
 
 /*
- * BothDown: the database that is ahead, when known; else the best candidate: the one last
- * seen serving as the healthy ACTIVE (status keeps it), then the intended active, then
- * ordinal 0. Every commit acknowledged under RETURN TWOSAFE is on both; with NO RETURN
- * the active is the one ahead.
+ * BothDown: the database that is ahead, when known; else the best candidate: a database
+ * its agent shows ACTIVE now (it is where writes go: any other made ACTIVE would be a
+ * second one), then the one last seen serving as the healthy ACTIVE (status keeps it),
+ * then the intended active, then ordinal 0. Every commit acknowledged under RETURN
+ * TWOSAFE is on both; with NO RETURN the active is the one ahead.
  */
 static int
 choose_ahead(const struct ttc_object *o)
 {
+	int live = -1;
+
 	if (o->ahead >= 0)
 		return o->ahead;
+	for (int i = 0; i < PAIR_PODS; i++) {
+		const struct pod_view *p = &o->pods[i];
+
+		if (p->exists && !p->terminating && p->reachable && p->st.db == DB_LOADED &&
+		    p->st.rep_state == REP_ACTIVE)
+			live = live < 0 ? i : -2; /* two: neither is preferred */
+	}
+	if (live >= 0)
+		return live;
 	if (o->serving >= 0)
 		return o->serving;
 	return o->active >= 0 ? o->active : 0;
@@ -215,22 +227,33 @@ choose_active(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
+	int chosen = choose_ahead(o);
+
 	o->tried = 0;
-	object_set_roles(o, choose_ahead(o));
+	/* The active serving when both were lost, no failover decided: its scheme may be made
+	 * anew (scheme_may_be_made_anew). */
+	o->anew = chosen == o->serving && chosen == o->active ? chosen : -1;
+	object_set_roles(o, chosen);
 	return 0;
 }
 
 static int
 choose_other(void *ctx)
 {
-	object_set_roles(ctx, other_pod_candidate(ctx));
+	struct ttc_object *o = ctx;
+
+	o->anew = -1;
+	object_set_roles(o, other_pod_candidate(o));
 	return 0;
 }
 
 static int
 adopt_usable(void *ctx)
 {
-	object_set_roles(ctx, usable_database(ctx));
+	struct ttc_object *o = ctx;
+
+	o->anew = -1;
+	object_set_roles(o, usable_database(o));
 	return 0;
 }
 
@@ -391,6 +414,7 @@ static const struct proc_step initialize_steps[] = {
 static const struct proc_step fail_over_steps[] = {
     STEP("fence the old active", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
     STEP("unmark the old active", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL, NULL),
+    STEP("status names the new active", ACTIVE, STEP_WAIT, roles_recorded, NULL, NULL, NULL),
     STEP("promote the standby", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
 };
 
@@ -422,7 +446,9 @@ static const struct proc_step configure_active_steps[] = {
     STEP("open the database to users", ACTIVE, 0, database_open, "openDatabase", NULL, NULL),
     STEP("create the replication scheme", ACTIVE, 0, scheme_exists, "createRepScheme", body_scheme,
          NULL),
-    STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active, NULL),
+    STEP("status names the chosen active", ACTIVE, STEP_WAIT, roles_recorded, NULL, NULL, NULL),
+    STEP("set the active ACTIVE", ACTIVE, 0, rep_active, "setRepState", body_active_anew,
+         note_active_set),
     STEP("start replication on the active", ACTIVE, 0, rep_agent_running, "startRepAgent", NULL,
          NULL),
     STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),

@@ -198,6 +198,7 @@ proc_order_done(struct ttc_object *o, unsigned work, enum order_result res, cons
 	s = &r->proc->steps[r->next];
 	switch (res) {
 	case ORDER_OK:
+		snprintf(r->said, sizeof(r->said), "%s", message ? message : "");
 		if (s->after != NULL)
 			s->after(o, target_pod(o, s->target));
 		r->need_fresh = 1;

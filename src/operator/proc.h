@@ -76,6 +76,7 @@ struct proc_run {
 	char uid[PROC_NTARGETS][64]; /* each target's pod as the run started: a new pod
 	                                starts it over */
 	char failure[512]; /* why the procedure failed, "" while it has not */
+	char said[512];    /* what the agent said of the last order that succeeded */
 };
 
 /* What the runner does now: nothing to do, wait, or the procedure ended. */

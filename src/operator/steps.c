@@ -142,6 +142,43 @@ fenced_unmarked(const struct ttc_object *o, int i)
 	       (p->reachable && !p->terminating && !p->st.active_marker);
 }
 
+/* The status written last names the roles as they are now (object.h, roles_gen). */
+int
+roles_recorded(const struct ttc_object *o, int i)
+{
+	(void)i;
+	return o->roles_recorded == o->roles_gen;
+}
+
+/*
+ * BothDown: whether the database of pod i may become the ACTIVE of a replication scheme
+ * made anew when TimesTen refuses to set it ACTIVE under its own (TT8141: deactivated,
+ * as its lease does when no operator renews it, e.g. while the operator is away during
+ * a standby's rebuild). TimesTen's recovery from a dual failure does the same for an
+ * ex-standby. It loses nothing only for the database that was serving as the active when
+ * both were lost with no failover decided (o->anew, set by the pair's BothDown), and only
+ * while the other pod's agent answers and shows a database that takes no writes and is
+ * not a STANDBY to promote: daemon down, no database or not loaded, or loaded in a state
+ * other than ACTIVE and STANDBY. That database is rebuilt from this one afterwards.
+ */
+int
+scheme_may_be_made_anew(const struct ttc_object *o, int i)
+{
+	int j = i == 0 ? 1 : 0;
+	const struct pod_view *p;
+	const struct agent_state *s;
+
+	if (o->anew != i || o->npods != 2 || o->rep_statement == NULL)
+		return 0;
+	p = &o->pods[j];
+	s = &p->st;
+	if (!p->exists || p->terminating || !p->reachable)
+		return 0;
+	return s->daemon == DAEMON_DOWN || s->db == DB_NONE || s->db == DB_UNLOADED ||
+	       (s->db == DB_LOADED && s->rep_state != REP_ACTIVE && s->rep_state != REP_STANDBY &&
+	        s->rep_state != REP_UNKNOWN);
+}
+
 /* Bodies. */
 
 /* {"key": "value"} */
@@ -164,6 +201,23 @@ body_active(const struct ttc_object *o, int i)
 	(void)o;
 	(void)i;
 	return body_one("state", "ACTIVE");
+}
+
+/* ConfiguringActive: ACTIVE, under a scheme made anew if TimesTen refuses and it may be. */
+char *
+body_active_anew(const struct ttc_object *o, int i)
+{
+	struct jw w;
+
+	if (!scheme_may_be_made_anew(o, i))
+		return body_active(o, i);
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_obj(&w);
+	jw_kstr(&w, "state", "ACTIVE");
+	jw_kstr(&w, "statement", o->rep_statement);
+	jw_obj_end(&w);
+	return jw_finish(&w, NULL);
 }
 
 char *
@@ -252,6 +306,21 @@ mark_initialized(struct ttc_object *o, int i)
 {
 	o->pods[i].initialized = 1;
 	o->pods[i].creating = 0;
+}
+
+/* ConfiguringActive made the chosen database ACTIVE: when the scheme could have been made
+ * anew, an Event says what the agent did (the other pod's database is rebuilt next). */
+void
+note_active_set(struct ttc_object *o, int i)
+{
+	char pod[300];
+
+	if (o->anew != i)
+		return;
+	o->anew = -1;
+	objects_pod_name(pod, sizeof(pod), o->name, i);
+	object_event(o, 1, "ActiveConfigured", "Pod %s: %s", pod,
+	             o->run.said[0] ? o->run.said : "its database is the ACTIVE");
 }
 
 void

@@ -32,9 +32,12 @@ int created_or_found(const struct ttc_object *o, int i);
 int not_being_created(const struct ttc_object *o, int i);
 int no_admin_user_to_make(const struct ttc_object *o, int i);
 int marked_ready(const struct ttc_object *o, int i);
+int roles_recorded(const struct ttc_object *o, int i);
+int scheme_may_be_made_anew(const struct ttc_object *o, int i);
 
 /* Bodies (malloc'd JSON, or NULL) of the orders to pod i. */
 char *body_active(const struct ttc_object *o, int i);
+char *body_active_anew(const struct ttc_object *o, int i);
 char *body_idle(const struct ttc_object *o, int i);
 char *body_dsn(const struct ttc_object *o, int i);
 char *body_scheme(const struct ttc_object *o, int i);
@@ -46,6 +49,7 @@ char *body_dsn_solo(const struct ttc_object *o, int i);
 void mark_initialized(struct ttc_object *o, int i);
 void mark_uninitialized(struct ttc_object *o, int i);
 void mark_creating(struct ttc_object *o, int i);
+void note_active_set(struct ttc_object *o, int i);
 void keep_found_database(struct ttc_object *o, int i);
 
 #endif

@@ -4,9 +4,10 @@ writer committing rows on whichever database is active and a checker sampling bo
 along: the operator killed while it builds the pair, a commit held by a frozen standby
 (TWOSAFE as the database does it), the active pod deleted, the standby pod deleted, the
 active's agent frozen past unreachableTimeout, both pods deleted, management stopped and
-resumed, and the operator killed while a failover waits for the old active to be fenced. After each: a move to Normal newer than the fault,
-every acknowledged commit on the active; at the end, never two updatable databases, by
-the sampler and by the simulator's own record. The cluster's DNS domain is not
+resumed, the operator killed while a failover waits for the old active to be fenced, and
+the operator away past the active's lease while the standby's pod is lost. After each: a
+move to Normal newer than the fault, every acknowledged commit on the active; at the end,
+never two updatable databases, by the sampler and by the simulator's own record. The cluster's DNS domain is not
 cluster.local, and the operator is told so (--cluster-domain)."""
 
 import os
@@ -287,6 +288,32 @@ try:
     tap.ok(e2e.wait_until(lambda: "fencing" not in status(), 30),
            "once the failover is over, status.fencing is gone", status())
     all_acked_present("operator killed during a failover")
+
+    # 7. The operator away past the active's lease while the standby's pod is lost: the
+    # active stops taking writes by itself and there is no standby to promote. Back, the
+    # operator finds both down, makes the replication scheme anew on the database that was
+    # serving (TimesTen sets a deactivated database ACTIVE under no other) and rebuilds
+    # the standby from it.
+    a = active()
+    mark = cluster.event_mark(NAME)
+    out = cluster.kubectl("scale", "deployment", "timestenclassic-operator", "--replicas=0")
+    tap.ok(out.returncode == 0 and e2e.wait_until(lambda: not cluster.operator_pods(), 60),
+           "the operator is scaled to no replica", out.stderr)
+    cluster.kubectl("delete", "pod", other(a), "--wait=false")
+    tap.ok(e2e.wait_until(lambda: a not in e2e.updatable_now(cluster, NAME), 90, 0.2),
+           "nobody renewing its lease, %s stops taking writes by itself" % a)
+    out = cluster.kubectl("scale", "deployment", "timestenclassic-operator", "--replicas=1")
+    tap.ok(out.returncode == 0, "the operator is scaled back to one replica", out.stderr)
+    healed("operator away during a standby's loss", mark, a, 300)
+    events = cluster.events_since(NAME, mark)
+    anew = "Pod %s: rep state set to ACTIVE under a replication scheme made anew" % a
+    tap.ok(any(m.endswith("now BothDown") for m in events) and
+           any(m.startswith(anew) for m in events) and
+           not any("ManualInterventionRequired" in m for m in events),
+           "operator away during a standby's loss: BothDown, %s made the ACTIVE of the scheme "
+           "made anew, never ManualInterventionRequired" % a, events)
+    tap.ok(wait_writes(), "operator away during a standby's loss: writes go on")
+    all_acked_present("operator away during a standby's loss")
 
     writer.stop()
     checker.verdict(tap)

@@ -101,6 +101,7 @@ healthy_pair(struct ttc_object *o, struct ttc_spec *spec)
 	spec->both_down_behavior = BOTHDOWN_BEST;
 	o->spec = spec;
 	o->ahead = -1;
+	o->anew = -1;
 	o->fence = -1;
 	o->serving = -1;
 	object_set_roles(o, 0);
@@ -214,12 +215,29 @@ test_traces(void)
 	ok(trace(&o, ev2, st2, 5), "take over, rebuild the standby, back to Normal (seed 000)");
 	is_int(o.fence, -1, "the fence is forgotten once the failover is done");
 
+	o.pods[0].reachable = o.pods[1].reachable = 0; /* both lost */
+	o.serving = 1;                                 /* -1 was serving then */
 	const int ev3[] = {TTC_EV_BOTH_LOST, TTC_EV_ENTER};
 	const int st3[] = {TTC_ST_BOTH_DOWN, TTC_ST_WAITING_FOR_ACTIVE};
 	is_int(o.tried, 1u << 0 | 1u << 1, "both were tried as active before");
 	ok(trace(&o, ev3, st3, 2), "both lost with bothDownBehavior Best: WaitingForActive");
 	is_int(o.active, 1, "the last active is chosen");
 	is_int(o.tried, 1u << 1, "and is the only one tried since BothDown");
+	is_int(o.anew, 1, "it was serving, no failover decided: its scheme may be made anew");
+
+	/* A database its agent shows ACTIVE now is where writes go: chosen over the one the
+	 * status says served (an operator that died before it wrote the failover down). */
+	o.state = TTC_ST_BOTH_DOWN;
+	o.serving = 0;
+	object_set_roles(&o, 0);
+	o.pods[1].reachable = 1;
+	o.pods[1].st.db = DB_LOADED;
+	o.pods[1].st.rep_state = REP_ACTIVE;
+	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_WAITING_FOR_ACTIVE,
+	       "both lost as status tells, -1 ACTIVE: WaitingForActive");
+	is_int(o.active, 1, "the database ACTIVE now is chosen");
+	is_int(o.anew, -1, "not the one serving: no scheme made anew");
+	o.pods[1].reachable = 0;
 
 	/* Both lost in the middle of a failover: the one last serving wins over the one that
 	 * was about to be promoted. */
@@ -234,6 +252,7 @@ test_traces(void)
 	o.state = TTC_ST_BOTH_DOWN;
 	spec.both_down_behavior = BOTHDOWN_MANUAL;
 	o.ahead = -1;
+	o.anew = -1;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_MANUAL,
 	       "both lost, ahead unknown, bothDownBehavior Manual: ManualInterventionRequired");
 	object_set_roles(&o, 1);
@@ -440,7 +459,7 @@ serving_nonrep(struct ttc_object *o, struct ttc_spec *spec)
 	o->npods = 3;
 	o->topo = &nonrep_topology;
 	o->state = TTC_ST_ALL_READY;
-	o->active = o->fence = o->ahead = o->serving = o->target = -1;
+	o->active = o->fence = o->ahead = o->serving = o->target = o->anew = -1;
 	for (int i = 0; i < 3; i++) {
 		struct pod_view *p = &o->pods[i];
 		p->exists = 1;

@@ -146,6 +146,14 @@ empty_pods(struct ttc_object *o, struct pod_view *pods, int n)
 	}
 }
 
+/* Roles decided, and the status naming them written (as the controller does). */
+static void
+set_roles(struct ttc_object *o, int active)
+{
+	object_set_roles(o, active);
+	o->roles_recorded = o->roles_gen;
+}
+
 static void
 fresh(struct ttc_object *o, int state)
 {
@@ -158,9 +166,9 @@ fresh(struct ttc_object *o, int state)
 	o->ns = "ns";
 	o->rep_statement = "create active standby pair ...";
 	o->fx = &fx;
-	o->fence = -1;
+	o->fence = o->anew = -1;
 	o->state = state;
-	object_set_roles(o, 0);
+	set_roles(o, 0);
 	orders[0] = '\0';
 	bodies[0] = '\0';
 	memset(deleted, 0, sizeof(deleted));
@@ -221,7 +229,7 @@ test_fail_over(void)
 	o.pods[1].st.rep_state = REP_STANDBY;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	is_int(run(&o, 10), PROC_DONE, "a failover ends");
 	is_str(orders, "setRepState@0 clearActive@0 setRepState@1 ",
 	       "the old active is fenced and unmarked before the standby is promoted");
@@ -233,7 +241,7 @@ test_fail_over(void)
 	o.pods[0].reachable = 0;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	is_int(run(&o, 10), PROC_WAITING, "an active that cannot be told blocks promotion");
 	is_int(deleted[0], 1, "its pod is deleted (once) instead");
 	is_int(deleted_grace[0], 1,
@@ -250,7 +258,7 @@ test_fail_over(void)
 	o.pods[0].st.updatable = UPDATABLE_YES;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	next_result = ORDER_FAILED;
 	run(&o, 3);
 	ok(deleted[0] == 1 && strstr(orders, "@1") == NULL,
@@ -267,7 +275,7 @@ test_fence_evidence(void)
 	agent_state_unknown(&o.pods[0].st); /* the agent answers but learned nothing */
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	proc_advance(&o, clock_now);
 	is_str(orders, "setRepState@0 ", "a state it could not learn is no proof: it is told to stop");
 
@@ -275,7 +283,7 @@ test_fence_evidence(void)
 	o.pods[0].st.daemon = DAEMON_DOWN;
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.pods[0].st.active_marker = 1;
 	proc_advance(&o, clock_now);
 	is_str(orders, "clearActive@0 ", "a dead daemon takes no writes: only its marker goes");
@@ -285,7 +293,7 @@ test_fence_evidence(void)
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
 	snprintf(o.pods[0].uid, sizeof(o.pods[0].uid), "a-new-pod");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	proc_advance(&o, clock_now);
 	is_str(orders, "setRepState@1 ", "a new pod in its place: the old one is gone, promote");
 }
@@ -308,7 +316,7 @@ test_fence_by_lease(void)
 	lease_sent(&o, 0, 30, sent);
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.now_ms = bound + 60000;
 	proc_advance(&o, clock_now);
 	is_str(orders, "", "a grant never acknowledged proves nothing, however old");
@@ -338,7 +346,7 @@ test_fence_by_lease(void)
 	lease_restore(&o, 0, "another-pod", 30, 0);
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.now_ms = 10000000;
 	proc_advance(&o, clock_now);
 	is_str(orders, "", "a lease another pod held proves nothing of this one");
@@ -349,7 +357,7 @@ test_fence_by_lease(void)
 	lease_restore(&o, 0, "uid-0", 30, 100000); /* a restarted operator, at 100 s */
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.now_ms = lease_bound_ms(100000, 30) - 1;
 	proc_advance(&o, clock_now);
 	is_str(orders, "", "after a restart the bound counts from the restart");
@@ -362,7 +370,7 @@ test_fence_by_lease(void)
 	lease_restore(&o, 0, "uid-0", 30, 0);
 	o.fence = 0;
 	strcpy(o.fence_uid, "uid-0");
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.now_ms = lease_bound_ms(0, 30);
 	proc_advance(&o, clock_now);
 	ok(deleted[0] == 1 && strcmp(orders, "setRepState@1 ") == 0,
@@ -393,7 +401,7 @@ test_take_over(void)
 
 	/* After a failover: -1 was promoted, -0 is gone. */
 	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	serving_active(&o, 1);
 	o.pods[0].exists = 0;
 	is_int(run(&o, 10), PROC_DONE, "taking over ends");
@@ -415,7 +423,7 @@ test_take_over(void)
 	     "the peer recorded failed is the lost standby");
 
 	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	serving_active(&o, 1);
 	next_result = ORDER_FAILED;
 	is_int(run(&o, 10), PROC_FAILED, "the peer refused as failed: taking over fails");
@@ -431,7 +439,7 @@ test_configure_active(void)
 
 	/* BothDown chose -1: its database is on disk, its daemon down. */
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.pods[1].st.instance = INSTANCE_EXISTS;
 	o.pods[1].st.db = DB_UNLOADED;
 	is_int(run(&o, 10), PROC_DONE, "configuring the chosen database ends");
@@ -463,7 +471,7 @@ test_configure_active(void)
 	like(orders, "openDatabase@0 ", "after it is opened to user connections");
 
 	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
-	object_set_roles(&o, 1);
+	set_roles(&o, 1);
 	o.pods[1].st.instance = INSTANCE_EXISTS;
 	o.pods[1].st.daemon = DAEMON_UP;
 	o.pods[1].st.db = DB_UNLOADED;
@@ -621,12 +629,93 @@ test_nonrep(void)
 	is_int(proc_advance(&o, clock_now), PROC_IDLE, "AllReplicasReady has no work");
 }
 
+/* A database is made ACTIVE only once the status naming it the active is written. */
+static void
+test_promotion_waits_for_status(void)
+{
+	struct ttc_object o;
+
+	fresh(&o, TTC_ST_ACTIVE_DOWN);
+	o.pods[0].st.daemon = DAEMON_DOWN; /* fenced: takes no writes */
+	o.fence = 0;
+	strcpy(o.fence_uid, "uid-0");
+	object_set_roles(&o, 1); /* status not written yet */
+	o.pods[1].st.daemon = DAEMON_UP;
+	o.pods[1].st.db = DB_LOADED;
+	o.pods[1].st.rep_state = REP_STANDBY;
+	is_int(proc_advance(&o, clock_now), PROC_WAITING,
+	       "fenced, the status not yet written: waits");
+	is_str(orders, "", "and promotes nobody");
+	o.roles_recorded = o.roles_gen; /* the write succeeded */
+	proc_advance(&o, clock_now);
+	is_str(orders, "setRepState@1 ", "once status names -1 the active, it is promoted");
+}
+
+/* ConfiguringActive offers the scheme for a new start only for o->anew, and only while the
+ * other pod shows a database that takes no writes and is no STANDBY. */
+static void
+test_configure_anew(void)
+{
+	struct ttc_object o;
+	struct agent_state *a, *b;
+
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	a = &o.pods[0].st;
+	b = &o.pods[1].st;
+	a->instance = INSTANCE_EXISTS;
+	a->daemon = DAEMON_UP;
+	a->db = DB_LOADED;
+	a->open = UPDATABLE_YES;
+	a->rep_scheme = SCHEME_EXISTS;
+	a->rep_state = REP_IDLE; /* deactivated by its lease */
+	o.anew = 0;
+	proc_advance(&o, clock_now);
+	is_str(bodies,
+	       "setRepState@0 {\"state\":\"ACTIVE\",\"statement\":\"create active "
+	       "standby pair ...\"}\n",
+	       "the other pod's daemon is down: ACTIVE, with the scheme to make anew");
+	events[0] = '\0';
+	proc_order_done(&o, o.work, ORDER_OK, "rep state set to ACTIVE under a scheme made anew",
+	                clock_now);
+	ok(strstr(events, "Warning ActiveConfigured: Pod sample-0: rep state set to ACTIVE under "
+	                  "a scheme made anew") != NULL,
+	   "an Event says what the agent did: %s", events);
+	is_int(o.anew, -1, "once only");
+
+	struct agent_state chosen = *a;
+	struct {
+		int daemon, db, rep_state, reachable, anew;
+		const char *why;
+	} no[] = {
+	    {DAEMON_UP, DB_LOADED, REP_STANDBY, 1, 0, "the other is a STANDBY"},
+	    {DAEMON_UP, DB_LOADED, REP_ACTIVE, 1, 0, "the other is ACTIVE"},
+	    {DAEMON_UP, DB_LOADED, REP_UNKNOWN, 1, 0, "the other's state is not known"},
+	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 0, 0, "the other's agent does not answer"},
+	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 1, -1,
+	     "the chosen one was not serving when both went"},
+	};
+	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
+		fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+		o.pods[0].st = chosen;
+		b = &o.pods[1].st;
+		b->daemon = no[k].daemon;
+		b->db = no[k].db;
+		b->rep_state = no[k].rep_state;
+		o.pods[1].reachable = no[k].reachable;
+		o.anew = no[k].anew;
+		proc_advance(&o, clock_now);
+		is_str(bodies, "setRepState@0 {\"state\":\"ACTIVE\"}\n", "%s", no[k].why);
+	}
+}
+
 int
 main(void)
 {
 	test_nonrep();
 	test_fresh();
 	test_fence_evidence();
+	test_promotion_waits_for_status();
+	test_configure_anew();
 	test_fence_by_lease();
 	test_initialize();
 	test_fail_over();

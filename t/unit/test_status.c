@@ -114,6 +114,7 @@ main(void)
 	char *saved_stmt = o.rep_statement;
 	o.fence = -1;
 	o.serving = -1;
+	o.anew = -1;
 	o.rep_statement = NULL;
 	free(text);
 	text = status_patch(&o, 1590939600);

@@ -107,7 +107,7 @@ normal_pair(struct ttc_object *o, struct ttc_spec *spec, int strategy)
 	o->topo = &pair_topology;
 	o->pods = pods;
 	o->npods = 2;
-	o->fence = o->ahead = o->serving = o->target = -1;
+	o->fence = o->ahead = o->serving = o->target = o->anew = -1;
 	object_set_roles(o, 0);
 	healthy_pod(o, 0, "tt:1", "uid-a");
 	healthy_pod(o, 1, "tt:1", "uid-b");
