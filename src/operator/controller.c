@@ -749,8 +749,13 @@ on_owned(struct kube_informer *inf, enum kube_event_type type, yajl_val obj, yaj
 		if (k >= 0 && k < m->o.npods)
 			observe_pod(m, k, type == KUBE_DELETED ? NULL : obj);
 	}
-	if (inf == c->secrets && type != KUBE_DELETED)
+	if (inf == c->secrets && type != KUBE_DELETED) {
+		int had = m->agent_ctx != NULL;
+
 		provision_credentials(m); /* clients made with older ones are made again */
+		if (!had && m->agent_ctx != NULL)
+			observe_poll(m); /* the first reads waited for them: ask at once */
+	}
 	ctl_step(m);
 }
 

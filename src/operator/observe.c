@@ -370,7 +370,13 @@ state_read(void *arg, int ok, const struct agent_state *st, const char *error)
 		memory_warning(m, i, st, name);
 	if (!ok && p->reachable)
 		podevents_diff(name, 1, &p->st, 0, &p->st, emit_pod_event, m);
+	int first = ok && !p->reachable;
 	p->reachable = ok;
+	/* Reached for the first time (a new operator, an agent back): the grant goes now,
+	 * not with the next poll, so that a successor renews the active's lease as soon as
+	 * it can (docs/fencing.md, restarts). */
+	if (first && lease_wanted(m, i))
+		lease_send(m, i, lease_seconds(m->o.spec), lease_granted);
 	if (!ok)
 		agent_state_unknown(&p->st);
 	/* When unreachableTimeout will have passed, look again. */
