@@ -63,6 +63,7 @@ struct managed {
 	int evict_pod;
 	char evict_name[300];
 	struct metric_series *unschedulable;
+	struct metric_series *pods_deleted, *pvcs_deleted; /* its deleteDbOnNotReadyNode counts */
 
 	/* Timers: the periodic poll, and an earlier wake-up for retries and deadlines. */
 	struct event *poll;

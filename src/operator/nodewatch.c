@@ -22,10 +22,13 @@
 
 static void act(struct managed *m);
 
+/* One more in the object's series of family (kept, and removed with the object). */
 static void
-count(struct managed *m, struct metric *family)
+count(struct managed *m, struct metric *family, struct metric_series **series)
 {
-	metric_add(metric_series(family, m->o.ns, m->o.name, NULL), 1);
+	if (*series == NULL)
+		*series = metric_series(family, m->o.ns, m->o.name, NULL);
+	metric_add(*series, 1);
 }
 
 static void
@@ -151,7 +154,7 @@ evict_deleted(struct kube_result *r, void *arg)
 	objects_pod_name(pod, sizeof(pod), m->o.name, i);
 	if (claim) {
 		if (r->err == KUBE_ERR_OK) {
-			count(m, m->ctl->m->pvcs_deleted);
+			count(m, m->ctl->m->pvcs_deleted, &m->pvcs_deleted);
 			ctl_event(m, 1, "DeletedOnNotReadyNode",
 			          "PersistentVolumeClaim %s of pod %s deleted: its node %s is not "
 			          "ready",
@@ -181,7 +184,7 @@ evict_deleted(struct kube_result *r, void *arg)
 	}
 	if (!p->evict.pod_deleted) {
 		p->evict.pod_deleted = 1;
-		count(m, m->ctl->m->pods_deleted);
+		count(m, m->ctl->m->pods_deleted, &m->pods_deleted);
 		ctl_event(
 		    m, 1, "DeletedOnNotReadyNode",
 		    "Pod %s deleted: its node %s is not ready; its StatefulSet makes it again "
@@ -365,5 +368,7 @@ nodewatch_free(struct managed *m)
 {
 	nodewatch_cancel(m);
 	metric_series_remove(m->unschedulable);
-	m->unschedulable = NULL;
+	metric_series_remove(m->pods_deleted);
+	metric_series_remove(m->pvcs_deleted);
+	m->unschedulable = m->pods_deleted = m->pvcs_deleted = NULL;
 }

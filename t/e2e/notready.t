@@ -262,6 +262,13 @@ try:
            (missing, events))
     tap.ok(e2e.wait_until(lambda: emp(PAIR, old_active) == [(1, "before")], 60),
            "the old active's pod, made again, is the standby with the row", emp(PAIR, old_active))
+
+    # Deleted, an object takes its series with it (the deletion counts too).
+    def naming(name):
+        return [line for line in metrics().splitlines() if 'name="%s"' % name in line]
+    out = cluster.kubectl("delete", "ttc", SOLO, "--wait=false")
+    tap.ok(out.returncode == 0 and e2e.wait_until(lambda: not naming(SOLO), 60),
+           "%s deleted: no series of /metrics names it any more" % SOLO, naming(SOLO))
     checker.verdict(tap)
     checker = None
 finally:
