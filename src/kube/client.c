@@ -221,6 +221,12 @@ kube_client_namespace(const struct kube_client *c)
 	return c->ns;
 }
 
+double
+kube_client_qps(const struct kube_client *c)
+{
+	return c->rl.qps;
+}
+
 struct event_base *
 kube_client_base(const struct kube_client *c)
 {

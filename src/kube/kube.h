@@ -93,6 +93,8 @@ struct kube_client *kube_client_new(struct event_base *base, const struct kube_c
  */
 void kube_client_free(struct kube_client *c);
 const char *kube_client_namespace(const struct kube_client *c);
+/* The client-side request rate limit, requests per second. */
+double kube_client_qps(const struct kube_client *c);
 struct event_base *kube_client_base(const struct kube_client *c);
 
 /*

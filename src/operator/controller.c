@@ -413,12 +413,12 @@ status_written(struct kube_result *r, void *arg)
  * client's request rate.
  */
 #define STATUS_HEARTBEAT_S 30
-#define STATUS_HEARTBEAT_QPS 10.0 /* half of the client's default 20 requests/s */
 
 static int
 heartbeat_due(struct managed *m, time_t now)
 {
-	double period = (double)m->ctl->nobjects / STATUS_HEARTBEAT_QPS;
+	/* Half of the client's request rate. */
+	double period = (double)m->ctl->nobjects / (kube_client_qps(m->ctl->kube) / 2);
 
 	if (period < STATUS_HEARTBEAT_S)
 		period = STATUS_HEARTBEAT_S;
