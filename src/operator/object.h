@@ -210,6 +210,8 @@ struct ttc_object {
 	int fence;          /* ordinal that must be fenced before promotion, -1 none */
 	char fence_uid[64]; /* uid of that pod when it was the active */
 	int ahead;          /* BothDown: ordinal known to be ahead, -1 unknown */
+	int both_down_ineligible; /* the last BothDown could not know which one is ahead */
+	int seen_whole;           /* this operator has seen the pair's two databases serve */
 	int serving;  /* ordinal last seen serving as the healthy ACTIVE, -1 none */
 	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
 	int anew;           /* BothDown: ordinal whose scheme may be made anew (steps.h), -1 */

@@ -26,28 +26,83 @@
 /* What the actions decide from. */
 
 /*
- * BothDown: the database that is ahead, when known; else the best candidate: a database
- * its agent shows ACTIVE now (it is where writes go: any other made ACTIVE would be a
- * second one), then the one last seen serving as the healthy ACTIVE (status keeps it),
- * then the intended active, then ordinal 0. Every commit acknowledged under RETURN
- * TWOSAFE is on both; with NO RETURN the active is the one ahead.
+ * BothDown: the database that is ahead (the one a commit lands on first), from how the
+ * pair was lost (the state before BothDown) and the scheme in use; -1 when it cannot be
+ * known. The active is the one the operator last saw serving.
+ * - The standby was out before (StandbyDown, StandbyStarting, StandbyCatchup,
+ *   ActiveTakeover): commits went to the active alone.
+ * - Both lost within one pollingInterval (from Normal, seen whole at the poll before by
+ *   this operator), or the standby after the active (from ActiveDown, before the
+ *   promotion): with NO RETURN or RETURN RECEIPT the active commits first; with RETURN
+ *   TWOSAFE the standby does. Unless the active may commit without the standby (DISABLE
+ *   RETURN, LOCAL COMMIT ACTION COMMIT) or only some transactions are TWOSAFE (BY
+ *   REQUEST): then either may be ahead, and bothDownBehavior decides.
+ * - Lost from Normal while no operator looked (the status said Normal, this operator never
+ *   saw the pair whole): the order is not known. Under RETURN TWOSAFE alone both hold
+ *   every acknowledged commit, so the active, as TimesTen's own recovery from a dual
+ *   failure starts with it; with DISABLE RETURN, LOCAL COMMIT ACTION COMMIT or BY REQUEST
+ *   it cannot be known.
  */
 static int
-choose_ahead(const struct ttc_object *o)
+ahead_after_loss(const struct ttc_object *o)
+{
+	int act = o->serving;
+	struct rep_returns r;
+
+	if (act < 0 || act >= PAIR_PODS)
+		return -1;
+	switch (o->prev_state) {
+	case TTC_ST_STANDBY_DOWN:
+	case TTC_ST_STANDBY_STARTING:
+	case TTC_ST_STANDBY_CATCHUP:
+	case TTC_ST_ACTIVE_TAKEOVER:
+		return act;
+	case TTC_ST_NORMAL:
+	case TTC_ST_ACTIVE_DOWN:
+		r = repscheme_returns(o->rep_statement);
+		if (!r.twosafe)
+			return act;
+		if (r.by_request || r.disable_return || r.local_commit)
+			return -1;
+		if (o->prev_state == TTC_ST_NORMAL && !o->seen_whole)
+			return act;
+		return act == 0 ? 1 : 0;
+	default:
+		return -1;
+	}
+}
+
+/* A database its agent shows ACTIVE now, if exactly one does; -1 otherwise. */
+static int
+live_active(const struct ttc_object *o)
 {
 	int live = -1;
 
-	if (o->ahead >= 0)
-		return o->ahead;
 	for (int i = 0; i < PAIR_PODS; i++) {
 		const struct pod_view *p = &o->pods[i];
 
 		if (p->exists && !p->terminating && p->reachable && p->st.db == DB_LOADED &&
 		    p->st.rep_state == REP_ACTIVE)
-			live = live < 0 ? i : -2; /* two: neither is preferred */
+			live = live < 0 ? i : -2;
 	}
+	return live >= 0 ? live : -1;
+}
+
+/*
+ * BothDown's choice: a database its agent shows ACTIVE now (it is where writes go: any
+ * other made ACTIVE would be a second one); else the one ahead (o->ahead), when known;
+ * else the best candidate: the one last seen serving as the healthy ACTIVE (status keeps
+ * it), then the intended active, then ordinal 0.
+ */
+static int
+choose_ahead(const struct ttc_object *o)
+{
+	int live = live_active(o);
+
 	if (live >= 0)
 		return live;
+	if (o->ahead >= 0)
+		return o->ahead;
 	if (o->serving >= 0)
 		return o->serving;
 	return o->active >= 0 ? o->active : 0;
@@ -94,16 +149,19 @@ can_choose(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
-	return o->ahead >= 0 || o->spec == NULL || o->spec->both_down_behavior == BOTHDOWN_BEST;
+	return live_active(o) >= 0 || ahead_after_loss(o) >= 0 || o->spec == NULL ||
+	       o->spec->both_down_behavior == BOTHDOWN_BEST;
 }
 
-/* WaitingForActive: the chosen pod's agent answers, so it can be configured. */
+/* WaitingForActive: the chosen pod's agent answers, so it can be configured; not a pod
+ * on its way out, whose successor will hold the same database. */
 static int
 chosen_reachable(void *ctx)
 {
 	struct ttc_object *o = ctx;
+	const struct pod_view *p = o->active >= 0 ? &o->pods[o->active] : NULL;
 
-	return o->active >= 0 && o->pods[o->active].reachable;
+	return p != NULL && p->exists && !p->terminating && p->reachable;
 }
 
 /* ConfiguringActive failed: the other pod holds a database not tried yet. */
@@ -180,6 +238,7 @@ note_pair_healthy(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
+	o->both_down_ineligible = 0;
 	o->rebuild_failures = 0;
 	o->rebuild_at = 0;
 	return 0;
@@ -227,13 +286,43 @@ choose_active(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
-	int chosen = choose_ahead(o);
+	int chosen;
 
+	o->ahead = ahead_after_loss(o);
+	o->both_down_ineligible = o->ahead < 0;
+	chosen = choose_ahead(o);
+	if (o->ahead < 0 && live_active(o) < 0) {
+		char pod[300];
+		objects_pod_name(pod, sizeof(pod), o->name, chosen);
+		object_event(o, 1, "BothDown",
+		             "Which database is ahead cannot be known; bothDownBehavior Best: "
+		             "Pod %s, the best candidate, is to be the active",
+		             pod);
+	}
 	o->tried = 0;
-	/* The active serving when both were lost, no failover decided: its scheme may be made
-	 * anew (scheme_may_be_made_anew). */
-	o->anew = chosen == o->serving && chosen == o->active ? chosen : -1;
+	/* The one ahead, or the active serving when both were lost with no failover decided:
+	 * its scheme may be made anew (scheme_may_be_made_anew). */
+	o->anew = -1;
+	if (live_active(o) < 0 &&
+	    (chosen == o->ahead || (chosen == o->serving && chosen == o->active)))
+		o->anew = chosen;
 	object_set_roles(o, chosen);
+	return 0;
+}
+
+/* BothDown, the one ahead not known, bothDownBehavior Manual: a person chooses. */
+static int
+report_ahead_unknown(void *ctx)
+{
+	struct ttc_object *o = ctx;
+
+	o->ahead = -1;
+	o->both_down_ineligible = 1;
+	snprintf(o->message, sizeof(o->message),
+	         "Which database is ahead cannot be known (both lost within one "
+	         "pollingInterval, RETURN TWOSAFE with DISABLE RETURN, LOCAL COMMIT ACTION "
+	         "COMMIT or BY REQUEST); bothDownBehavior Manual: a person chooses");
+	object_event(o, 1, "BothDown", "%s", o->message);
 	return 0;
 }
 
@@ -295,7 +384,7 @@ static const struct fsm_row pair_rows[] = {
     ROW(ACTIVE_TAKEOVER, PROC_FAILED, NO, NO, BOTH_DOWN),
 
     ROW(STANDBY_DOWN, STANDBY_PRESENT, G(may_rebuild), NO, STANDBY_STARTING),
-    ROW(STANDBY_DOWN, PAIR_HEALTHY, NO, NO, NORMAL),
+    ROW(STANDBY_DOWN, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(STANDBY_DOWN, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
     ROW(STANDBY_DOWN, BOTH_LOST, NO, NO, BOTH_DOWN),
 
@@ -310,10 +399,10 @@ static const struct fsm_row pair_rows[] = {
     ROW(STANDBY_CATCHUP, TIMEOUT, NO, NO, STANDBY_DOWN),
 
     ROW(BOTH_DOWN, ENTER, G(can_choose), A(choose_active), WAITING_FOR_ACTIVE),
-    ROW(BOTH_DOWN, ENTER, NO, NO, MANUAL),
+    ROW(BOTH_DOWN, ENTER, NO, A(report_ahead_unknown), MANUAL),
 
     ROW(WAITING_FOR_ACTIVE, BOTH_LOST, G(chosen_reachable), NO, CONFIGURING_ACTIVE),
-    ROW(WAITING_FOR_ACTIVE, PAIR_HEALTHY, NO, NO, NORMAL),
+    ROW(WAITING_FOR_ACTIVE, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(WAITING_FOR_ACTIVE, STANDBY_LOST, NO, NO, STANDBY_DOWN),
     ROW(WAITING_FOR_ACTIVE, STANDBY_PRESENT, NO, NO, STANDBY_DOWN),
     ROW(WAITING_FOR_ACTIVE, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
@@ -327,7 +416,7 @@ static const struct fsm_row pair_rows[] = {
 
     ROW(MANUAL, REEXAMINE, NO, NO, REEXAMINE),
 
-    ROW(REEXAMINE, PAIR_HEALTHY, NO, NO, NORMAL),
+    ROW(REEXAMINE, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(REEXAMINE, STANDBY_LOST, NO, NO, STANDBY_DOWN),
     ROW(REEXAMINE, STANDBY_PRESENT, NO, NO, STANDBY_DOWN),
     ROW(REEXAMINE, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
@@ -375,8 +464,10 @@ pair_situation(struct ttc_object *o, time_t now)
 	if (ca == POD_UNKNOWN || cs == POD_UNKNOWN)
 		return TTC_EV_UNSETTLED;
 	if (ca == POD_HEALTHY) {
-		if (cs == POD_HEALTHY)
+		if (cs == POD_HEALTHY) {
+			o->seen_whole = 1;
 			return TTC_EV_PAIR_HEALTHY;
+		}
 		return cs == POD_AVAILABLE ? TTC_EV_STANDBY_PRESENT : TTC_EV_STANDBY_LOST;
 	}
 	return cs == POD_HEALTHY ? TTC_EV_ACTIVE_LOST : TTC_EV_BOTH_LOST;

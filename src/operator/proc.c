@@ -162,8 +162,11 @@ proc_advance(struct ttc_object *o, time_t now)
 		if (!pv->exists)
 			return PROC_WAITING; /* its StatefulSet makes it */
 		if (pv->terminating) {
-			if (o->state == TTC_ST_INITIALIZING)
-				return PROC_WAITING; /* a new pod will do */
+			/* A new pod will do: it has the same volume, and the database chosen
+			 * as the one ahead is on it (giving up would try the other one). */
+			if (o->state == TTC_ST_INITIALIZING ||
+			    o->state == TTC_ST_CONFIGURING_ACTIVE)
+				return PROC_WAITING;
 			fail_run(o, s, "its pod is gone");
 			r->reported = 1;
 			return PROC_FAILED;

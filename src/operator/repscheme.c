@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,43 @@
 #include "objects.h"
 #include "repscheme.h"
 #include "spec.h"
+
+struct rep_returns
+repscheme_returns(const char *statement)
+{
+	struct rep_returns r = {0, 0, 0, 0};
+	char *words, *w;
+
+	if (statement == NULL || (words = malloc(strlen(statement) + 3)) == NULL)
+		return r;
+	/* The statement's words, upper case, one space apart, quoted text left out: each
+	 * character gives at most one, between a leading and a trailing space. */
+	w = words;
+	*w++ = ' ';
+	for (const char *p = statement; *p;) {
+		if (isalnum((unsigned char)*p) || *p == '_') {
+			*w++ = (char)toupper((unsigned char)*p++);
+			continue;
+		}
+		if (*p == '"' || *p == '\'') {
+			const char *end = strchr(p + 1, *p);
+			p = end ? end + 1 : p + strlen(p);
+		} else {
+			p++;
+		}
+		if (w[-1] != ' ')
+			*w++ = ' ';
+	}
+	if (w[-1] != ' ')
+		*w++ = ' ';
+	*w = '\0';
+	r.twosafe = strstr(words, " RETURN TWOSAFE ") != NULL;
+	r.by_request = strstr(words, " RETURN TWOSAFE BY REQUEST ") != NULL;
+	r.disable_return = strstr(words, " DISABLE RETURN ") != NULL;
+	r.local_commit = strstr(words, " LOCAL COMMIT ACTION COMMIT ") != NULL;
+	free(words);
+	return r;
+}
 
 static char *
 finish(struct evbuffer *b)

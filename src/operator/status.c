@@ -12,6 +12,7 @@
 #include "lease.h"
 #include "notready.h"
 #include "objects.h"
+#include "repscheme.h"
 #include "status.h"
 #include "topology.h"
 #include "ttc/json.h"
@@ -87,12 +88,11 @@ pod_entry(struct jw *w, const struct ttc_object *o, int i, time_t now)
 	jw_kbool(w, "cacheUserFile", st->cache_user_file);
 	jw_kbool(w, "cgFile", st->cg_file);
 	if (o->topo->has_active) {
-		/* The return service in the replication scheme (repReturnServiceAttribute). */
-		const char *ret =
-		    o->spec && o->spec->rep_return_service ? o->spec->rep_return_service : "";
-		jw_kbool(w, "usingTwosafe", strcasestr(ret, "TWOSAFE") != NULL);
-		jw_kbool(w, "disableReturn", strcasestr(ret, "DISABLE RETURN") != NULL);
-		jw_kbool(w, "localCommit", strcasestr(ret, "LOCAL COMMIT ACTION COMMIT") != NULL);
+		/* What the scheme in use says of where commits land first (bothDownBehavior). */
+		struct rep_returns r = repscheme_returns(o->rep_statement);
+		jw_kbool(w, "usingTwosafe", r.twosafe);
+		jw_kbool(w, "disableReturn", r.disable_return);
+		jw_kbool(w, "localCommit", r.local_commit);
 	}
 
 	jw_key(w, "podStatus");
@@ -184,6 +184,11 @@ status_patch(const struct ttc_object *o, time_t now)
 	jw_kstr(&w, "repCreateStatement", o->rep_statement);
 	if (o->spec != NULL)
 		jw_kint(&w, "repPort", o->spec->rep_port);
+	if (o->topo->has_active) {
+		/* The inputs of the last BothDown: whether the one ahead could not be known. */
+		jw_kbool(&w, "usingTwosafe", repscheme_returns(o->rep_statement).twosafe);
+		jw_kbool(&w, "bothDownRecoveryIneligible", o->both_down_ineligible);
+	}
 	if (o->serving >= 0) {
 		char pod[300];
 		objects_pod_name(pod, sizeof(pod), o->name, o->serving);
@@ -264,6 +269,7 @@ status_restore(struct ttc_object *o, yajl_val status)
 	else
 		o->fence = -1;
 	o->serving = pod_ordinal(o, json_str(status, "lastServingActive", NULL));
+	o->both_down_ineligible = json_bool(status, "bothDownRecoveryIneligible", NULL) == 1;
 	upgrade_restore(o, json_get(status, "classicUpgradeStatus", NULL));
 	o->active = -1;
 	for (size_t i = 0; i < json_len(pods) && i < (size_t)o->npods; i++) {

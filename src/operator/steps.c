@@ -155,11 +155,12 @@ roles_recorded(const struct ttc_object *o, int i)
  * made anew when TimesTen refuses to set it ACTIVE under its own (TT8141: deactivated,
  * as its lease does when no operator renews it, e.g. while the operator is away during
  * a standby's rebuild). TimesTen's recovery from a dual failure does the same for an
- * ex-standby. It loses nothing only for the database that was serving as the active when
- * both were lost with no failover decided (o->anew, set by the pair's BothDown), and only
- * while the other pod's agent answers and shows a database that takes no writes and is
- * not a STANDBY to promote: daemon down, no database or not loaded, or loaded in a state
- * other than ACTIVE and STANDBY. That database is rebuilt from this one afterwards.
+ * ex-standby. It loses nothing only for the database that is ahead, or was serving as the
+ * active when both were lost with no failover decided (o->anew, set by the pair's
+ * BothDown), and only while the other pod's agent answers and shows a database that takes
+ * no writes and is not a STANDBY to promote: daemon down, no database or not loaded, or
+ * loaded in a state other than ACTIVE and STANDBY. That database is rebuilt from this one
+ * afterwards.
  */
 int
 scheme_may_be_made_anew(const struct ttc_object *o, int i)
@@ -313,11 +314,14 @@ mark_initialized(struct ttc_object *o, int i)
 void
 note_active_set(struct ttc_object *o, int i)
 {
+	int offered = scheme_may_be_made_anew(o, i);
 	char pod[300];
 
 	if (o->anew != i)
 		return;
 	o->anew = -1;
+	if (!offered)
+		return; /* the order had no scheme to make anew */
 	objects_pod_name(pod, sizeof(pod), o->name, i);
 	object_event(o, 1, "ActiveConfigured", "Pod %s: %s", pod,
 	             o->run.said[0] ? o->run.said : "its database is the ACTIVE");

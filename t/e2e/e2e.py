@@ -1052,8 +1052,9 @@ data:
 """ % name
 
 
-def pair(name, configmap):
-    """A TimesTenClassic pair made from the ConfigMap configmap (table_configmap())."""
+def pair(name, configmap, **ttspec):
+    """A TimesTenClassic pair made from the ConfigMap configmap (table_configmap()), with
+    the further .spec.ttspec fields given (e.g. pollingInterval=2)."""
     return """---
 apiVersion: timesten.oracle.com/v1
 kind: TimesTenClassic
@@ -1066,7 +1067,7 @@ spec:
     image: registry.example.com/youraccount/timesten:22.1.1.9.0
     dbConfigMap:
       - %s
-""" % (name, configmap)
+""" % (name, configmap) + "".join("    %s: %s\n" % (k, json.dumps(v)) for k, v in ttspec.items())
 
 
 def pair_apart(name, avoid_node):

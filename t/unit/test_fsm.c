@@ -255,12 +255,16 @@ test_traces(void)
 	o.anew = -1;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_MANUAL,
 	       "both lost, ahead unknown, bothDownBehavior Manual: ManualInterventionRequired");
+	ok(o.both_down_ineligible && strstr(o.message, "cannot be known") != NULL,
+	   "status says the one ahead could not be known: %s", o.message);
 	object_set_roles(&o, 1);
-	o.ahead = 0; /* not the intended active */
+	o.prev_state = TTC_ST_STANDBY_DOWN; /* the standby was out first */
+	o.serving = 0;                      /* not the intended active */
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL), TTC_ST_WAITING_FOR_ACTIVE,
 	       "with the database ahead known, Manual still proceeds");
 	is_int(o.active, 0, "choosing the one ahead");
 
+	o.serving = -1;
 	o.state = TTC_ST_CONFIGURING_ACTIVE;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_PROC_FAILED, &o, NULL),
 	       TTC_ST_WAITING_FOR_ACTIVE, "configuring the chosen one failed: try the other");
@@ -326,6 +330,13 @@ test_time_limits(void)
 	       TTC_ST_STANDBY_DOWN, "a standby not caught up within repStateTimeout: StandbyDown");
 	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_TIMEOUT, &o, NULL),
 	       TTC_ST_MANUAL, "the chosen pod not back in time: ManualInterventionRequired");
+	o.pods[0].terminating = 1;
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_BOTH_LOST, &o, NULL), -1,
+	       "the chosen pod on its way out, its agent still answering: WaitingForActive waits "
+	       "for its successor");
+	o.pods[0].terminating = 0;
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_BOTH_LOST, &o, NULL),
+	       TTC_ST_CONFIGURING_ACTIVE, "its successor answers: ConfiguringActive");
 	for (int s = 0; s < TTC_NSTATES; s++) {
 		if (s == TTC_ST_STANDBY_CATCHUP || s == TTC_ST_WAITING_FOR_ACTIVE)
 			continue;
@@ -577,6 +588,96 @@ test_nonrep(void)
 	ok(!o.pods[1].upgrade_failed, "a pod down on the image it served on is no upgrade failure");
 }
 
+/* bothDownBehavior: the one ahead from how the pair was lost and the scheme in use
+ * (reference 4.3); Manual stops only where it cannot be known. */
+static void
+test_both_down_ahead(void)
+{
+#define PAIR_SQL "CREATE ACTIVE STANDBY PAIR s ON \"h0\", s ON \"h1\" "
+	static const struct {
+		int prev;
+		const char *stmt;
+		int ahead;
+		const char *why;
+	} t[] = {
+	    {TTC_ST_STANDBY_DOWN, PAIR_SQL "RETURN TWOSAFE STORE s ON \"h0\" DISABLE RETURN ALL 3",
+	     0, "the standby was down before: the active"},
+	    {TTC_ST_STANDBY_STARTING, PAIR_SQL "RETURN TWOSAFE", 0, "the standby being rebuilt"},
+	    {TTC_ST_STANDBY_CATCHUP, PAIR_SQL "RETURN TWOSAFE", 0, "the standby catching up"},
+	    {TTC_ST_ACTIVE_TAKEOVER, PAIR_SQL "NO RETURN", 0, "the standby lost first"},
+	    {TTC_ST_NORMAL, PAIR_SQL "NO RETURN", 0, "lost at once, NO RETURN: the active"},
+	    {TTC_ST_NORMAL, PAIR_SQL "RETURN RECEIPT", 0,
+	     "lost at once, RETURN RECEIPT: the active"},
+	    {TTC_ST_NORMAL, PAIR_SQL "RETURN TWOSAFE", 1,
+	     "lost at once, RETURN TWOSAFE: the standby"},
+	    {TTC_ST_ACTIVE_DOWN, PAIR_SQL "RETURN TWOSAFE", 1,
+	     "lost during a failover, RETURN TWOSAFE: the standby"},
+	    {TTC_ST_ACTIVE_DOWN, PAIR_SQL "NO RETURN", 0, "lost during a failover, NO RETURN"},
+	    {TTC_ST_NORMAL, PAIR_SQL "RETURN TWOSAFE STORE s ON \"h0\" DISABLE RETURN ALL 3", -1,
+	     "RETURN TWOSAFE with DISABLE RETURN: not known"},
+	    {TTC_ST_NORMAL, PAIR_SQL "return twosafe store s on \"h0\" local commit action commit",
+	     -1, "RETURN TWOSAFE with LOCAL COMMIT ACTION COMMIT: not known"},
+	    {TTC_ST_NORMAL, PAIR_SQL "RETURN TWOSAFE BY REQUEST", -1,
+	     "RETURN TWOSAFE BY REQUEST: not known"},
+	    {TTC_ST_NORMAL, "CREATE ACTIVE STANDBY PAIR s ON \"return twosafe\", s ON \"h1\"", 0,
+	     "quoted words are no return service"},
+	    {TTC_ST_REEXAMINE, PAIR_SQL "NO RETURN", -1, "not lost from a known pair: not known"},
+	};
+	struct ttc_object o;
+	struct ttc_spec spec;
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		healthy_pair(&o, &spec);
+		o.name = "sample";
+		o.rep_statement = (char *)t[k].stmt;
+		o.pods[0].reachable = o.pods[1].reachable = 0;
+		o.serving = 0;
+		o.seen_whole = 1;
+		o.prev_state = t[k].prev;
+		o.state = TTC_ST_BOTH_DOWN;
+		spec.both_down_behavior = BOTHDOWN_MANUAL;
+		int to = fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL);
+		if (t[k].ahead >= 0)
+			ok(to == TTC_ST_WAITING_FOR_ACTIVE && o.active == t[k].ahead &&
+			       !o.both_down_ineligible,
+			   "Manual, %s (-%d) is chosen: %s", t[k].ahead ? "-1" : "-0", t[k].ahead,
+			   t[k].why);
+		else
+			ok(to == TTC_ST_MANUAL && o.both_down_ineligible,
+			   "Manual: ManualInterventionRequired, bothDownRecoveryIneligible: %s",
+			   t[k].why);
+		if (t[k].ahead < 0) {
+			o.state = TTC_ST_BOTH_DOWN;
+			spec.both_down_behavior = BOTHDOWN_BEST;
+			to = fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL);
+			ok(to == TTC_ST_WAITING_FOR_ACTIVE && o.active == 0 &&
+			       o.both_down_ineligible,
+			   "Best: the one last serving, still ineligible: %s", t[k].why);
+		}
+	}
+
+	/* From Normal as status said, the pair never seen whole by this operator (it started
+	 * since): the order of the losses is not known. */
+	healthy_pair(&o, &spec);
+	o.name = "sample";
+	o.rep_statement = PAIR_SQL "RETURN TWOSAFE";
+	o.pods[0].reachable = o.pods[1].reachable = 0;
+	o.serving = 0;
+	o.prev_state = TTC_ST_NORMAL;
+	o.state = TTC_ST_BOTH_DOWN;
+	spec.both_down_behavior = BOTHDOWN_MANUAL;
+	ok(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL) == TTC_ST_WAITING_FOR_ACTIVE &&
+	       o.active == 0 && !o.both_down_ineligible,
+	   "RETURN TWOSAFE, lost while no operator looked: the active (both hold every "
+	   "acknowledged commit)");
+	o.rep_statement = PAIR_SQL "RETURN TWOSAFE BY REQUEST";
+	o.state = TTC_ST_BOTH_DOWN;
+	ok(fsm_step(&pair_table, o.state, TTC_EV_ENTER, &o, NULL) == TTC_ST_MANUAL &&
+	       o.both_down_ineligible,
+	   "RETURN TWOSAFE BY REQUEST, lost while no operator looked: not known, Manual stops");
+#undef PAIR_SQL
+}
+
 int
 main(void)
 {
@@ -586,6 +687,7 @@ main(void)
 	test_pair_table();
 	test_situations();
 	test_traces();
+	test_both_down_ahead();
 	test_time_limits();
 	test_rebuild_backoff();
 	test_procedure_ends();

@@ -683,6 +683,13 @@ test_configure_anew(void)
 	is_int(o.anew, -1, "once only");
 
 	struct agent_state chosen = *a;
+
+	/* The chosen pod on its way out: its successor has its volume, so the run waits. */
+	fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
+	o.pods[0].terminating = 1;
+	is_int(proc_advance(&o, clock_now), PROC_WAITING,
+	       "ConfiguringActive, the chosen pod terminating: waits, does not fail");
+	ok(o.run.failure[0] == '\0' && orders[0] == '\0', "no order, no failure");
 	struct {
 		int daemon, db, rep_state, reachable, anew;
 		const char *why;

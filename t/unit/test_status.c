@@ -30,7 +30,8 @@ main(void)
 	o.prev_state = TTC_ST_INITIALIZING;
 	o.last_switch = 1590939597;
 	o.last_event = 35;
-	o.rep_statement = "create active standby pair ...";
+	o.rep_statement =
+	    "create active standby pair ... return twosafe store s disable return all 10";
 	object_set_roles(&o, 0);
 	for (int i = 0; i < 2; i++) {
 		struct pod_view *p = &o.pods[i];
@@ -58,6 +59,7 @@ main(void)
 	o.fence = 1;
 	strcpy(o.fence_uid, "uid-of-sample-1");
 	o.serving = 0;
+	o.both_down_ineligible = 1;
 	strcpy(o.pods[0].node, "node-a");
 	strcpy(o.pods[1].node, "node-b");
 	o.pods[1].node_not_ready_since = 1590939580;
@@ -100,6 +102,9 @@ main(void)
 	ok(json_bool(p0, "usingTwosafe", NULL) == 1 && json_bool(p0, "disableReturn", NULL) == 1 &&
 	       json_bool(p0, "localCommit", NULL) == 0,
 	   "the return service: usingTwosafe, disableReturn, localCommit");
+	ok(json_bool(st, "usingTwosafe", NULL) == 1 &&
+	       json_bool(st, "bothDownRecoveryIneligible", NULL) == 1,
+	   "BothDown's inputs: usingTwosafe, bothDownRecoveryIneligible");
 	is_str(json_str(p1, "intendedState", NULL), "Standby", "podStatus[1] intended Standby");
 	is_str(json_str(p1, "highLevelState", NULL), "Down", "a missing pod is Down");
 	is_str(json_str(p1, "prevHighLevelState", NULL), "Healthy", "the pod's state before");
@@ -143,10 +148,14 @@ main(void)
 	ok(back.pods[0].role == ROLE_ACTIVE && back.pods[1].role == ROLE_STANDBY, "the roles");
 	ok(back.pods[0].initialized && back.pods[1].initialized, "what was initialised");
 	is_int(back.last_event, 35, "the event count");
-	is_str(back.rep_statement, "create active standby pair ...", "the replication scheme");
+	is_str(back.rep_statement,
+	       "create active standby pair ... return twosafe store s disable return all 10",
+	       "the replication scheme");
 	ok(back.fence == 1 && strcmp(back.fence_uid, "uid-of-sample-1") == 0,
 	   "the pod being fenced, so a restart finishes fencing it");
 	is_int(back.serving, 0, "the pod last serving as the active (for BothDown)");
+	is_int(back.both_down_ineligible, 1,
+	       "whether the last BothDown could not know the one ahead");
 	ok(strcmp(back.pods[1].node, "node-b") == 0 &&
 	       back.pods[1].node_not_ready_since == 1590939580 &&
 	       back.pods[0].node_not_ready_since == 0,
