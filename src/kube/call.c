@@ -468,7 +468,9 @@ kube_patch_status(struct kube_client *c, const struct kube_resource *res, const 
 	                          .name = name,
 	                          .subresource = "status",
 	                          .body = patch,
-	                          .flags = KUBE_REQ_REAPPLY};
+	                          /* A controller's memory goes before its Events: one that
+	                           * posted a burst of them and dies has written what it did. */
+	                          .flags = KUBE_REQ_REAPPLY | KUBE_REQ_PRIORITY};
 
 	return kube_request(c, &rq, cb, arg);
 }

@@ -511,9 +511,12 @@ static const struct proc_step fail_over_steps[] = {
 
 /* ActiveTakeover: the active serves alone. Its peer is recorded FAILED so that it keeps
  * no logs for it and commits stop waiting for it (RETURN TWOSAFE), and it is the one the
- * Service leads to. */
+ * Service leads to. A standby seen back as the healthy STANDBY (an operator restarted
+ * from a status that still said ActiveTakeover) is not recorded FAILED: that would stop
+ * its replication. */
 static const struct proc_step take_over_steps[] = {
-    STEP("record the standby failed", ACTIVE, 0, NULL, "setPeerFailed", body_peer_failed, NULL),
+    STEP("record the standby failed", ACTIVE, 0, standby_back, "setPeerFailed", body_peer_failed,
+         NULL),
     STEP("mark the active", ACTIVE, 0, marked_active, "setActive", NULL, NULL),
 };
 

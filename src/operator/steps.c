@@ -142,6 +142,16 @@ fenced_unmarked(const struct ttc_object *o, int i)
 	       (p->reachable && !p->terminating && !p->st.active_marker);
 }
 
+/* ActiveTakeover: the standby is back as the healthy STANDBY of active i. */
+int
+standby_back(const struct ttc_object *o, int i)
+{
+	int s = i == 0 ? 1 : 0;
+
+	return o->npods == 2 && o->pods[s].role == ROLE_STANDBY &&
+	       object_pod_class(o, s, o->now) == POD_HEALTHY;
+}
+
 /* The status written last names the roles as they are now (object.h, roles_gen). */
 int
 roles_recorded(const struct ttc_object *o, int i)

@@ -32,6 +32,7 @@ int created_or_found(const struct ttc_object *o, int i);
 int not_being_created(const struct ttc_object *o, int i);
 int no_admin_user_to_make(const struct ttc_object *o, int i);
 int marked_ready(const struct ttc_object *o, int i);
+int standby_back(const struct ttc_object *o, int i);
 int roles_recorded(const struct ttc_object *o, int i);
 int scheme_may_be_made_anew(const struct ttc_object *o, int i);
 

@@ -422,6 +422,19 @@ test_take_over(void)
 	like(bodies, "\"host\":\"sample-1.sample.ns.svc.cluster.local\"",
 	     "the peer recorded failed is the lost standby");
 
+	/* Taken over from a status that still said ActiveTakeover, the standby back and
+	 * caught up: it is not recorded failed, which would stop its replication. */
+	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
+	serving_active(&o, 0);
+	o.pods[0].st.active_marker = 1;
+	serving_active(&o, 1);
+	o.pods[1].st.rep_state = REP_STANDBY;
+	o.pods[1].st.updatable = UPDATABLE_NO;
+	o.pods[0].last_reachable = o.pods[1].last_reachable = clock_now;
+	o.now = clock_now;
+	is_int(run(&o, 10), PROC_DONE, "taking over with the standby back ends");
+	is_str(orders, "", "the healthy STANDBY is not recorded failed");
+
 	fresh(&o, TTC_ST_ACTIVE_TAKEOVER);
 	set_roles(&o, 1);
 	serving_active(&o, 1);
