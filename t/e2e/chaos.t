@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""t/chaos on fixed seeds, as CI runs it: each seed's fault schedule against a RETURN
+TWOSAFE pair, every invariant holding and the pair converging. The seeds are chosen to
+cover the fault kinds between them (t/chaos --list --seed N shows a schedule)."""
+
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEEDS = [3, 5]
+
+out = subprocess.run([sys.executable, os.path.join(os.path.dirname(HERE), "chaos")] +
+                     ["--seed=%d" % s for s in SEEDS], capture_output=True, text=True)
+lines = out.stdout.splitlines()
+n, failed = 0, 0
+for s in SEEDS:
+    row = [ln for ln in lines if re.match(r"^# %d +" % s, ln)]
+    n += 1
+    good = bool(row) and row[0].split()[2] == "ok"
+    failed += not good
+    print("%sok %d - chaos seed %d: %s" % ("" if good else "not ", n, s,
+                                          " ".join(row[0].split()[2:]) if row else "no result"))
+summary = lines[-1] if lines else ""
+n += 1
+good = out.returncode == 0 and re.match(r"^chaos: runs=%d violations=0 unconverged=0$" % len(SEEDS),
+                                        summary) is not None
+print("%sok %d - %s" % ("" if good else "not ", n, summary or "t/chaos printed nothing"))
+failed += not good
+if failed:
+    for ln in (out.stdout + out.stderr).splitlines()[-400:]:
+        print("# " + ln)
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
