@@ -65,8 +65,11 @@ object_pod_presence(const struct ttc_object *o, int i, time_t now)
 			return POD_GONE;
 		return POD_UNKNOWN;
 	}
-	/* The agent answers but could not learn TimesTen's state: nothing is proven. */
-	if (p->st.daemon == DAEMON_UNKNOWN)
+	/* The agent answers but could not learn TimesTen's state, or that of the database
+	 * its daemon has loaded: nothing is proven. */
+	if (p->st.daemon == DAEMON_UNKNOWN ||
+	    (p->st.db == DB_LOADED && p->st.updatable == UPDATABLE_UNKNOWN &&
+	     p->st.rep_state == REP_UNKNOWN))
 		return POD_UNKNOWN;
 	return POD_AVAILABLE;
 }

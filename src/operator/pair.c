@@ -253,6 +253,8 @@ chosen_serves(void *ctx)
 	return o->active >= 0 && object_pod_class(o, o->active, o->now) == POD_HEALTHY;
 }
 
+static int forget_fence(void *ctx);
+
 /* Every step is done and the chosen database still does not serve: going round BothDown
  * again would choose it again at once, so a person looks. */
 static int
@@ -261,6 +263,7 @@ report_not_serving(void *ctx)
 	struct ttc_object *o = ctx;
 	char pod[300];
 
+	forget_fence(o);
 	objects_pod_name(pod, sizeof(pod), o->name, o->active);
 	snprintf(o->message, sizeof(o->message),
 	         "Pod %s: every step to make its database the active is done and it does not "
@@ -270,7 +273,8 @@ report_not_serving(void *ctx)
 	return 0;
 }
 
-/* Leaving ActiveDown: the old active is fenced (or the attempt is over). */
+/* Leaving ActiveDown: the old active is fenced (or the attempt is over); leaving
+ * ConfiguringActive: the other pod was. */
 static int
 forget_fence(void *ctx)
 {
@@ -278,6 +282,21 @@ forget_fence(void *ctx)
 
 	o->fence = -1;
 	o->fence_uid[0] = '\0';
+	return 0;
+}
+
+/* Entering ConfiguringActive: the database not chosen is to be fenced before the chosen
+ * one is made ACTIVE. BothDown concluded both were lost; the proof that the other takes
+ * no writes is asked for all the same (fenced(): its pod gone, its lease run out, or its
+ * agent showing it), as before any promotion. */
+static int
+fence_other(void *ctx)
+{
+	struct ttc_object *o = ctx;
+	int other = o->active == 0 ? 1 : 0;
+
+	o->fence = o->active >= 0 ? other : -1;
+	snprintf(o->fence_uid, sizeof(o->fence_uid), "%s", o->fence >= 0 ? o->pods[other].uid : "");
 	return 0;
 }
 
@@ -331,6 +350,7 @@ choose_other(void *ctx)
 {
 	struct ttc_object *o = ctx;
 
+	forget_fence(o);
 	o->anew = -1;
 	object_set_roles(o, other_pod_candidate(o));
 	return 0;
@@ -343,6 +363,7 @@ adopt_usable(void *ctx)
 
 	o->anew = -1;
 	object_set_roles(o, usable_database(o));
+	fence_other(o);
 	return 0;
 }
 
@@ -401,7 +422,7 @@ static const struct fsm_row pair_rows[] = {
     ROW(BOTH_DOWN, ENTER, G(can_choose), A(choose_active), WAITING_FOR_ACTIVE),
     ROW(BOTH_DOWN, ENTER, NO, A(report_ahead_unknown), MANUAL),
 
-    ROW(WAITING_FOR_ACTIVE, BOTH_LOST, G(chosen_reachable), NO, CONFIGURING_ACTIVE),
+    ROW(WAITING_FOR_ACTIVE, BOTH_LOST, G(chosen_reachable), A(fence_other), CONFIGURING_ACTIVE),
     ROW(WAITING_FOR_ACTIVE, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(WAITING_FOR_ACTIVE, STANDBY_LOST, NO, NO, STANDBY_DOWN),
     ROW(WAITING_FOR_ACTIVE, STANDBY_PRESENT, NO, NO, STANDBY_DOWN),
@@ -409,10 +430,10 @@ static const struct fsm_row pair_rows[] = {
     ROW(WAITING_FOR_ACTIVE, TIMEOUT, NO, NO, MANUAL),
 
     /* Procedure "configure active": load the chosen database and make it ACTIVE. */
-    ROW(CONFIGURING_ACTIVE, PROC_DONE, G(chosen_serves), NO, STANDBY_DOWN),
+    ROW(CONFIGURING_ACTIVE, PROC_DONE, G(chosen_serves), A(forget_fence), STANDBY_DOWN),
     ROW(CONFIGURING_ACTIVE, PROC_DONE, NO, A(report_not_serving), MANUAL),
     ROW(CONFIGURING_ACTIVE, PROC_FAILED, G(other_candidate), A(choose_other), WAITING_FOR_ACTIVE),
-    ROW(CONFIGURING_ACTIVE, PROC_FAILED, NO, NO, MANUAL),
+    ROW(CONFIGURING_ACTIVE, PROC_FAILED, NO, A(forget_fence), MANUAL),
 
     ROW(MANUAL, REEXAMINE, NO, NO, REEXAMINE),
 
@@ -532,8 +553,12 @@ static const struct proc_step build_standby_steps[] = {
          NULL),
 };
 
-/* ConfiguringActive: the chosen database is loaded and made ACTIVE. */
+/* ConfiguringActive: the chosen database is loaded and made ACTIVE, once the other one is
+ * proven to take no writes. */
 static const struct proc_step configure_active_steps[] = {
+    STEP("fence the other database", FENCED, STEP_FENCING, fenced, "setRepState", body_idle, NULL),
+    STEP("unmark the other database", FENCED, STEP_FENCING, fenced_unmarked, "clearActive", NULL,
+         NULL),
     STEP("daemon on the chosen pod", ACTIVE, 0, daemon_up, "startDaemon", NULL, NULL),
     STEP("load the database", ACTIVE, 0, database_loaded, "load", NULL, NULL),
     /* A database an upgrade quiesced stays closed through unload and reload. */

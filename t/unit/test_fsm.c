@@ -152,6 +152,16 @@ test_situations(void)
 	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
 	       "an agent that cannot learn TimesTen's state proves nothing: wait");
 
+	/* The daemon up with the database loaded, but the probe of the database failed (its
+	 * ttIsql cut off): neither updatable nor the replication state known. */
+	healthy_pair(&o, &spec);
+	o.pods[0].st.updatable = UPDATABLE_UNKNOWN;
+	o.pods[0].st.rep_state = REP_UNKNOWN;
+	o.pods[0].st.rep_scheme = SCHEME_UNKNOWN;
+	o.pods[1].st.rep_state = REP_IDLE; /* the standby still catching up */
+	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
+	       "an active whose database could not be probed proves nothing: wait, not both lost");
+
 	healthy_pair(&o, &spec);
 	o.pods[1].exists = 0;
 	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_LOST,

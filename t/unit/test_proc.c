@@ -168,6 +168,11 @@ fresh(struct ttc_object *o, int state)
 	o->fx = &fx;
 	o->fence = o->anew = -1;
 	o->state = state;
+	if (state == TTC_ST_CONFIGURING_ACTIVE) {
+		/* As entering it does: the other pod is the one to fence. */
+		o->fence = 1;
+		snprintf(o->fence_uid, sizeof(o->fence_uid), "uid-1");
+	}
 	set_roles(o, 0);
 	orders[0] = '\0';
 	bodies[0] = '\0';
@@ -705,14 +710,18 @@ test_configure_anew(void)
 	ok(o.run.failure[0] == '\0' && orders[0] == '\0', "no order, no failure");
 	struct {
 		int daemon, db, rep_state, reachable, anew;
-		const char *why;
+		const char *bodies, *why;
 	} no[] = {
-	    {DAEMON_UP, DB_LOADED, REP_STANDBY, 1, 0, "the other is a STANDBY"},
-	    {DAEMON_UP, DB_LOADED, REP_ACTIVE, 1, 0, "the other is ACTIVE"},
-	    {DAEMON_UP, DB_LOADED, REP_UNKNOWN, 1, 0, "the other's state is not known"},
-	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 0, 0, "the other's agent does not answer"},
-	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 1, -1,
-	     "the chosen one was not serving when both went"},
+	    {DAEMON_UP, DB_LOADED, REP_STANDBY, 1, 0, "setRepState@0 {\"state\":\"ACTIVE\"}\n",
+	     "the other is a STANDBY: ACTIVE, no scheme made anew"},
+	    {DAEMON_UP, DB_LOADED, REP_ACTIVE, 1, 0, "setRepState@1 {\"state\":\"IDLE\"}\n",
+	     "the other is ACTIVE: it is fenced first"},
+	    {DAEMON_UP, DB_LOADED, REP_UNKNOWN, 1, 0, "setRepState@1 {\"state\":\"IDLE\"}\n",
+	     "the other's state is not known: it is fenced first"},
+	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 0, 0, "",
+	     "the other's agent does not answer: its pod is deleted, nothing made ACTIVE"},
+	    {DAEMON_DOWN, DB_NONE, REP_IDLE, 1, -1, "setRepState@0 {\"state\":\"ACTIVE\"}\n",
+	     "the chosen one was not serving when both went: ACTIVE, no scheme made anew"},
 	};
 	for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
 		fresh(&o, TTC_ST_CONFIGURING_ACTIVE);
@@ -724,7 +733,10 @@ test_configure_anew(void)
 		o.pods[1].reachable = no[k].reachable;
 		o.anew = no[k].anew;
 		proc_advance(&o, clock_now);
-		is_str(bodies, "setRepState@0 {\"state\":\"ACTIVE\"}\n", "%s", no[k].why);
+		is_str(bodies, no[k].bodies, "%s", no[k].why);
+		if (!no[k].reachable)
+			ok(deleted[1] == 1 && deleted_grace[1] > 0,
+			   "the pod whose agent does not answer is deleted, with a grace period");
 	}
 }
 
