@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "ops.h"
@@ -700,38 +701,62 @@ find_dsn(struct op *op)
 	return rc;
 }
 
-void
-ops_post(struct agent *a, evhtp_request_t *req, const char *name)
+struct op *
+ops_request(struct agent *a, const char *name, const char *text, size_t len, int *code, char *err,
+            size_t errlen)
 {
 	const struct op_def *def = find_def(name);
-	struct ops *o = a->ops;
 	struct op *op;
 	yajl_val body;
-	char err[512], pod[4200];
 
 	if (def == NULL) {
-		snprintf(err, sizeof(err), "no operation \"%.64s\" (GET /v1/ops lists them)", name);
-		api_error(req, 404, NULL, err);
-		return;
+		*code = 404;
+		snprintf(err, errlen, "no operation \"%.64s\" (GET /v1/ops lists them)", name);
+		return NULL;
 	}
-	if ((body = api_body(req)) == NULL)
-		return;
+	if ((body = api_parse_body(text, len, code, err, errlen)) == NULL)
+		return NULL;
 	if ((op = calloc(1, sizeof(*op))) == NULL) {
 		json_free(body);
-		api_error(req, 500, NULL, "out of memory");
-		return;
+		*code = 500;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
 	op->a = a;
 	op->def = def;
 	op->timeout_ms =
 	    def->flags & OP_ASYNC ? a->cfg.async_timeout_ms : a->cfg.utility_timeout_ms;
-	if (parse_body(op, body, err, sizeof(err)) < 0) {
+	if (parse_body(op, body, err, errlen) < 0) {
 		json_free(body);
 		op_free(op);
-		api_error(req, 400, NULL, err);
-		return;
+		*code = 400;
+		return NULL;
 	}
 	json_free(body);
+	return op;
+}
+
+void
+ops_request_free(struct op *op)
+{
+	op_free(op);
+}
+
+void
+ops_post(struct agent *a, evhtp_request_t *req, const char *name)
+{
+	struct ops *o = a->ops;
+	struct op *op;
+	char err[512], pod[4200];
+	size_t n = evbuffer_get_length(req->buffer_in);
+	const char *text = n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
+	int code;
+
+	if ((op = ops_request(a, name, text, n, &code, err, sizeof(err))) == NULL) {
+		api_error(req, code, NULL, err);
+		return;
+	}
+	const struct op_def *def = op->def;
 	if (o->running != NULL) {
 		snprintf(err, sizeof(err), "operation %s%s%s is running; one at a time",
 		         o->running->def->name, o->running->id[0] ? " " : "", o->running->id);

@@ -76,9 +76,8 @@ check_userfile(const char *key, const char *text, char *why, size_t n)
 	return NULL;
 }
 
-/* The problem with a ConfigMap's data, or NULL. */
-static const char *
-check_configmap(yajl_val cm, char *why, size_t n)
+const char *
+provision_check_configmap(yajl_val cm, char *why, size_t n)
 {
 	yajl_val data = json_get(cm, "data", NULL);
 
@@ -140,7 +139,7 @@ configmap_read(struct kube_result *r, void *arg)
 	}
 	if (json_get(r->object, "data", "adminUser", NULL) != NULL)
 		m->admin_user = 1;
-	if (check_configmap(r->object, bad, sizeof(bad)) != NULL) {
+	if (provision_check_configmap(r->object, bad, sizeof(bad)) != NULL) {
 		snprintf(why, sizeof(why), "spec.ttspec.dbConfigMap: ConfigMap %s: %s", name, bad);
 		problem(m, 1, why);
 		m->checked = (size_t)-1;
