@@ -193,7 +193,8 @@ parse_ttversion(const char *out, char *buf, size_t n)
 	p += 17;
 	while (isdigit((unsigned char)p[len]) || p[len] == '.')
 		len++;
-	if (len == 0 || len >= n || !isdigit((unsigned char)p[len - 1]))
+	if (len == 0 || len >= n || !isdigit((unsigned char)p[0]) ||
+	    !isdigit((unsigned char)p[len - 1]))
 		return -1;
 	memcpy(buf, p, len);
 	buf[len] = '\0';

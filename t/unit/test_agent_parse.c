@@ -200,6 +200,9 @@ test_others(void)
 	   "ttVersion: no number, no release");
 	ok(parse_ttversion("TimesTen Release 22.1.1.18.0 (64", buf, 4) < 0,
 	   "ttVersion: a release too long for the buffer is refused");
+	/* Found by t/fuzz/fuzz_tt_output: ".1" was taken for a release. */
+	ok(parse_ttversion("TimesTen Release .1\n", buf, sizeof(buf)) < 0,
+	   "ttVersion: a release starts with a digit");
 
 	ok(parse_isql_failed(isql_error), "ttIsql: a failed command is seen");
 	ok(!parse_isql_failed(isql_session), "ttIsql: a good session has no failure");
