@@ -547,6 +547,14 @@ str_field(yajl_val v, const char *k, char *dst, size_t n, int (*check)(const cha
 	return 0;
 }
 
+/* A DSN attribute's name, as db.ini's (a letter, then letters, digits and '_'): it becomes
+ * a line of sys.odbc.ini. */
+static int
+valid_attribute(const char *s)
+{
+	return isalpha((unsigned char)*s) && valid_name(s, 64, 0) && !strchr(s, '-');
+}
+
 static int
 check_dsn(const char *s)
 {
@@ -646,10 +654,17 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 			}
 			for (size_t j = 0; j < json_nkeys(v); j++) {
 				yajl_val a = json_value_at(v, j);
-				if (!YAJL_IS_STRING(a) && !YAJL_IS_INTEGER(a)) {
+				if (!valid_attribute(json_key_at(v, j))) {
 					snprintf(err, errlen,
-					         "field attributes: %.64s must be a string or an "
-					         "integer",
+					         "field attributes: \"%.64s\" is not an attribute name",
+					         json_key_at(v, j));
+					return -1;
+				}
+				if (!(YAJL_IS_STRING(a) && !strpbrk(a->u.string, "\r\n")) &&
+				    !YAJL_IS_INTEGER(a)) {
+					snprintf(err, errlen,
+					         "field attributes: %.64s must be an integer or a "
+					         "string of one line",
 					         json_key_at(v, j));
 					return -1;
 				}

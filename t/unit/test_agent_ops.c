@@ -39,5 +39,17 @@ main(void)
 	is_int(request("setRepState", "{\"state\":\"STANDBY\"}", err, sizeof(err)), 400,
 	       "a state other than ACTIVE or IDLE");
 
+	/* Found by t/fuzz/fuzz_agent_request: any name passed as an attribute of the DSN,
+	 * and a value could hold a line break, both written into sys.odbc.ini. */
+	is_int(request("createDatabase", "{\"attributes\":{\"DDLReplicationL%vel\":3}}", err,
+	               sizeof(err)),
+	       400, "an attribute name that is not one");
+	like(err, "is not an attribute name", "is named");
+	is_int(request("duplicate",
+	               "{\"host\":\"sample-0\",\"attributes\":{\"PermSize\":\"200\\nLogDir=/x\"}}", err,
+	               sizeof(err)),
+	       400, "an attribute value of two lines");
+	is_int(request("createDatabase", "{\"attributes\":{\"\":1}}", err, sizeof(err)), 400,
+	       "an empty attribute name");
 	return done_testing();
 }
