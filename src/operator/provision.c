@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,14 +63,19 @@ check_dbini(const char *text, char *why, size_t n)
 	return NULL;
 }
 
-/* adminUser/cacheUser: one "user/password" line. */
+/* adminUser/cacheUser: "user/password" on the first line that is not blank, both parts
+ * there once the line is trimmed, as the agent reads it (userfile_parse()). */
 static const char *
 check_userfile(const char *key, const char *text, char *why, size_t n)
 {
-	const char *slash = strchr(text, '/');
-	size_t len = strcspn(text, "\r\n");
+	const char *line = text + strspn(text, " \t\r\n\v\f");
+	size_t len = strcspn(line, "\n");
+	const char *slash;
 
-	if (slash == NULL || slash == text || (size_t)(slash - text) >= len - 1) {
+	while (len > 0 && isspace((unsigned char)line[len - 1]))
+		len--;
+	slash = memchr(line, '/', len);
+	if (slash == NULL || slash == line || slash == line + len - 1) {
 		snprintf(why, n, "%s must be one line \"user/password\"", key);
 		return why;
 	}
