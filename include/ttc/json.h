@@ -36,6 +36,9 @@ int json_bool(yajl_val v, ...) __attribute__((sentinel));
 /* Arrays: length (0 when not an array) and element i (NULL when out of range). */
 size_t json_len(yajl_val v);
 yajl_val json_at(yajl_val v, size_t i);
+/* Copies the string src into dst (n bytes), cut short if it must be between two UTF-8
+ * characters, never inside one: the copy stays writable (the writer validates UTF-8). */
+void json_strcpy(char *dst, size_t n, const char *src);
 /* Objects: number of members, and the key and value of member i. */
 size_t json_nkeys(yajl_val v);
 const char *json_key_at(yajl_val v, size_t i);

@@ -228,6 +228,23 @@ json_at(yajl_val v, size_t i)
 	return i < json_len(v) ? v->u.array.values[i] : NULL;
 }
 
+void
+json_strcpy(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (n == 0)
+		return;
+	if (len >= n) {
+		len = n - 1;
+		/* src[len] continues a character begun before it: leave that one out. */
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 size_t
 json_nkeys(yajl_val v)
 {

@@ -121,7 +121,7 @@ copy_field(yajl_val v, const char *key, char *dst, size_t n)
 {
 	const char *s = json_str(v, key, NULL);
 
-	snprintf(dst, n, "%s", s && *s ? s : "Unknown");
+	json_strcpy(dst, n, s && *s ? s : "Unknown");
 }
 
 /* The enumeration value of v's key among names; Unknown (0) for a word not known. */
@@ -233,9 +233,9 @@ agentc_parse_reply(const char *body, size_t len, struct agentc_reply *r)
 	if (v == NULL)
 		return -1;
 	if ((s = json_str(v, "message", NULL)) != NULL)
-		snprintf(r->message, sizeof(r->message), "%s", s);
+		json_strcpy(r->message, sizeof(r->message), s);
 	if ((s = json_str(v, "errmsg", NULL)) != NULL)
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", s);
+		json_strcpy(r->errmsg, sizeof(r->errmsg), s);
 	if ((s = json_str(v, "id", NULL)) != NULL && valid_async_id(s))
 		snprintf(r->id, sizeof(r->id), "%s", s);
 	r->complete = json_bool(v, "complete", NULL) == 1;

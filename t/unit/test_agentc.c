@@ -54,5 +54,13 @@ main(void)
 	const char *bad_id = "{\"id\":\"1 HTTP/1.1\\r\\nX: y\"}";
 	ok(agentc_parse_reply(bad_id, strlen(bad_id), &r) == 0 && r.id[0] == '\0',
 	   "an id that is not one plain path segment is not taken");
+
+	/* The text of a state goes into the status, whose writer refuses invalid UTF-8: cut
+	 * short, a release or a message stays whole characters (the property
+	 * t/fuzz/fuzz_agent_reply checks). 30 bytes, then a character of 2. */
+	const char *wide = "{\"release\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\"}";
+	ok(agentc_parse_state(wide, strlen(wide), &st, err, sizeof(err)) == 0,
+	   "a release too long for its field parses");
+	is_str(st.release, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "cut before the character that does not fit");
 	return done_testing();
 }

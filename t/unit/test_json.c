@@ -150,9 +150,27 @@ test_keep(void)
 	free(out);
 }
 
+static void
+test_strcpy(void)
+{
+	char buf[5];
+
+	json_strcpy(buf, sizeof(buf), "abcd");
+	is_str(buf, "abcd", "a string that fits is copied whole");
+	json_strcpy(buf, sizeof(buf), "abcdef");
+	is_str(buf, "abcd", "one too long is cut");
+	json_strcpy(buf, sizeof(buf), "abc\xc3\xa9");
+	is_str(buf, "abc", "not inside a character of two bytes");
+	json_strcpy(buf, sizeof(buf), "a\xe2\x82\xac!");
+	is_str(buf, "a\xe2\x82\xac", "a character of three bytes that fits stays");
+	json_strcpy(buf, sizeof(buf), "ab\xe2\x82\xac");
+	is_str(buf, "ab", "one that does not is left out whole");
+}
+
 int
 main(void)
 {
+	test_strcpy();
 	test_read();
 	test_write();
 	test_keep();
