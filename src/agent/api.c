@@ -114,7 +114,8 @@ yajl_val
 api_body(evhtp_request_t *req)
 {
 	size_t n = evbuffer_get_length(req->buffer_in);
-	const char *text = n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
+	const char *text =
+	    n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
 	char msg[320];
 	int code;
 	yajl_val v = api_parse_body(text, n, &code, msg, sizeof(msg));

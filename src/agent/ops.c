@@ -656,7 +656,7 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 				yajl_val a = json_value_at(v, j);
 				if (!valid_attribute(json_key_at(v, j))) {
 					snprintf(err, errlen,
-					         "field attributes: \"%.64s\" is not an attribute name",
+					         "field attributes: %.64s is not an attribute name",
 					         json_key_at(v, j));
 					return -1;
 				}
@@ -764,7 +764,8 @@ ops_post(struct agent *a, evhtp_request_t *req, const char *name)
 	struct op *op;
 	char err[512], pod[4200];
 	size_t n = evbuffer_get_length(req->buffer_in);
-	const char *text = n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
+	const char *text =
+	    n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
 	int code;
 
 	if ((op = ops_request(a, name, text, n, &code, err, sizeof(err))) == NULL) {

@@ -422,7 +422,7 @@ async_reply(struct https_request *r, const struct https_response *resp, void *ar
 		read_reply(resp, &reply);
 		if (reply.complete) {
 			order_end(p, reply.succeeded ? ORDER_OK : ORDER_FAILED,
-			          reply.succeeded        ? NULL
+			          reply.succeeded   ? NULL
 			          : reply.errmsg[0] ? reply.errmsg
 			                            : "failed");
 			return;

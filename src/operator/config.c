@@ -95,8 +95,8 @@ valid_domain(const char *s)
 
 /* The file at path, or the text (len bytes, named name in errors) when text is not NULL. */
 static struct operator_config *
-build(const char *path, const char *text, size_t len, const struct config_overrides *ov,
-      char *err, size_t errlen)
+build(const char *path, const char *text, size_t len, const struct config_overrides *ov, char *err,
+      size_t errlen)
 {
 	struct operator_config *c = calloc(1, sizeof(*c));
 	struct sockaddr_storage ss;
@@ -162,8 +162,8 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 }
 
 struct operator_config *
-config_build_text(const char *name, const char *text, size_t len,
-                  const struct config_overrides *ov, char *err, size_t errlen)
+config_build_text(const char *name, const char *text, size_t len, const struct config_overrides *ov,
+                  char *err, size_t errlen)
 {
 	return build(name, text, len, ov, err, errlen);
 }

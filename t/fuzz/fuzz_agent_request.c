@@ -106,7 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += nl ? n + 1 : n;
 	size -= nl ? n + 1 : n;
 	err[0] = '\0';
-	if ((op = ops_request(&a, name, (const char *)data, size, &code, err, sizeof(err))) != NULL) {
+	if ((op = ops_request(&a, name, (const char *)data, size, &code, err, sizeof(err))) !=
+	    NULL) {
 		check(op);
 		ops_request_free(op);
 	} else {

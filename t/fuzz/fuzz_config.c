@@ -26,8 +26,7 @@ static const struct yconf_field every_fields[] = {
     {"metrics.address", YCONF_ADDR, offsetof(struct every, addr), NULL, 0, 0},
     {"kubernetes.watch.enabled", YCONF_BOOL, offsetof(struct every, on), NULL, 0, 0},
     {"kubernetes.watch.count", YCONF_INT, offsetof(struct every, count), NULL, -5, 1000},
-    {"kubernetes.watch.wait", YCONF_DURATION, offsetof(struct every, wait), NULL, 0,
-     86400000},
+    {"kubernetes.watch.wait", YCONF_DURATION, offsetof(struct every, wait), NULL, 0, 86400000},
     {NULL, 0, 0, NULL, 0, 0},
 };
 
@@ -48,7 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(e.on == 0 || e.on == 1);
 		FUZZ_CHECK(e.count >= -5 && e.count <= 1000);
 		FUZZ_CHECK(e.wait >= 0 && e.wait <= 86400000);
-		FUZZ_CHECK(e.addr == NULL || netaddr_parse(e.addr, &ss, &sslen, why, sizeof(why)) == 0);
+		FUZZ_CHECK(e.addr == NULL ||
+		           netaddr_parse(e.addr, &ss, &sslen, why, sizeof(why)) == 0);
 	} else {
 		FUZZ_CHECK(strncmp(err, "fuzz.yaml:", 10) == 0);
 	}

@@ -20,10 +20,17 @@ text_of(yajl_val v)
 }
 
 /* What an informer keeps of a pod. */
-static const char *const pod_paths[] = {
-    "apiVersion",           "kind",          "metadata", "-metadata.managedFields",
-    "spec.nodeName",        "spec.containers.image", "status.phase",
-    "status.conditions.type", "status.conditions.status", "status.podIP", NULL};
+static const char *const pod_paths[] = {"apiVersion",
+                                        "kind",
+                                        "metadata",
+                                        "-metadata.managedFields",
+                                        "spec.nodeName",
+                                        "spec.containers.image",
+                                        "status.phase",
+                                        "status.conditions.type",
+                                        "status.conditions.status",
+                                        "status.podIP",
+                                        NULL};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

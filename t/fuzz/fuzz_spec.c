@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(s, obj);
 		spec_free(s);
 	} else {
-		FUZZ_CHECK(strncmp(err, "spec.ttspec", 11) == 0 || strncmp(err, "metadata.name", 13) == 0);
+		FUZZ_CHECK(strncmp(err, "spec.ttspec", 11) == 0 ||
+		           strncmp(err, "metadata.name", 13) == 0);
 	}
 	/* Quantities alone: every string of ttspec. */
 	yajl_val ttspec = json_get(obj, "spec", "ttspec", NULL);

@@ -75,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(st.app_connections >= 0);
 	}
 	if (parse_ttversion(out, buf, sizeof(buf)) == 0)
-		FUZZ_CHECK(isdigit((unsigned char)buf[0]) && strspn(buf, "0123456789.") == strlen(buf));
+		FUZZ_CHECK(isdigit((unsigned char)buf[0]) &&
+		           strspn(buf, "0123456789.") == strlen(buf));
 	(void)parse_isql_failed(out);
 	if (parse_tt_error(out, buf, sizeof(buf)) == 0)
 		FUZZ_CHECK(buf[0] != '\0');
@@ -88,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(w >= -1 && w <= 1);
 
 	if (userfile_parse(out, &user, &password, err, sizeof(err)) == 0) {
-		FUZZ_CHECK(user[0] != '\0' && strlen(user) <= 30 && strpbrk(user, "/ \t\r\n") == NULL);
+		FUZZ_CHECK(user[0] != '\0' && strlen(user) <= 30 &&
+		           strpbrk(user, "/ \t\r\n") == NULL);
 		FUZZ_CHECK(password[0] != '\0' && strchr(password, '\n') == NULL);
 		free(user);
 		free(password);

@@ -26,8 +26,9 @@ main(void)
 
 	a.cfg.utility_timeout_ms = 120000;
 	a.cfg.async_timeout_ms = 600000;
-	is_int(request("createDatabase", "{\"dsn\":\"sample\",\"attributes\":{\"PermSize\":200,"
-	                                 "\"DDLReplicationLevel\":\"3\"}}",
+	is_int(request("createDatabase",
+	               "{\"dsn\":\"sample\",\"attributes\":{\"PermSize\":200,"
+	               "\"DDLReplicationLevel\":\"3\"}}",
 	               err, sizeof(err)),
 	       200, "createDatabase with attributes");
 	is_int(request("startDaemon", "  \r\n", err, sizeof(err)), 200, "an empty body is {}");
@@ -46,8 +47,8 @@ main(void)
 	       400, "an attribute name that is not one");
 	like(err, "is not an attribute name", "is named");
 	is_int(request("duplicate",
-	               "{\"host\":\"sample-0\",\"attributes\":{\"PermSize\":\"200\\nLogDir=/x\"}}", err,
-	               sizeof(err)),
+	               "{\"host\":\"sample-0\",\"attributes\":{\"PermSize\":\"200\\nLogDir=/x\"}}",
+	               err, sizeof(err)),
 	       400, "an attribute value of two lines");
 	is_int(request("createDatabase", "{\"attributes\":{\"\":1}}", err, sizeof(err)), 400,
 	       "an empty attribute name");

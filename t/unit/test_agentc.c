@@ -61,6 +61,7 @@ main(void)
 	const char *wide = "{\"release\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\"}";
 	ok(agentc_parse_state(wide, strlen(wide), &st, err, sizeof(err)) == 0,
 	   "a release too long for its field parses");
-	is_str(st.release, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "cut before the character that does not fit");
+	is_str(st.release, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	       "cut before the character that does not fit");
 	return done_testing();
 }

@@ -36,7 +36,8 @@ main(void)
 	   "adminUser after a blank line, with spaces around");
 	ok(check("{\"notes.txt\":\"x\"}", why, sizeof(why)) != NULL, "an unknown file");
 	like(why, "notes.txt is not a TimesTen metadata file", "is named");
-	ok(check("{\"db.ini\":\"DataStore=/x\"}", why, sizeof(why)) != NULL, "db.ini sets DataStore");
+	ok(check("{\"db.ini\":\"DataStore=/x\"}", why, sizeof(why)) != NULL,
+	   "db.ini sets DataStore");
 	ok(check("{\"adminUser\":\"scott\"}", why, sizeof(why)) != NULL, "adminUser without '/'");
 
 	/* Found by t/fuzz/fuzz_configmap: a blank first line made the length of the line
