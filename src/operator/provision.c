@@ -17,6 +17,7 @@
 #include "ttc/json.h"
 #include "ttc/log.h"
 #include "ttc/tls.h"
+#include "ttc/userfile.h"
 
 #define CERT_DAYS 3650
 #define RETRY_SECONDS 5
@@ -64,22 +65,39 @@ check_dbini(const char *text, char *why, size_t n)
 }
 
 /* adminUser/cacheUser: "user/password" on the first line that is not blank, both parts
- * there once the line is trimmed, as the agent reads it (userfile_parse()). */
+ * there once the line is trimmed, no line up to it longer than the agent reads: as the
+ * agent reads it (userfile_parse()). */
 static const char *
 check_userfile(const char *key, const char *text, char *why, size_t n)
 {
-	const char *line = text + strspn(text, " \t\r\n\v\f");
-	size_t len = strcspn(line, "\n");
-	const char *slash;
+	for (const char *p = text;; p++) {
+		size_t raw = strcspn(p, "\n");
+		size_t len = raw > 0 && p[raw - 1] == '\r' ? raw - 1 : raw;
+		const char *s = p, *slash;
 
-	while (len > 0 && isspace((unsigned char)line[len - 1]))
-		len--;
-	slash = memchr(line, '/', len);
-	if (slash == NULL || slash == line || slash == line + len - 1) {
-		snprintf(why, n, "%s must be one line \"user/password\"", key);
-		return why;
+		if (len > USERFILE_MAX_LINE) {
+			snprintf(why, n, "%s has a line longer than %d bytes", key,
+			         USERFILE_MAX_LINE);
+			return why;
+		}
+		while (len > 0 && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)s[len - 1]))
+			len--;
+		if (len > 0) {
+			slash = memchr(s, '/', len);
+			if (slash == NULL || slash == s || slash == s + len - 1)
+				break;
+			return NULL;
+		}
+		p += raw;
+		if (*p == '\0')
+			break;
 	}
-	return NULL;
+	snprintf(why, n, "%s must be one line \"user/password\"", key);
+	return why;
 }
 
 const char *

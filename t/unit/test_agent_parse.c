@@ -277,6 +277,15 @@ test_files(void)
 	   "adminUser: a bad user name");
 	ok(strstr(err, "secretpw") == NULL, "adminUser: the error does not show the password");
 	ok(userfile_parse("\n\n", &user, &pw, err, sizeof(err)) < 0, "adminUser: empty");
+
+	/* A password past 511 bytes was cut where the line buffer ended (found by
+	 * t/fuzz/fuzz_configmap, which holds the operator's check to the agent's reading). */
+	char text[700];
+	snprintf(text, sizeof(text), "scott/%0600d\n", 7);
+	ok(userfile_parse(text, &user, &pw, err, sizeof(err)) < 0 && user == NULL,
+	   "adminUser: a line longer than 511 bytes is refused, not cut");
+	is_str(err, "a line is longer than 511 bytes", "adminUser: saying why");
+	ok(strstr(err, "0000") == NULL, "adminUser: without the password");
 }
 
 static void

@@ -49,5 +49,17 @@ main(void)
 	   "cacheUser without a user once trimmed");
 	ok(check("{\"adminUser\":\"scott/  \\r\\n\"}", why, sizeof(why)) != NULL,
 	   "adminUser without a password once trimmed");
+
+	/* Found by t/fuzz/fuzz_configmap: a line longer than the agent reads passed here, and
+	 * the agent, which cut it, found no '/' in what it kept. */
+	char data[1200], pad[600];
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(data, sizeof(data), "{\"adminUser\":\"scott%s/tiger\"}", pad);
+	ok(check(data, why, sizeof(why)) != NULL, "adminUser of a line longer than 511 bytes");
+	like(why, "adminUser has a line longer than 511 bytes", "is told");
+	memset(pad, ' ', sizeof(pad) - 1);
+	snprintf(data, sizeof(data), "{\"adminUser\":\"%s\\nscott/tiger\"}", pad);
+	ok(check(data, why, sizeof(why)) != NULL, "a blank line longer than 511 bytes before it");
 	return done_testing();
 }
