@@ -69,7 +69,8 @@ void jw_int(struct jw *w, long long v);
 void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
-/* Writes a parsed value as it is (to pass a subtree through). */
+/* Writes a parsed value as it is (to pass a subtree through). Like every call, it fails
+ * past a nesting depth of 128, yajl_gen's limit. */
 void jw_val(struct jw *w, yajl_val v);
 
 /* A key and its value in one call. */

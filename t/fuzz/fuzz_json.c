@@ -1,12 +1,31 @@
 /*
  * The JSON helpers (src/common/json.c): parsing, the deep copy, the pruning the informers
- * apply to every object they cache, and the writer. A parsed value copies and writes back
- * as the same document, and pruned it still writes.
+ * apply to every object they cache, and the writer. A parsed value copies, and writes back
+ * as the same document unless it is nested deeper than the writer goes (yajl_gen's 128);
+ * pruned, it still writes.
  */
 #include "config.h"
 
 #include "fuzz.h"
 #include "ttc/json.h"
+
+#define WRITER_MAX_DEPTH 128
+
+static size_t
+depth(yajl_val v)
+{
+	size_t d = 0, sub;
+
+	if (YAJL_IS_ARRAY(v) || YAJL_IS_OBJECT(v))
+		d = 1;
+	for (size_t i = 0; i < json_len(v); i++)
+		if ((sub = 1 + depth(json_at(v, i))) > d)
+			d = sub;
+	for (size_t i = 0; i < json_nkeys(v); i++)
+		if ((sub = 1 + depth(json_value_at(v, i))) > d)
+			d = sub;
+	return d;
+}
 
 static char *
 text_of(yajl_val v)
@@ -48,7 +67,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(copy != NULL);
 	a = text_of(v);
 	b = text_of(copy);
-	FUZZ_CHECK(a != NULL && b != NULL && strcmp(a, b) == 0);
+	if (depth(v) <= WRITER_MAX_DEPTH)
+		FUZZ_CHECK(a != NULL && b != NULL && strcmp(a, b) == 0);
+	else
+		FUZZ_CHECK(a == NULL && b == NULL);
 	free(a);
 	free(b);
 	json_free(copy);
@@ -67,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	json_keep(v, pod_paths);
 	a = text_of(v);
-	FUZZ_CHECK(a != NULL);
+	FUZZ_CHECK(a != NULL || depth(v) > WRITER_MAX_DEPTH);
 	free(a);
 	json_free(v);
 	return 0;
