@@ -36,6 +36,9 @@ int json_bool(yajl_val v, ...) __attribute__((sentinel));
 /* Arrays: length (0 when not an array) and element i (NULL when out of range). */
 size_t json_len(yajl_val v);
 yajl_val json_at(yajl_val v, size_t i);
+/* Copies the string src into dst (n bytes), cut short if it must be between two UTF-8
+ * characters, never inside one: the copy stays writable (the writer validates UTF-8). */
+void json_strcpy(char *dst, size_t n, const char *src);
 /* Objects: number of members, and the key and value of member i. */
 size_t json_nkeys(yajl_val v);
 const char *json_key_at(yajl_val v, size_t i);
@@ -66,7 +69,8 @@ void jw_int(struct jw *w, long long v);
 void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
-/* Writes a parsed value as it is (to pass a subtree through). */
+/* Writes a parsed value as it is (to pass a subtree through). Like every call, it fails
+ * past a nesting depth of 128, yajl_gen's limit. */
 void jw_val(struct jw *w, yajl_val v);
 
 /* A key and its value in one call. */

@@ -236,6 +236,9 @@ void api_reply_json(evhtp_request_t *req, int code, char *json, size_t len);
  * replying 400/413/415 itself. */
 struct yajl_val_s;
 struct yajl_val_s *api_body(evhtp_request_t *req);
+/* The checks of api_body on text (n bytes, as it came): the object, or NULL with the HTTP
+ * status (400, 413) in *code and the reason in msg. */
+struct yajl_val_s *api_parse_body(const char *text, size_t n, int *code, char *msg, size_t msglen);
 
 /* ---- hold.c: requests answered later (after a probe or an operation) ---- */
 

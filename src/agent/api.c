@@ -81,34 +81,47 @@ json_error_fn(evhtp_request_t *req, int code, const char *reason)
 }
 
 yajl_val
-api_body(evhtp_request_t *req)
+api_parse_body(const char *text, size_t n, int *code, char *msg, size_t msglen)
 {
-	size_t n = evbuffer_get_length(req->buffer_in);
-	char err[256], msg[320];
+	char err[256];
+	size_t i = 0;
 	yajl_val v;
 
 	if (n > AGENT_MAX_BODY) {
-		snprintf(msg, sizeof(msg), "the request body is larger than %d bytes",
-		         AGENT_MAX_BODY);
-		api_error(req, 413, NULL, msg);
+		*code = 413;
+		snprintf(msg, msglen, "the request body is larger than %d bytes", AGENT_MAX_BODY);
 		return NULL;
 	}
-	const char *text = (const char *)evbuffer_pullup(req->buffer_in, -1);
-	size_t i = 0;
 	while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
 	if (i == n)
 		text = "{}", n = 2, i = 0;
 	if ((v = json_parse(text + i, n - i, err, sizeof(err))) == NULL) {
-		snprintf(msg, sizeof(msg), "the request body is not valid JSON: %s", err);
-		api_error(req, 400, NULL, msg);
+		*code = 400;
+		snprintf(msg, msglen, "the request body is not valid JSON: %s", err);
 		return NULL;
 	}
 	if (!YAJL_IS_OBJECT(v)) {
 		json_free(v);
-		api_error(req, 400, NULL, "the request body must be a JSON object");
+		*code = 400;
+		snprintf(msg, msglen, "the request body must be a JSON object");
 		return NULL;
 	}
+	return v;
+}
+
+yajl_val
+api_body(evhtp_request_t *req)
+{
+	size_t n = evbuffer_get_length(req->buffer_in);
+	const char *text =
+	    n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
+	char msg[320];
+	int code;
+	yajl_val v = api_parse_body(text, n, &code, msg, sizeof(msg));
+
+	if (v == NULL)
+		api_error(req, code, NULL, msg);
 	return v;
 }
 

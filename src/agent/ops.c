@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "ops.h"
@@ -546,6 +547,14 @@ str_field(yajl_val v, const char *k, char *dst, size_t n, int (*check)(const cha
 	return 0;
 }
 
+/* A DSN attribute's name, as db.ini's (a letter, then letters, digits and '_'): it becomes
+ * a line of sys.odbc.ini. */
+static int
+valid_attribute(const char *s)
+{
+	return isalpha((unsigned char)*s) && valid_name(s, 64, 0) && !strchr(s, '-');
+}
+
 static int
 check_dsn(const char *s)
 {
@@ -645,10 +654,17 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 			}
 			for (size_t j = 0; j < json_nkeys(v); j++) {
 				yajl_val a = json_value_at(v, j);
-				if (!YAJL_IS_STRING(a) && !YAJL_IS_INTEGER(a)) {
+				if (!valid_attribute(json_key_at(v, j))) {
 					snprintf(err, errlen,
-					         "field attributes: %.64s must be a string or an "
-					         "integer",
+					         "field attributes: %.64s is not an attribute name",
+					         json_key_at(v, j));
+					return -1;
+				}
+				if (!(YAJL_IS_STRING(a) && !strpbrk(a->u.string, "\r\n")) &&
+				    !YAJL_IS_INTEGER(a)) {
+					snprintf(err, errlen,
+					         "field attributes: %.64s must be an integer or a "
+					         "string of one line",
 					         json_key_at(v, j));
 					return -1;
 				}
@@ -700,38 +716,63 @@ find_dsn(struct op *op)
 	return rc;
 }
 
-void
-ops_post(struct agent *a, evhtp_request_t *req, const char *name)
+struct op *
+ops_request(struct agent *a, const char *name, const char *text, size_t len, int *code, char *err,
+            size_t errlen)
 {
 	const struct op_def *def = find_def(name);
-	struct ops *o = a->ops;
 	struct op *op;
 	yajl_val body;
-	char err[512], pod[4200];
 
 	if (def == NULL) {
-		snprintf(err, sizeof(err), "no operation \"%.64s\" (GET /v1/ops lists them)", name);
-		api_error(req, 404, NULL, err);
-		return;
+		*code = 404;
+		snprintf(err, errlen, "no operation \"%.64s\" (GET /v1/ops lists them)", name);
+		return NULL;
 	}
-	if ((body = api_body(req)) == NULL)
-		return;
+	if ((body = api_parse_body(text, len, code, err, errlen)) == NULL)
+		return NULL;
 	if ((op = calloc(1, sizeof(*op))) == NULL) {
 		json_free(body);
-		api_error(req, 500, NULL, "out of memory");
-		return;
+		*code = 500;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
 	op->a = a;
 	op->def = def;
 	op->timeout_ms =
 	    def->flags & OP_ASYNC ? a->cfg.async_timeout_ms : a->cfg.utility_timeout_ms;
-	if (parse_body(op, body, err, sizeof(err)) < 0) {
+	if (parse_body(op, body, err, errlen) < 0) {
 		json_free(body);
 		op_free(op);
-		api_error(req, 400, NULL, err);
-		return;
+		*code = 400;
+		return NULL;
 	}
 	json_free(body);
+	return op;
+}
+
+void
+ops_request_free(struct op *op)
+{
+	op_free(op);
+}
+
+void
+ops_post(struct agent *a, evhtp_request_t *req, const char *name)
+{
+	struct ops *o = a->ops;
+	struct op *op;
+	char err[512], pod[4200];
+	size_t n = evbuffer_get_length(req->buffer_in);
+	const char *text =
+	    n > AGENT_MAX_BODY ? "" : (const char *)evbuffer_pullup(req->buffer_in, -1);
+	int code;
+
+	if ((op = ops_request(a, name, text, n, &code, err, sizeof(err))) == NULL) {
+		api_error(req, code, NULL, err);
+		return;
+	}
+	const struct op_def *def = op->def;
 	if (o->running != NULL) {
 		snprintf(err, sizeof(err), "operation %s%s%s is running; one at a time",
 		         o->running->def->name, o->running->id[0] ? " " : "", o->running->id);

@@ -148,6 +148,15 @@ char *op_read_config(struct op *op, const char *name, int *missing);
 
 extern const struct op_def ops_table[];
 
+/*
+ * A request for operation name with its body (len bytes, as it came) read and checked into
+ * a new operation, not started: NULL with the HTTP status in *code (404 no such operation,
+ * 400, 413) and the reason in err. Freed with ops_request_free unless it runs.
+ */
+struct op *ops_request(struct agent *a, const char *name, const char *text, size_t len, int *code,
+                       char *err, size_t errlen);
+void ops_request_free(struct op *op);
+
 /* Starts an operation of the agent's own (no request; def is in no table), for the
  * object's DSN, after cancelling the running one; on_end is called when it ends. 0, or -1
  * when it cannot start (logged; on_end is not called). */

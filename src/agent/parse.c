@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "agent.h"
+#include "ttc/userfile.h"
 
 /* Copies line number i of text (without its newline, at most n-1 bytes) into buf. */
 static const char *
@@ -193,7 +194,8 @@ parse_ttversion(const char *out, char *buf, size_t n)
 	p += 17;
 	while (isdigit((unsigned char)p[len]) || p[len] == '.')
 		len++;
-	if (len == 0 || len >= n || !isdigit((unsigned char)p[len - 1]))
+	if (len == 0 || len >= n || !isdigit((unsigned char)p[0]) ||
+	    !isdigit((unsigned char)p[len - 1]))
 		return -1;
 	memcpy(buf, p, len);
 	buf[len] = '\0';
@@ -433,12 +435,21 @@ fail:
 int
 userfile_parse(const char *text, char **user, char **password, char *err, size_t errlen)
 {
-	char line[512];
-	const char *p = text;
+	char line[USERFILE_MAX_LINE + 1];
+	const char *p, *q = text;
 	char *t = NULL, *slash;
 
 	*user = *password = NULL;
-	while ((p = next_line(p, line, sizeof(line))) != NULL) {
+	while ((p = next_line(q, line, sizeof(line))) != NULL) {
+		size_t len = strcspn(q, "\n");
+		if (len > 0 && q[len - 1] == '\r')
+			len--;
+		if (len > USERFILE_MAX_LINE) {
+			snprintf(err, errlen, "a line is longer than %d bytes", USERFILE_MAX_LINE);
+			explicit_bzero(line, sizeof(line));
+			return -1;
+		}
+		q = p;
 		t = trim(line);
 		if (*t != '\0')
 			break;

@@ -47,22 +47,64 @@ json_free(yajl_val v)
 		yajl_tree_free(v);
 }
 
+/* Node by node, allocated as yajl's tree is (malloc), so that json_free frees it; a
+ * partial copy counts only its members copied whole. Not through the writer: yajl_gen
+ * stops at a depth of 128, which a parsed tree may pass. */
 yajl_val
 json_copy(yajl_val v)
 {
-	struct jw w;
-	char *text, err[64];
-	size_t len;
-	yajl_val copy;
+	yajl_val c;
+	size_t n;
 
-	if (v == NULL || jw_init(&w) < 0)
+	if (v == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	jw_val(&w, v);
-	if ((text = jw_finish(&w, &len)) == NULL)
-		return NULL;
-	copy = json_parse(text, len, err, sizeof(err));
-	free(text);
-	return copy;
+	c->type = v->type;
+	switch (v->type) {
+	case yajl_t_string:
+		if ((c->u.string = strdup(v->u.string)) == NULL)
+			goto fail;
+		break;
+	case yajl_t_number:
+		c->u.number = v->u.number;
+		if ((c->u.number.r = strdup(v->u.number.r)) == NULL)
+			goto fail;
+		break;
+	case yajl_t_object:
+		n = v->u.object.len;
+		c->u.object.keys = calloc(n ? n : 1, sizeof(c->u.object.keys[0]));
+		c->u.object.values = calloc(n ? n : 1, sizeof(c->u.object.values[0]));
+		if (c->u.object.keys == NULL || c->u.object.values == NULL)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			char *k = strdup(v->u.object.keys[i]);
+			yajl_val e = json_copy(v->u.object.values[i]);
+			if (k == NULL || e == NULL) {
+				free(k);
+				json_free(e);
+				goto fail;
+			}
+			c->u.object.keys[i] = k;
+			c->u.object.values[i] = e;
+			c->u.object.len = i + 1;
+		}
+		break;
+	case yajl_t_array:
+		n = v->u.array.len;
+		if ((c->u.array.values = calloc(n ? n : 1, sizeof(c->u.array.values[0]))) == NULL)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			if ((c->u.array.values[i] = json_copy(v->u.array.values[i])) == NULL)
+				goto fail;
+			c->u.array.len = i + 1;
+		}
+		break;
+	default:
+		break;
+	}
+	return c;
+fail:
+	json_free(c);
+	return NULL;
 }
 
 /* The rest of a dotted path after its first segment when that is key ("" when the path
@@ -226,6 +268,23 @@ yajl_val
 json_at(yajl_val v, size_t i)
 {
 	return i < json_len(v) ? v->u.array.values[i] : NULL;
+}
+
+void
+json_strcpy(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (n == 0)
+		return;
+	if (len >= n) {
+		len = n - 1;
+		/* src[len] continues a character begun before it: leave that one out. */
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 size_t

@@ -121,7 +121,7 @@ copy_field(yajl_val v, const char *key, char *dst, size_t n)
 {
 	const char *s = json_str(v, key, NULL);
 
-	snprintf(dst, n, "%s", s && *s ? s : "Unknown");
+	json_strcpy(dst, n, s && *s ? s : "Unknown");
 }
 
 /* The enumeration value of v's key among names; Unknown (0) for a word not known. */
@@ -206,28 +206,72 @@ body_text(const struct https_response *resp, size_t *len)
 	return s;
 }
 
+/* An asynchronous operation's id goes into a request path: one segment of plain
+ * characters, as the agent makes them ("<boot>-<n>"). */
+static int
+valid_async_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= sizeof(((struct agentc_reply *)NULL)->id))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+int
+agentc_parse_reply(const char *body, size_t len, struct agentc_reply *r)
+{
+	char err[64];
+	yajl_val v = json_parse(body, len, err, sizeof(err));
+	const char *s;
+
+	memset(r, 0, sizeof(*r));
+	if (v == NULL)
+		return -1;
+	if ((s = json_str(v, "message", NULL)) != NULL)
+		json_strcpy(r->message, sizeof(r->message), s);
+	if ((s = json_str(v, "errmsg", NULL)) != NULL)
+		json_strcpy(r->errmsg, sizeof(r->errmsg), s);
+	if ((s = json_str(v, "id", NULL)) != NULL && valid_async_id(s))
+		snprintf(r->id, sizeof(r->id), "%s", s);
+	r->complete = json_bool(v, "complete", NULL) == 1;
+	s = json_str(v, "status", NULL);
+	r->succeeded = s != NULL && strcmp(s, "Succeeded") == 0;
+	json_free(v);
+	return 0;
+}
+
+/* The body of resp read into r (empty when there is none or it is not JSON). */
+static void
+read_reply(const struct https_response *resp, struct agentc_reply *r)
+{
+	size_t len;
+	char *text = body_text(resp, &len);
+
+	if (text == NULL || agentc_parse_reply(text, len, r) < 0)
+		memset(r, 0, sizeof(*r));
+	free(text);
+}
+
 /* "reason: message" of an agent error reply, or the transport error. */
 static void
 describe_failure(const struct https_response *resp, char *buf, size_t n)
 {
-	size_t len;
-	char *text, err[64];
-	yajl_val v;
+	struct agentc_reply r;
 
 	if (resp->status == 0) {
 		snprintf(buf, n, "%s", resp->errmsg ? resp->errmsg : https_err_name(resp->err));
 		return;
 	}
-	text = body_text(resp, &len);
-	v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
-	const char *msg = json_str(v, "message", NULL);
-	const char *errmsg = json_str(v, "errmsg", NULL);
+	read_reply(resp, &r);
 	snprintf(buf, n, "HTTP %d: %s", resp->status,
-	         errmsg && *errmsg ? errmsg
-	         : msg             ? msg
-	                           : "no detail");
-	json_free(v);
-	free(text);
+	         r.errmsg[0]    ? r.errmsg
+	         : r.message[0] ? r.message
+	                        : "no detail");
 }
 
 static void
@@ -370,24 +414,17 @@ async_reply(struct https_request *r, const struct https_response *resp, void *ar
 {
 	struct pending *p = arg;
 	struct timespec now;
-	char why[512], err[64];
-	size_t len;
+	struct agentc_reply reply;
 
 	(void)r;
 	p->req = NULL;
 	if (resp->status == 200) {
-		char *text = body_text(resp, &len);
-		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
-		int complete = json_bool(v, "complete", NULL) == 1;
-		const char *status = json_str(v, "status", NULL);
-		const char *errmsg = json_str(v, "errmsg", NULL);
-		int succeeded = status != NULL && strcmp(status, "Succeeded") == 0;
-
-		snprintf(why, sizeof(why), "%s", errmsg && *errmsg ? errmsg : "failed");
-		json_free(v);
-		free(text);
-		if (complete) {
-			order_end(p, succeeded ? ORDER_OK : ORDER_FAILED, succeeded ? NULL : why);
+		read_reply(resp, &reply);
+		if (reply.complete) {
+			order_end(p, reply.succeeded ? ORDER_OK : ORDER_FAILED,
+			          reply.succeeded   ? NULL
+			          : reply.errmsg[0] ? reply.errmsg
+			                            : "failed");
 			return;
 		}
 	} else if (resp->status == 404) {
@@ -423,33 +460,23 @@ static void
 order_reply(struct https_request *r, const struct https_response *resp, void *arg)
 {
 	struct pending *p = arg;
-	char why[512], err[64];
-	size_t len;
+	struct agentc_reply reply;
+	char why[512];
 
 	(void)r;
 	p->req = NULL;
 	if (resp->status == 200 || resp->status == 201) {
 		/* What the agent says it did goes to the log and the procedure. */
-		char *text = body_text(resp, &len);
-		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
-		const char *said = json_str(v, "message", NULL);
-
-		snprintf(why, sizeof(why), "%s", said ? said : "");
-		json_free(v);
-		free(text);
-		order_end(p, ORDER_OK, why[0] ? why : NULL);
+		read_reply(resp, &reply);
+		order_end(p, ORDER_OK, reply.message[0] ? reply.message : NULL);
 		return;
 	}
 	if (resp->status == 202) {
-		char *text = body_text(resp, &len);
-		yajl_val v = text ? json_parse(text, len, err, sizeof(err)) : NULL;
-		const char *id = json_str(v, "id", NULL);
-		snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
-		json_free(v);
-		free(text);
+		read_reply(resp, &reply);
+		snprintf(p->id, sizeof(p->id), "%s", reply.id);
 		if (p->id[0] == '\0') {
 			order_end(p, ORDER_FAILED,
-			          "the agent accepted the operation without an id");
+			          "the agent accepted the operation without a usable id");
 			return;
 		}
 		async_poll(-1, 0, p);

@@ -67,4 +67,16 @@ int agentc_lease(struct agentc *c, long long seconds, int request_ms, agentc_lea
 int agentc_parse_state(const char *json, size_t len, struct agent_state *st, char *err,
                        size_t errlen);
 
+/* What the body of an agent's other replies says (an order's, an asynchronous operation's
+ * progress, an error), read once where it enters. Absent or ill-typed members stay empty. */
+struct agentc_reply {
+	char message[512]; /* "message" */
+	char errmsg[512];  /* "errmsg": TimesTen's error */
+	char id[64];       /* "id" of an asynchronous operation; "" unless one plain path segment */
+	int complete;      /* "complete": true */
+	int succeeded;     /* "status": "Succeeded" */
+};
+/* Reads body (not NUL-terminated, may be anything) into r; -1 when it is not JSON. */
+int agentc_parse_reply(const char *body, size_t len, struct agentc_reply *r);
+
 #endif

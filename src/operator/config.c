@@ -93,8 +93,10 @@ valid_domain(const char *s)
 	}
 }
 
-struct operator_config *
-config_build(const char *path, const struct config_overrides *ov, char *err, size_t errlen)
+/* The file at path, or the text (len bytes, named name in errors) when text is not NULL. */
+static struct operator_config *
+build(const char *path, const char *text, size_t len, const struct config_overrides *ov, char *err,
+      size_t errlen)
 {
 	struct operator_config *c = calloc(1, sizeof(*c));
 	struct sockaddr_storage ss;
@@ -112,7 +114,8 @@ config_build(const char *path, const struct config_overrides *ov, char *err, siz
 	    set_string(&c->namespace, "") < 0 || set_string(&c->kubeconfig, "") < 0 ||
 	    set_string(&c->cluster_domain, DEFAULT_CLUSTER_DOMAIN) < 0)
 		goto oom;
-	if (path != NULL && yconf_load_file(path, fields, c, err, errlen) < 0)
+	if (text != NULL ? yconf_load_string(path, text, len, fields, c, err, errlen) < 0
+	                 : path != NULL && yconf_load_file(path, fields, c, err, errlen) < 0)
 		goto fail;
 	if (c->namespace[0] == '\0' && (env = getenv("WATCH_NAMESPACE")) != NULL &&
 	    set_string(&c->namespace, env) < 0)
@@ -150,6 +153,19 @@ oom:
 fail:
 	config_free(c);
 	return NULL;
+}
+
+struct operator_config *
+config_build(const char *path, const struct config_overrides *ov, char *err, size_t errlen)
+{
+	return build(path, NULL, 0, ov, err, errlen);
+}
+
+struct operator_config *
+config_build_text(const char *name, const char *text, size_t len, const struct config_overrides *ov,
+                  char *err, size_t errlen)
+{
+	return build(name, text, len, ov, err, errlen);
 }
 
 int

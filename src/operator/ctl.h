@@ -137,6 +137,9 @@ int ctl_informers_synced(const struct controller *c);
 /* Checks the spec's ConfigMaps; 1 usable, 0 not known yet (a read is under way), -1
  * unusable (o->message says why). */
 int provision_check(struct managed *m);
+/* The problem with a ConfigMap's data (its keys the /ttconfig files, db.ini and adminUser
+ * well-formed) written into why, or NULL when it is usable. */
+const char *provision_check_configmap(yajl_val cm, char *why, size_t n);
 /* Creates whatever owned object is missing. */
 void provision_ensure(struct managed *m);
 /* Writes a changed spec to the StatefulSet. */

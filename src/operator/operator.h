@@ -68,6 +68,10 @@ struct ttc_operator {
 /* config.c */
 struct operator_config *config_build(const char *path, const struct config_overrides *ov, char *err,
                                      size_t errlen);
+/* The same with the YAML text in memory (not NUL-terminated), named name in errors. */
+struct operator_config *config_build_text(const char *name, const char *text, size_t len,
+                                          const struct config_overrides *ov, char *err,
+                                          size_t errlen);
 void config_free(struct operator_config *c);
 /* Logs each setting that differs between old and new; returns how many differ. */
 int config_log_changes(const struct operator_config *old, const struct operator_config *new);

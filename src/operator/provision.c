@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "ttc/json.h"
 #include "ttc/log.h"
 #include "ttc/tls.h"
+#include "ttc/userfile.h"
 
 #define CERT_DAYS 3650
 #define RETRY_SECONDS 5
@@ -62,23 +64,44 @@ check_dbini(const char *text, char *why, size_t n)
 	return NULL;
 }
 
-/* adminUser/cacheUser: one "user/password" line. */
+/* adminUser/cacheUser: "user/password" on the first line that is not blank, both parts
+ * there once the line is trimmed, no line up to it longer than the agent reads: as the
+ * agent reads it (userfile_parse()). */
 static const char *
 check_userfile(const char *key, const char *text, char *why, size_t n)
 {
-	const char *slash = strchr(text, '/');
-	size_t len = strcspn(text, "\r\n");
+	for (const char *p = text;; p++) {
+		size_t raw = strcspn(p, "\n");
+		size_t len = raw > 0 && p[raw - 1] == '\r' ? raw - 1 : raw;
+		const char *s = p, *slash;
 
-	if (slash == NULL || slash == text || (size_t)(slash - text) >= len - 1) {
-		snprintf(why, n, "%s must be one line \"user/password\"", key);
-		return why;
+		if (len > USERFILE_MAX_LINE) {
+			snprintf(why, n, "%s has a line longer than %d bytes", key,
+			         USERFILE_MAX_LINE);
+			return why;
+		}
+		while (len > 0 && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)s[len - 1]))
+			len--;
+		if (len > 0) {
+			slash = memchr(s, '/', len);
+			if (slash == NULL || slash == s || slash == s + len - 1)
+				break;
+			return NULL;
+		}
+		p += raw;
+		if (*p == '\0')
+			break;
 	}
-	return NULL;
+	snprintf(why, n, "%s must be one line \"user/password\"", key);
+	return why;
 }
 
-/* The problem with a ConfigMap's data, or NULL. */
-static const char *
-check_configmap(yajl_val cm, char *why, size_t n)
+const char *
+provision_check_configmap(yajl_val cm, char *why, size_t n)
 {
 	yajl_val data = json_get(cm, "data", NULL);
 
@@ -140,7 +163,7 @@ configmap_read(struct kube_result *r, void *arg)
 	}
 	if (json_get(r->object, "data", "adminUser", NULL) != NULL)
 		m->admin_user = 1;
-	if (check_configmap(r->object, bad, sizeof(bad)) != NULL) {
+	if (provision_check_configmap(r->object, bad, sizeof(bad)) != NULL) {
 		snprintf(why, sizeof(why), "spec.ttspec.dbConfigMap: ConfigMap %s: %s", name, bad);
 		problem(m, 1, why);
 		m->checked = (size_t)-1;

@@ -1,10 +1,11 @@
-# Setting up a Debian bookworm machine for ttclassic: the packages the build, the tests
-# and the demo need (kubectl is expected on the machine already). Sourced by t/check and
+# Setting up a Debian bookworm machine for ttclassic: the packages the build, the tests,
+# the fuzz harnesses (clang, and libFuzzer's runtime in libclang-rt-14-dev) and the demo
+# need (kubectl is expected on the machine already). Sourced by t/check and
 # t/demo.
 
 SETUP_PACKAGES="gcc make autoconf automake pkgconf libevent-dev libevhtp-dev libonig-dev
 	libssl-dev libyajl-dev libyaml-dev openssl curl prometheus python3 python3-kubernetes
-	python3-websocket python3-yaml iproute2 unzip procps"
+	python3-websocket python3-yaml iproute2 unzip procps clang libclang-rt-14-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -200,6 +200,9 @@ test_others(void)
 	   "ttVersion: no number, no release");
 	ok(parse_ttversion("TimesTen Release 22.1.1.18.0 (64", buf, 4) < 0,
 	   "ttVersion: a release too long for the buffer is refused");
+	/* Found by t/fuzz/fuzz_tt_output: ".1" was taken for a release. */
+	ok(parse_ttversion("TimesTen Release .1\n", buf, sizeof(buf)) < 0,
+	   "ttVersion: a release starts with a digit");
 
 	ok(parse_isql_failed(isql_error), "ttIsql: a failed command is seen");
 	ok(!parse_isql_failed(isql_session), "ttIsql: a good session has no failure");
@@ -274,6 +277,15 @@ test_files(void)
 	   "adminUser: a bad user name");
 	ok(strstr(err, "secretpw") == NULL, "adminUser: the error does not show the password");
 	ok(userfile_parse("\n\n", &user, &pw, err, sizeof(err)) < 0, "adminUser: empty");
+
+	/* A password past 511 bytes was cut where the line buffer ended (found by
+	 * t/fuzz/fuzz_configmap, which holds the operator's check to the agent's reading). */
+	char text[700];
+	snprintf(text, sizeof(text), "scott/%0600d\n", 7);
+	ok(userfile_parse(text, &user, &pw, err, sizeof(err)) < 0 && user == NULL,
+	   "adminUser: a line longer than 511 bytes is refused, not cut");
+	is_str(err, "a line is longer than 511 bytes", "adminUser: saying why");
+	ok(strstr(err, "0000") == NULL, "adminUser: without the password");
 }
 
 static void

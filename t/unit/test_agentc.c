@@ -1,7 +1,7 @@
 /*
- * Tests for the parsing of an agent's state in src/operator/agentc.c (the reply of
- * GET /v1/state, src/agent/API.md): the fields the operator keeps, and what an agent that
- * cannot tell leaves Unknown.
+ * Tests for the parsing of an agent's replies in src/operator/agentc.c (src/agent/API.md):
+ * the state of GET /v1/state, the fields the operator keeps and what an agent that cannot
+ * tell leaves Unknown; and the bodies of orders and of asynchronous operations.
  */
 #include "config.h"
 
@@ -37,5 +37,31 @@ main(void)
 	   "Unknown memory and database ID: -1");
 	ok(agentc_parse_state("[1]", 3, &st, err, sizeof(err)) < 0, "not an object: refused (%s)",
 	   err);
+
+	struct agentc_reply r;
+	const char *accepted = "{\"operation\":\"duplicate\",\"id\":\"6570a1b2-7\","
+	                       "\"status\":\"Running\",\"complete\":false}";
+	const char *failed = "{\"id\":\"6570a1b2-7\",\"status\":\"Failed\",\"complete\":true,"
+	                     "\"errmsg\":\"TT8110: Connection not permitted\"}";
+	ok(agentc_parse_reply(accepted, strlen(accepted), &r) == 0, "a 202 reply parses");
+	is_str(r.id, "6570a1b2-7", "its id");
+	ok(!r.complete && !r.succeeded, "running");
+	ok(agentc_parse_reply(failed, strlen(failed), &r) == 0 && r.complete && !r.succeeded,
+	   "an operation that failed");
+	is_str(r.errmsg, "TT8110: Connection not permitted", "its error");
+	ok(agentc_parse_reply("not json", 8, &r) < 0 && r.id[0] == '\0', "a body not JSON");
+	/* The id goes into the path of the next request. */
+	const char *bad_id = "{\"id\":\"1 HTTP/1.1\\r\\nX: y\"}";
+	ok(agentc_parse_reply(bad_id, strlen(bad_id), &r) == 0 && r.id[0] == '\0',
+	   "an id that is not one plain path segment is not taken");
+
+	/* The text of a state goes into the status, whose writer refuses invalid UTF-8: cut
+	 * short, a release or a message stays whole characters (the property
+	 * t/fuzz/fuzz_agent_reply checks). 30 bytes, then a character of 2. */
+	const char *wide = "{\"release\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\"}";
+	ok(agentc_parse_state(wide, strlen(wide), &st, err, sizeof(err)) == 0,
+	   "a release too long for its field parses");
+	is_str(st.release, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	       "cut before the character that does not fit");
 	return done_testing();
 }

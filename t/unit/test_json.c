@@ -150,9 +150,64 @@ test_keep(void)
 	free(out);
 }
 
+/* Found by reading the property t/fuzz/fuzz_json checks (a parsed value copies): the copy
+ * went through the writer, which stops at a depth of 128. */
+static void
+test_copy_deep(void)
+{
+	char text[1024], err[128];
+	size_t n = 0;
+
+	/* {"k":[{"k":[ ... 1 ... ]}]} */
+	for (int i = 0; i < 150; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s", i % 2 ? "[" : "{\"k\":");
+	text[n++] = '1';
+	for (int i = 149; i >= 0; i--)
+		text[n++] = i % 2 ? ']' : '}';
+	yajl_val v = json_parse(text, n, err, sizeof(err));
+	yajl_val c = json_copy(v);
+	ok(v != NULL && c != NULL, "a value nested 150 deep copies");
+	yajl_val leaf = c;
+	for (int i = 0; i < 150 && leaf != NULL; i++)
+		leaf = i % 2 ? json_at(leaf, 0) : json_get(leaf, "k", NULL);
+	ok(YAJL_IS_INTEGER(leaf) && YAJL_GET_INTEGER(leaf) == 1, "down to its leaf");
+	json_free(c);
+	json_free(v);
+	const char *all = "{\"a\":[\"x\",2.5,true,null,{}],\"b\":[]}";
+	yajl_val s = json_parse(all, strlen(all), err, sizeof(err));
+	c = json_copy(s);
+	struct jw w;
+	jw_init(&w);
+	jw_val(&w, c);
+	char *back = jw_finish(&w, NULL);
+	is_str(back, all, "every type copies");
+	free(back);
+	json_free(c);
+	json_free(s);
+}
+
+static void
+test_strcpy(void)
+{
+	char buf[5];
+
+	json_strcpy(buf, sizeof(buf), "abcd");
+	is_str(buf, "abcd", "a string that fits is copied whole");
+	json_strcpy(buf, sizeof(buf), "abcdef");
+	is_str(buf, "abcd", "one too long is cut");
+	json_strcpy(buf, sizeof(buf), "abc\xc3\xa9");
+	is_str(buf, "abc", "not inside a character of two bytes");
+	json_strcpy(buf, sizeof(buf), "a\xe2\x82\xac!");
+	is_str(buf, "a\xe2\x82\xac", "a character of three bytes that fits stays");
+	json_strcpy(buf, sizeof(buf), "ab\xe2\x82\xac");
+	is_str(buf, "ab", "one that does not is left out whole");
+}
+
 int
 main(void)
 {
+	test_strcpy();
+	test_copy_deep();
 	test_read();
 	test_write();
 	test_keep();
