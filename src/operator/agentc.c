@@ -268,10 +268,10 @@ describe_failure(const struct https_response *resp, char *buf, size_t n)
 		return;
 	}
 	read_reply(resp, &r);
-	snprintf(buf, n, "HTTP %d: %s", resp->status,
-	         r.errmsg[0]    ? r.errmsg
-	         : r.message[0] ? r.message
-	                        : "no detail");
+	const char *detail = r.errmsg[0] ? r.errmsg : r.message[0] ? r.message : "no detail";
+	/* What does not fit is cut: the room left after "HTTP nnn: ". */
+	int room = n > 16 ? (int)(n - 16) : 0;
+	snprintf(buf, n, "HTTP %d: %.*s", resp->status, room, detail);
 }
 
 static void
