@@ -468,9 +468,7 @@ kube_patch_status(struct kube_client *c, const struct kube_resource *res, const 
 	                          .name = name,
 	                          .subresource = "status",
 	                          .body = patch,
-	                          /* A controller's memory goes before its Events: one that
-	                           * posted a burst of them and dies has written what it did. */
-	                          .flags = KUBE_REQ_REAPPLY | KUBE_REQ_PRIORITY};
+	                          .flags = KUBE_REQ_REAPPLY};
 
 	return kube_request(c, &rq, cb, arg);
 }

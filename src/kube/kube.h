@@ -165,7 +165,7 @@ enum kube_verb {
 };
 
 /* Flags of a request. */
-#define KUBE_REQ_PRIORITY 0x1 /* jumps the rate limiter's queue (lease renewals, status) */
+#define KUBE_REQ_PRIORITY 0x1 /* jumps the rate limiter's queue (lease renewals) */
 #define KUBE_REQ_NO_RETRY 0x2 /* one attempt: no retry on 429, 5xx or connection errors */
 #define KUBE_REQ_REAPPLY 0x4  /* on 409 Conflict re-read the object and send again */
 
