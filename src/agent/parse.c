@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,17 +292,21 @@ parse_repschemes(const char *out)
 {
 	char line[512];
 	const char *p = out;
-	int header = 0, count;
+	int header = 0;
 
 	while ((p = next_line(p, line, sizeof(line))) != NULL) {
-		char *t = trim(line);
+		char *t = trim(line), *end = t;
 		if (strncmp(t, "Replication Scheme", 18) == 0)
 			header = 1;
-		int end = 0;
-		/* %n: the words after the number matched too ("1 row found." does not). */
-		if (sscanf(t, "%d replication scheme%n", &count, &end) == 1 && end > 0 &&
-		    strstr(t, "found"))
-			return count;
+		/* A count, then the words after it ("1 row found." is not one); a number past
+		 * an int is not a count. */
+		errno = 0;
+		long count = isdigit((unsigned char)*t) ? strtol(t, &end, 10) : -1;
+		if (count >= 0 && errno == 0 && count <= INT_MAX) {
+			end += strspn(end, " \t");
+			if (strncmp(end, "replication scheme", 18) == 0 && strstr(end, "found"))
+				return (int)count;
+		}
 		if (strcmp(t, "No replication schemes found.") == 0)
 			return 0;
 	}

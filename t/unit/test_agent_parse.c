@@ -228,6 +228,10 @@ test_others(void)
 	is_int(parse_repschemes("Command> \n"), -1, "repschemes: not said");
 	is_int(parse_repschemes("< IDLE >\n1 row found.\n0 replication schemes found.\n"), 0,
 	       "repschemes: other summaries are not the count");
+	/* Found by t/fuzz/fuzz_tt_output: a count past an int came out negative. */
+	ok(parse_repschemes("11111111115 replication schemes found.\n") == -1,
+	   "repschemes: a count past an int is not a count");
+	is_int(parse_repschemes("  2 replication schemes found.\n"), 2, "repschemes: two");
 	ok(parse_repstatus(repstatus, buf, sizeof(buf)) == 0 && strcmp(buf, "failed") == 0,
 	   "ttReplicationStatus: the peer failed");
 	ok(parse_repstatus(isql_session, buf, sizeof(buf)) < 0,
