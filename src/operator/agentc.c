@@ -269,9 +269,10 @@ describe_failure(const struct https_response *resp, char *buf, size_t n)
 	}
 	read_reply(resp, &r);
 	const char *detail = r.errmsg[0] ? r.errmsg : r.message[0] ? r.message : "no detail";
-	/* What does not fit is cut: the room left after "HTTP nnn: ". */
-	int room = n > 16 ? (int)(n - 16) : 0;
-	snprintf(buf, n, "HTTP %d: %.*s", resp->status, room, detail);
+	/* What does not fit is cut between characters (it goes into Events). */
+	int k = snprintf(buf, n, "HTTP %d: ", resp->status);
+	if (k >= 0 && (size_t)k < n)
+		json_strcpy(buf + k, n - (size_t)k, detail);
 }
 
 static void
