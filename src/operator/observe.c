@@ -60,10 +60,11 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 	const char *ip = json_str(pod, "status", "podIP", NULL);
 	const char *phase = json_str(pod, "status", "phase", NULL);
 	char name[300];
-	int replaced;
+	int replaced, first;
 
 	objects_pod_name(name, sizeof(name), m->o.name, i);
 	replaced = pod == NULL || (uid && strcmp(uid, p->uid) != 0);
+	first = pod != NULL && p->uid[0] == '\0'; /* first seen since the operator started */
 	p->exists = pod != NULL;
 	p->terminating = json_get(pod, "metadata", "deletionTimestamp", NULL) != NULL &&
 	                 !YAJL_IS_NULL(json_get(pod, "metadata", "deletionTimestamp", NULL));
@@ -93,8 +94,11 @@ observe_pod(struct managed *m, int i, yajl_val pod)
 			snprintf(p->image, sizeof(p->image), "%s", image);
 	}
 	if (replaced) {
-		/* A new pod (or none): nothing said of the old one holds. */
-		p->quiescing = 0;
+		/* A new pod (or none): nothing said of the old one holds; but what the status
+		 * said of a pod this operator sees for the first time (a restart adopting an
+		 * upgrade's quiesce) is about that pod. */
+		if (!first)
+			p->quiescing = 0;
 		p->memory_warned = 0;
 		if (p->reachable)
 			ctl_event(m, 0, "StateChange", "Pod %s Agent Down", name);

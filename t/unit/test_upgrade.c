@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/operator/ctl.h"
 #include "../../src/operator/object.h"
 #include "../../src/operator/status.h"
 #include "../../src/operator/topology.h"
@@ -488,6 +489,59 @@ test_standby_kept_while_active_down(void)
 	ok(ndeleted == 1 && deleted[0] == 1, "once the active serves again, it is");
 }
 
+/* An operator killed while the upgrade quiesced the active: its successor reads the status
+ * (the active is quiescing) and then sees the pods for the first time. That first sight is
+ * not a new pod: the quiesced active, closed to connections, still serves as the active
+ * and is not failed over; a pod replaced afterwards is no longer quiescing. */
+static void
+test_adopted_quiesce(void)
+{
+	struct managed m;
+	struct pod_view pv[2];
+	struct pod_link links[2];
+	char st[] = "{\"highLevelState\":\"Normal\",\"podStatus\":["
+	            "{\"name\":\"sample-0\",\"intendedState\":\"Active\",\"quiescing\":true},"
+	            "{\"name\":\"sample-1\",\"intendedState\":\"Standby\",\"quiescing\":false}]}";
+	char pod[] = "{\"metadata\":{\"name\":\"sample-0\",\"uid\":\"u0\"},"
+	             "\"status\":{\"phase\":\"Running\"}}";
+	char err[128];
+
+	memset(&m, 0, sizeof(m));
+	memset(pv, 0, sizeof(pv));
+	memset(links, 0, sizeof(links));
+	m.o.name = "sample";
+	m.o.pods = pv;
+	m.o.npods = 2;
+	m.o.topo = &pair_topology;
+	m.links = links;
+	yajl_val v = json_parse(st, strlen(st), err, sizeof(err));
+	is_int(status_restore(&m.o, v), 0, "a successor restores the status of a quiesce");
+	ok(pv[0].quiescing, "the active is quiescing, as the status says");
+	yajl_val p = json_parse(pod, strlen(pod), err, sizeof(err));
+	observe_pod(&m, 0, p);
+	ok(pv[0].quiescing, "the active's pod seen the first time: still quiescing");
+	pv[0].st.daemon = DAEMON_UP;
+	pv[0].st.db = DB_LOADED;
+	pv[0].st.rep_state = REP_ACTIVE;
+	pv[0].st.open = UPDATABLE_NO;
+	pv[0].st.updatable = UPDATABLE_NO;
+	pv[0].reachable = 1;
+	is_int(object_pod_class(&m.o, 0, 0), POD_HEALTHY,
+	       "and, closed by the quiesce, it serves as the active");
+	json_free(p);
+	pod[sizeof("{\"metadata\":{\"name\":\"sample-0\",\"uid\":\"u") - 1] = '9';
+	p = json_parse(pod, strlen(pod), err, sizeof(err));
+	pv[0].reachable = 0; /* no Event to send for this test */
+	observe_pod(&m, 0, p);
+	ok(!pv[0].quiescing, "a new pod in its place is not quiescing");
+	json_free(p);
+	json_free(v);
+	free(m.o.rep_statement);
+	free(m.o.prev_stop_managing);
+	free(m.o.prev_reexamine);
+	free(m.o.up.prev_reset);
+}
+
 int
 main(void)
 {
@@ -501,5 +555,6 @@ main(void)
 	test_learned_image();
 	test_status();
 	test_standby_kept_while_active_down();
+	test_adopted_quiesce();
 	return done_testing();
 }
