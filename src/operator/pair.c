@@ -108,13 +108,30 @@ choose_ahead(const struct ttc_object *o)
 	return o->active >= 0 ? o->active : 0;
 }
 
-/* A database on the other pod, not tried yet as active since BothDown. */
+/*
+ * After BothDown, whether the database on the other pod may take the chosen one's place
+ * (the chosen one not back, or not configurable). Not when the chosen one is the one
+ * known ahead: the other lacks the commits it took alone, and using it would drop them
+ * unseen; WaitingForActive waits for it (waitingForActiveTimeout bounds that) or a person
+ * chooses. When which one is ahead is not known, only bothDownBehavior Best lets the
+ * operator take the best it can have.
+ */
+static int
+other_may_replace_chosen(const struct ttc_object *o)
+{
+	if (o->ahead >= 0)
+		return o->ahead != o->active;
+	return o->spec == NULL || o->spec->both_down_behavior == BOTHDOWN_BEST;
+}
+
+/* A database on the other pod, not tried yet as active since BothDown, that may take the
+ * chosen one's place. */
 static int
 other_pod_candidate(const struct ttc_object *o)
 {
 	int other = o->active == 0 ? 1 : 0;
 
-	if (o->tried & (1u << other))
+	if ((o->tried & (1u << other)) || !other_may_replace_chosen(o))
 		return -1;
 	return other;
 }
@@ -169,6 +186,14 @@ static int
 other_candidate(void *ctx)
 {
 	return other_pod_candidate(ctx) >= 0;
+}
+
+/* WaitingForActive: the chosen one still lost, the other serves as a standby; a failover
+ * to it only when it holds what the chosen one holds. */
+static int
+other_may_take_over(void *ctx)
+{
+	return other_may_replace_chosen(ctx);
 }
 
 /* StandbyDown: a rebuild may start (not too soon after a failed one). */
@@ -426,7 +451,9 @@ static const struct fsm_row pair_rows[] = {
     ROW(WAITING_FOR_ACTIVE, PAIR_HEALTHY, NO, A(note_pair_healthy), NORMAL),
     ROW(WAITING_FOR_ACTIVE, STANDBY_LOST, NO, NO, STANDBY_DOWN),
     ROW(WAITING_FOR_ACTIVE, STANDBY_PRESENT, NO, NO, STANDBY_DOWN),
-    ROW(WAITING_FOR_ACTIVE, ACTIVE_LOST, NO, A(fail_over), ACTIVE_DOWN),
+    ROW(WAITING_FOR_ACTIVE, ACTIVE_LOST, G(other_may_take_over), A(fail_over), ACTIVE_DOWN),
+    /* The other, behind, serves as a standby: the chosen one is configured once it answers. */
+    ROW(WAITING_FOR_ACTIVE, ACTIVE_LOST, G(chosen_reachable), A(fence_other), CONFIGURING_ACTIVE),
     ROW(WAITING_FOR_ACTIVE, TIMEOUT, NO, NO, MANUAL),
 
     /* Procedure "configure active": load the chosen database and make it ACTIVE. */

@@ -10,7 +10,8 @@ the operator sees both go within one poll, or one after the other):
 - best: the same with bothDownBehavior Best: the one last serving is made the active and
   the pair is Normal again;
 - ordered: as manual, but the standby lost first: the active is ahead (it took the
-  commits alone), so even with Manual the pair recovers, the same active;
+  commits alone), so even with Manual the pair recovers, the same active; the standby,
+  back first, is not failed over to;
 - async: NO RETURN with Manual, both lost at once: the active commits first, so it is
   ahead, and the pair recovers with it."""
 
@@ -68,6 +69,18 @@ def chosen_back_first(name, mark):
            "%s: %s back, it serves as the active: StandbyDown" % (name, pod),
            cluster.events_since(name, mark))
     thaw_all()
+
+
+def standby_seen_back(name, pod):
+    """The status shows pod's agent answering, its database a STANDBY with its replication
+    agent running: what the operator saw at a poll."""
+    for p in status(name).get("podStatus") or []:
+        if p.get("name") == pod:
+            rep = p.get("replicationStatus") or {}
+            return ((p.get("podStatus") or {}).get("agent") == "Up" and
+                    rep.get("repState") == "STANDBY" and
+                    rep.get("repAgent") == "Running")
+    return False
 
 
 def both_lost_at_once(name):
@@ -138,6 +151,16 @@ try:
     tap.ok(cluster.wait_event("ordered", mark, "was BothDown, now WaitingForActive", 30),
            "ordered: the one ahead known, Manual goes on: WaitingForActive",
            cluster.events_since("ordered", mark))
+    # The standby, behind, back first: it is not failed over to.
+    cluster.fault("thaw", "default/ordered-1", "tt")
+    frozen.remove("ordered-1")
+    tap.ok(e2e.wait_until(lambda: standby_seen_back("ordered", "ordered-1"), 90),
+           "ordered: ordered-1 back first, seen serving as a standby", status("ordered"))
+    events = cluster.events_since("ordered", mark)
+    tap.ok(cluster.state("ordered")[0] == "WaitingForActive" and
+           not any("now ActiveDown" in m for m in events),
+           "ordered: no failover to it, which lacks the commits: still WaitingForActive",
+           (cluster.state("ordered"), events))
     thaw_all()
     tap.ok(cluster.wait_event("ordered", mark, ", now Normal", 240) and
            cluster.wait_state("ordered", "Normal", 30, active="ordered-0"),

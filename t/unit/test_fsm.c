@@ -274,13 +274,40 @@ test_traces(void)
 	       "with the database ahead known, Manual still proceeds");
 	is_int(o.active, 0, "choosing the one ahead");
 
+	/* The one ahead is waited for: the other, behind, neither replaces it when it cannot
+	 * be configured nor takes over when it comes back first as a standby. */
 	o.serving = -1;
+	is_int(fsm_step(&pair_table, TTC_ST_CONFIGURING_ACTIVE, TTC_EV_PROC_FAILED, &o, NULL),
+	       TTC_ST_MANUAL,
+	       "configuring the one ahead failed: ManualInterventionRequired, "
+	       "not the other, which lacks its commits");
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_ACTIVE_LOST, &o, NULL), -1,
+	       "the other back first as a standby: WaitingForActive waits for the one ahead");
+	is_int(o.active, 0, "still the one ahead");
+	o.pods[0].reachable = 1;
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_ACTIVE_LOST, &o, NULL),
+	       TTC_ST_CONFIGURING_ACTIVE, "the one ahead answers, not serving: it is configured");
+	is_int(o.fence, 1, "the other to be fenced first (a STANDBY takes no writes: it is)");
+	o.pods[0].reachable = 0;
+	o.ahead = 1; /* the one ahead is the other: the chosen one was ACTIVE when looked at */
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_ACTIVE_LOST, &o, NULL),
+	       TTC_ST_ACTIVE_DOWN,
+	       "the one ahead back as a standby, the chosen one lost: failover");
+	object_set_roles(&o, 0);
+
+	/* Not known which is ahead, bothDownBehavior Best: the best there is. */
+	spec.both_down_behavior = BOTHDOWN_BEST;
+	o.ahead = -1;
+	o.tried = 1u << 0;
 	o.state = TTC_ST_CONFIGURING_ACTIVE;
 	is_int(fsm_step(&pair_table, o.state, TTC_EV_PROC_FAILED, &o, NULL),
-	       TTC_ST_WAITING_FOR_ACTIVE, "configuring the chosen one failed: try the other");
+	       TTC_ST_WAITING_FOR_ACTIVE, "Best: configuring the chosen one failed: try the other");
 	is_int(o.active, 1, "the other one");
 	is_int(fsm_step(&pair_table, TTC_ST_CONFIGURING_ACTIVE, TTC_EV_PROC_FAILED, &o, NULL),
 	       TTC_ST_MANUAL, "both tried: ManualInterventionRequired");
+	spec.both_down_behavior = BOTHDOWN_MANUAL;
+	is_int(fsm_step(&pair_table, TTC_ST_WAITING_FOR_ACTIVE, TTC_EV_ACTIVE_LOST, &o, NULL), -1,
+	       "Manual, not known which is ahead: no failover from WaitingForActive");
 
 	/* Every step of ConfiguringActive done: StandbyDown only if the database serves. */
 	healthy_pair(&o, &spec);
