@@ -213,6 +213,11 @@ struct ttc_object {
 	int both_down_ineligible; /* the last BothDown could not know which one is ahead */
 	int seen_whole;           /* this operator has seen the pair's two databases serve */
 	int serving;  /* ordinal last seen serving as the healthy ACTIVE, -1 none */
+	/* The active's agent last showed its peer, the standby, recorded FAILED (a take-over
+	 * set it so): the active replicates nothing to it until it is duplicated again, so
+	 * a STANDBY there lacks commits, however well it runs. Kept while the active cannot
+	 * be read; restored from the status. */
+	int peer_failed;
 	unsigned tried;     /* BothDown: ordinals tried as active, one bit each */
 	int anew;           /* BothDown: ordinal whose scheme may be made anew (steps.h), -1 */
 	unsigned work;      /* bumped to drop the procedure under way */

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "fsm.h"
 #include "object.h"
@@ -495,6 +497,19 @@ const struct fsm_table pair_table = {
 
 /* The situation. */
 
+/* What the active's agent says of its peer, when it says: "failed" after a take-over
+ * until the standby is duplicated again (o->peer_failed). */
+static void
+note_peer_state(struct ttc_object *o, int a)
+{
+	const struct pod_view *p = &o->pods[a];
+
+	if (!p->reachable || p->st.rep_state != REP_ACTIVE ||
+	    strcmp(p->st.rep_peer, "Unknown") == 0)
+		return;
+	o->peer_failed = strcasecmp(p->st.rep_peer, "failed") == 0;
+}
+
 /* Whether every pod has been heard from since the operator started is the controller's
  * to know; this classifies the two against their intended roles. */
 static int
@@ -509,6 +524,9 @@ pair_situation(struct ttc_object *o, time_t now)
 	cs = object_pod_class(o, s, now);
 	if (ca == POD_HEALTHY && o->pods[a].role == ROLE_ACTIVE)
 		o->serving = a; /* the one to prefer after losing both */
+	note_peer_state(o, a);
+	if (cs == POD_HEALTHY && o->peer_failed)
+		cs = POD_AVAILABLE; /* a STANDBY the active no longer replicates to: rebuilt */
 	if (ca == POD_UNKNOWN || cs == POD_UNKNOWN)
 		return TTC_EV_UNSETTLED;
 	if (ca == POD_HEALTHY) {

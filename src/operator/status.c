@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "object.h"
 #include "lease.h"
@@ -310,6 +311,11 @@ status_restore(struct ttc_object *o, yajl_val status)
 		snprintf(o->pods[i].node, sizeof(o->pods[i].node), "%s", node ? node : "");
 		o->pods[i].node_not_ready_since =
 		    notready_parse_time(json_str(p, "podStatus", "nodeNotReadySince", NULL));
+	}
+	if (o->active >= 0) {
+		const char *peer = json_str(json_at(pods, (size_t)o->active), "replicationStatus",
+		                            "repPeerPState", NULL);
+		o->peer_failed = peer != NULL && strcasecmp(peer, "failed") == 0;
 	}
 	return 0;
 }

@@ -184,6 +184,28 @@ test_situations(void)
 	o.pods[1].unreachable_since = now;
 	is_int(pair_topology.situation(&o, now), TTC_EV_UNSETTLED,
 	       "active gone, standby unknown for now: wait");
+
+	/* The active recorded its standby FAILED (a take-over): the STANDBY back, running,
+	 * receives nothing until it is duplicated again (found by t/chaos seeds 33 and 40:
+	 * taken back as healthy, then failed over to, it lost the commits in between). */
+	healthy_pair(&o, &spec);
+	snprintf(o.pods[0].st.rep_peer, sizeof(o.pods[0].st.rep_peer), "failed");
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	       "the active shows its peer failed: the STANDBY is to be rebuilt, not healthy");
+	o.pods[0].reachable = 0;
+	o.pods[0].unreachable_since = now - 60;
+	agent_state_unknown(&o.pods[0].st);
+	is_int(pair_topology.situation(&o, now), TTC_EV_BOTH_LOST,
+	       "then the active lost: no failover to that STANDBY, both lost");
+	o.pods[0].reachable = 1;
+	o.pods[0].st = o.pods[1].st;
+	o.pods[0].st.rep_state = REP_ACTIVE;
+	o.pods[0].st.updatable = UPDATABLE_YES;
+	is_int(pair_topology.situation(&o, now), TTC_EV_STANDBY_PRESENT,
+	       "the active back, its peer state not said: still known failed");
+	snprintf(o.pods[0].st.rep_peer, sizeof(o.pods[0].st.rep_peer), "start");
+	is_int(pair_topology.situation(&o, now), TTC_EV_PAIR_HEALTHY,
+	       "duplicated again (the active shows its peer started): PAIR_HEALTHY");
 }
 
 /* A trace of events through the pair table, checking each state reached. */
