@@ -1,7 +1,11 @@
 #!/usr/bin/python3
-"""t/chaos on fixed seeds, as CI runs it: each seed's fault schedule against a RETURN
-TWOSAFE pair, every invariant holding and the pair converging. The seeds are chosen to
-cover the fault kinds between them (t/chaos --list --seed N shows a schedule)."""
+"""t/chaos on fixed seeds, as CI runs it: each seed's fault schedule against its pair,
+every invariant holding and the pair converging. The seeds are chosen to cover both
+return services and many fault kinds between them (t/chaos --list --seed N shows a
+schedule): seed 1, NO RETURN: the active killed, the standby deleted during its
+duplicate, the active frozen, the API server restarted; seed 25, RETURN TWOSAFE: the
+active cut off the network, the operator's leader killed with a second replica up, 503
+storms, the standby deleted during its duplicate."""
 
 import os
 import re
@@ -9,7 +13,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SEEDS = [3, 5]
+SEEDS = [1, 25]
 
 out = subprocess.run([sys.executable, os.path.join(os.path.dirname(HERE), "chaos")] +
                      ["--seed=%d" % s for s in SEEDS], capture_output=True, text=True)
@@ -24,7 +28,7 @@ for s in SEEDS:
                                           " ".join(row[0].split()[2:]) if row else "no result"))
 summary = lines[-1] if lines else ""
 n += 1
-good = out.returncode == 0 and re.match(r"^chaos: runs=%d violations=0 unconverged=0$" % len(SEEDS),
+good = out.returncode == 0 and re.match(r"^chaos: runs=%d violations=0 unconverged=0 " % len(SEEDS),
                                         summary) is not None
 print("%sok %d - %s" % ("" if good else "not ", n, summary or "t/chaos printed nothing"))
 failed += not good
