@@ -63,6 +63,7 @@ main(void)
 	strcpy(o.pods[0].node, "node-a");
 	strcpy(o.pods[1].node, "node-b");
 	o.pods[1].node_not_ready_since = 1590939580;
+	strcpy(o.pods[0].st.rep_peer, "failed"); /* the active took over from its standby */
 
 	char *text = status_patch(&o, 1590939600);
 	yajl_val v = text ? json_parse(text, strlen(text), err, sizeof(err)) : NULL;
@@ -156,6 +157,8 @@ main(void)
 	is_int(back.serving, 0, "the pod last serving as the active (for BothDown)");
 	is_int(back.both_down_ineligible, 1,
 	       "whether the last BothDown could not know the one ahead");
+	is_int(back.peer_failed, 1,
+	       "that the active recorded its standby FAILED (it is rebuilt, not taken back)");
 	ok(strcmp(back.pods[1].node, "node-b") == 0 &&
 	       back.pods[1].node_not_ready_since == 1590939580 &&
 	       back.pods[0].node_not_ready_since == 0,
