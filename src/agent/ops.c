@@ -601,6 +601,12 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 			         op->def->name, k);
 			return -1;
 		}
+		/* A field given twice is refused: which one counts would be a guess. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(json_key_at(body, j), k) == 0) {
+				snprintf(err, errlen, "field %s given twice", k);
+				return -1;
+			}
 		if (strcmp(k, "dsn") == 0) {
 			if (str_field(v, k, op->dsn, sizeof(op->dsn), check_dsn, err, errlen) < 0)
 				return -1;
@@ -678,6 +684,7 @@ parse_body(struct op *op, yajl_val body, char *err, size_t errlen)
 			jw_val(&w, v);
 			if ((copy = jw_finish(&w, &len)) == NULL)
 				return -1;
+			json_free(op->attributes);
 			op->attributes = json_parse(copy, len, perr, sizeof(perr));
 			free(copy);
 		}

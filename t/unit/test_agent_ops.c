@@ -52,5 +52,15 @@ main(void)
 	       400, "an attribute value of two lines");
 	is_int(request("createDatabase", "{\"attributes\":{\"\":1}}", err, sizeof(err)), 400,
 	       "an empty attribute name");
+	/* Found by t/fuzz/fuzz_agent_request (LeakSanitizer): attributes given twice, the
+	 * first copy lost. A field given twice is refused. */
+	is_int(request("createDatabase",
+	               "{\"attributes\":{\"PermSize\":1},\"attributes\":{\"PermSize\":2}}", err,
+	               sizeof(err)),
+	       400, "attributes given twice");
+	like(err, "field attributes given twice", "is named");
+	is_int(
+	    request("setRepState", "{\"state\":\"ACTIVE\",\"state\":\"IDLE\"}", err, sizeof(err)),
+	    400, "a field given twice");
 	return done_testing();
 }
