@@ -6,14 +6,23 @@
  * removed, ttRepDeactivate, ttAdmin -close, ttAdmin -disconnect -immediate. If
  * ttRepDeactivate has not succeeded by F/2 before the end, the daemon is killed. A lease
  * never granted never runs out: the agent behaves as without one.
+ *
+ * The agent's own timers cannot act while the agent is stopped (SIGSTOP, a hang) and the
+ * daemon runs on. So a watchdog process, forked at start, holds the latest deadline too
+ * (F/4 before the end) and kills the daemon when the agent has not told it, by then, that
+ * the database took no writes any more (deactivated, killed, not the active, withdrawn).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,7 +42,12 @@ struct lease {
 	int killed;        /* the daemon was killed */
 	struct event *fence_timer, *force_timer;
 	char outcome[256];
+	pid_t watchdog;  /* the watchdog process; 0: none */
+	int watchdog_fd; /* the write end of its pipe; -1: none */
 };
+
+static void watchdog_set(struct agent *a, double deadline);
+static int watchdog_start(struct agent *a);
 
 static double
 fence_lead(const struct lease *l)
@@ -79,8 +93,10 @@ step_self_fence(struct op *op, const struct child_result *last)
 		free(sql);
 		return;
 	case 1:
-		if (last->exit_code == 0 && !last->timed_out && !parse_isql_failed(last->output))
+		if (last->exit_code == 0 && !last->timed_out && !parse_isql_failed(last->output)) {
 			l->deactivated = 1;
+			watchdog_set(op->a, 0);
+		}
 		op_ttadmin(op, "-close", NULL);
 		return;
 	case 2: {
@@ -113,11 +129,11 @@ self_fence_done(struct agent *a)
 	log_warn("lease", "self-fence done", "outcome", l->outcome, NULL);
 }
 
-/* The daemon killed: its pid from $TIMESTEN_HOME/info/timestend.pid. */
-static void
-kill_daemon(struct agent *a)
+/* The daemon killed (its pid from $TIMESTEN_HOME/info/timestend.pid, a process named
+ * timestend): its pid, or -1. */
+static long
+daemon_kill(struct agent *a)
 {
-	struct lease *l = a->lease;
 	char pod[4200], host[4300], *text;
 	long pid;
 
@@ -125,15 +141,134 @@ kill_daemon(struct agent *a)
 	agent_path(a, pod, host, sizeof(host));
 	if ((text = agent_read_file(host, 64, NULL)) == NULL) {
 		log_warn("lease", "no daemon pid file; nothing to kill", "path", pod, NULL);
-		return;
+		return -1;
 	}
 	pid = strtol(text, NULL, 10);
 	free(text);
+	/* A pid file outliving its daemon may name another process now. */
+	snprintf(host, sizeof(host), "/proc/%ld/cmdline", pid);
+	if (pid > 1 && (text = agent_read_file(host, 4096, NULL)) != NULL) {
+		const char *slash = strrchr(text, '/');
+		int daemon = strncmp(slash ? slash + 1 : text, "timestend", 9) == 0;
+		free(text);
+		if (!daemon) {
+			log_warn("lease",
+			         "the daemon's pid file names another process; nothing to kill",
+			         "pid", LOG_I(pid), NULL);
+			return -1;
+		}
+	}
 	if (pid <= 1 || kill((pid_t)pid, SIGKILL) < 0) {
 		log_error("lease", "cannot kill the daemon", "pid", LOG_I(pid), "error",
 		          strerror(errno), NULL);
-		return;
+		return -1;
 	}
+	return pid;
+}
+
+/* ---- the watchdog ---- */
+
+/* Tells the watchdog the deadline (op_now_s(); 0: none). A watchdog gone is started
+ * again. */
+static void
+watchdog_set(struct agent *a, double deadline)
+{
+	struct lease *l = a->lease;
+
+	if (l->watchdog_fd < 0 ||
+	    write(l->watchdog_fd, &deadline, sizeof(deadline)) != (ssize_t)sizeof(deadline)) {
+		log_error("lease", "the lease watchdog is gone; starting it again", "error",
+		          l->watchdog_fd < 0 ? "not running" : strerror(errno), NULL);
+		if (watchdog_start(a) == 0 &&
+		    write(l->watchdog_fd, &deadline, sizeof(deadline)) != (ssize_t)sizeof(deadline))
+			log_error("lease", "cannot reach the lease watchdog", "error",
+			          strerror(errno), NULL);
+	}
+}
+
+/* The watchdog's loop: it keeps the last deadline it read, kills the daemon when it
+ * passes, and ends when the agent is gone and no deadline is pending. */
+static void
+watchdog_run(struct agent *a, int fd)
+{
+	double deadline = 0, msg;
+	int gone = 0;
+
+	for (;;) {
+		double left = deadline > 0 ? deadline - op_now_s() : -1;
+		if (gone && deadline <= 0)
+			_exit(0);
+		if (deadline > 0 && left <= 0) {
+			long pid = daemon_kill(a);
+			if (pid > 0)
+				log_warn(
+				    "lease",
+				    "the lease ran out and the agent did not stop the database's "
+				    "writes in time (not running?): the watchdog killed the daemon",
+				    "pid", LOG_I(pid), NULL);
+			deadline = 0;
+			continue;
+		}
+		struct pollfd p = {gone ? -1 : fd, POLLIN, 0};
+		int n = poll(&p, 1, left < 0 ? -1 : (int)(left * 1000) + 1);
+		if (n <= 0 || gone)
+			continue;
+		ssize_t r = read(fd, &msg, sizeof(msg));
+		if (r == (ssize_t)sizeof(msg))
+			deadline = msg;
+		else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			gone = 1; /* the agent ended: its last deadline still holds */
+	}
+}
+
+/* Forks the watchdog: 0, or -1 (logged). */
+static int
+watchdog_start(struct agent *a)
+{
+	struct lease *l = a->lease;
+	int p[2];
+	pid_t pid;
+
+	if (l->watchdog_fd >= 0) {
+		close(l->watchdog_fd);
+		l->watchdog_fd = -1;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		log_error("lease", "cannot start the lease watchdog", "error", strerror(errno),
+		          NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE};
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_DFL);
+		prctl(PR_SET_NAME, "ttagent-lease", 0, 0, 0);
+		if (p[0] != 3) {
+			dup2(p[0], 3);
+			p[0] = 3;
+		}
+		close_range(4, ~0U, 0); /* the agent's sockets, the pipe's write end */
+		watchdog_run(a, p[0]);
+	}
+	close(p[0]);
+	l->watchdog = pid;
+	l->watchdog_fd = p[1];
+	return 0;
+}
+
+/* The daemon killed by the agent itself. */
+static void
+kill_daemon(struct agent *a)
+{
+	struct lease *l = a->lease;
+	long pid = daemon_kill(a);
+
+	watchdog_set(a, 0);
+	if (pid < 0)
+		return;
 	l->killed = 1;
 	snprintf(l->outcome, sizeof(l->outcome), "the daemon was killed");
 	log_warn("lease",
@@ -170,6 +305,7 @@ fence_due(evutil_socket_t fd, short what, void *arg)
 		snprintf(l->outcome, sizeof(l->outcome),
 		         "the lease ran out; the database is not the active, nothing to do");
 		log_info("lease", "lease ran out; the database is not the active", NULL);
+		watchdog_set(a, 0);
 		return;
 	}
 	l->fencing = 1;
@@ -225,9 +361,11 @@ lease_post(struct agent *a, evhtp_request_t *req)
 		evtimer_del(l->force_timer);
 		if (seconds > 0) {
 			arm(l->fence_timer, l->expiry - fence_lead(l));
+			watchdog_set(a, l->expiry - fence_lead(l) / 4);
 		} else {
 			/* Withdrawn: as if never granted. */
 			evtimer_del(l->fence_timer);
+			watchdog_set(a, 0);
 			log_info("lease", "lease withdrawn", NULL);
 		}
 	}
@@ -261,9 +399,12 @@ lease_init(struct agent *a)
 {
 	if ((a->lease = calloc(1, sizeof(*a->lease))) == NULL)
 		return -1;
+	a->lease->watchdog_fd = -1;
 	a->lease->fence_timer = evtimer_new(a->base, fence_due, a);
 	a->lease->force_timer = evtimer_new(a->base, force_due, a);
-	return a->lease->fence_timer && a->lease->force_timer ? 0 : -1;
+	if (a->lease->fence_timer == NULL || a->lease->force_timer == NULL)
+		return -1;
+	return watchdog_start(a);
 }
 
 void
@@ -275,6 +416,9 @@ lease_free(struct agent *a)
 		event_free(a->lease->fence_timer);
 	if (a->lease->force_timer)
 		event_free(a->lease->force_timer);
+	/* The watchdog reads the end of its pipe: it ends, or first keeps a pending deadline. */
+	if (a->lease->watchdog_fd >= 0)
+		close(a->lease->watchdog_fd);
 	free(a->lease);
 	a->lease = NULL;
 }

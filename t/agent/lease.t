@@ -4,12 +4,14 @@ active ACTIVE; without them, it stops taking writes by itself before the lease r
 (the simulator's own record says when: no later than the last renewal plus the lease);
 on the standby a lease running out changes nothing; when the agent cannot show that
 ttRepDeactivate took effect by half the fencing lead before the end, it kills the daemon;
-bad grants are refused.
+when the agent itself is stopped, its watchdog process kills the daemon; bad grants are
+refused.
 
 The simulator is found at $TTSIM_HOME (default $top_srcdir/t/sim/ttsim)."""
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -143,6 +145,29 @@ def body(t, work, cleanups):
           ("ACTIVE", "Exists", "Not Running"),
           "ACTIVE, the scheme there, its replication agent stopped (started next)")
     t.like(p0.agent.log_text(), "making its replication scheme anew", "the agent's log says so")
+
+    # The agent alone stopped (SIGSTOP to its process, the daemon running on), as a hang
+    # would: its timers cannot act, its watchdog process kills the daemon before the lease
+    # runs out.
+    step(t, p0, "openDatabase")  # closed by its self-fence
+    step(t, p0, "startRepAgent")
+    st, r = grant(p0, 3)
+    last = time.time()
+    t.is_((st, p0.state().get("updatable")), (200, "Yes"), "the ACTIVE holds a 3 s lease") or t.diag(json.dumps(p0.state()))
+    os.kill(p0.agent.proc.pid, signal.SIGSTOP)
+    try:
+        offs = poll(lambda: [tm for tm, up in history(p0) if not up and tm > last], 15, 0.2)
+    finally:
+        os.kill(p0.agent.proc.pid, signal.SIGCONT)
+    t.ok(offs and offs[0] <= last + 3,
+         "the agent stopped, the database is not updatable %.2f s after the last grant, "
+         "within the 3 s lease" % ((offs[0] - last) if offs else -1)) or t.diag(
+        str(history(p0)[-5:]))
+    t.like(p0.agent.log_text(), "the watchdog killed the daemon", "the watchdog's log says so")
+    rc, out = p0.utility("ttStatus")
+    t.like(out, "Could not connect to the TimesTen daemon", "ttStatus finds no daemon")
+    t.ok(poll(lambda: p0.c.request("GET", "/v1/state")[0] == 200, 20, 0.2),
+         "the agent, running again, answers")
 
 
 run(body)
