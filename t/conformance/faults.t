@@ -72,6 +72,15 @@ code, out = c.fault("freeze", "web", "srv")
 t.ok(code == 0 and "froze srv" in out and not answers(), "freeze: the container stops answering", out)
 code, out = c.fault("thaw", "web", "srv")
 t.ok(code == 0 and "thawed srv" in out and wait_for(answers, 10), "thaw: it answers again", out)
+code, out = c.fault("freeze", "web", "srv", "--process", "python3")
+t.ok(code == 0 and "sent SIGSTOP to python3 (" in out and not answers(),
+     "freeze --process: the process of that name alone is stopped", out)
+code, out = c.fault("thaw", "web", "srv", "--process", "python3")
+t.ok(code == 0 and "sent SIGCONT to python3 (" in out and wait_for(answers, 10),
+     "thaw --process: it answers again", out)
+code, out = c.fault("freeze", "web", "srv", "--process", "nosuch")
+t.ok(code != 0 and 'no process "nosuch" runs in pod default/web' in out,
+     "freeze --process of a name no process has is refused", out)
 
 code, out = c.fault("kill", "web", "srv")
 t.ok(code == 0 and "sent SIGKILL" in out, "kill", out)

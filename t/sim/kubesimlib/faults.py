@@ -148,6 +148,19 @@ class Faults:
         cs = [c for c in runner.containers + runner.inits if not cname or c.name == cname]
         if not cs:
             raise bad_request("container %s is not valid for pod %s" % (cname, name))
+        if body.get("process"):
+            # One process of the container (kill, freeze, thaw), the others running on.
+            if action == "kill":
+                sig = SIGNALS.get(str(body.get("signal") or "KILL").upper().replace("SIG", ""))
+                if sig is None:
+                    raise bad_request("unknown signal %s" % body.get("signal"))
+            else:
+                sig = signal.SIGSTOP if action == "freeze" else signal.SIGCONT
+            hit = [h for c in cs for h in c.signal_process(body["process"], sig)]
+            if not hit:
+                raise ApiError(404, 'no process "%s" runs in pod %s/%s' % (body["process"], ns, name),
+                               "NotFound", {"name": name, "kind": "pods"})
+            return "sent %s to %s" % (sig.name, ", ".join(hit))
         if action == "kill":
             sig = SIGNALS.get(str(body.get("signal") or "KILL").upper().replace("SIG", ""))
             if sig is None:

@@ -257,6 +257,25 @@ class Container:
         elif self.placeholder and self.running and sig in (signal.SIGTERM, signal.SIGKILL):
             self._exited(137 if sig == signal.SIGKILL else 143, "Error", signal_no=sig)
 
+    def signal_process(self, comm, sig):
+        """Sends sig to the container's processes named comm (their /proc/PID/comm) alone, as
+        `kubectl exec POD -- kill` would: the names signalled."""
+        if self.proc is None:
+            return []
+        hit = []
+        for pid in (int(d) for d in os.listdir("/proc") if d.isdigit()):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    stat = f.read()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                pgrp = int(stat[stat.rindex(")") + 2:].split()[2])
+                if pgrp == self.proc.pid and name == comm:
+                    os.kill(pid, sig)
+                    hit.append("%s (%d)" % (name, pid))
+            except (OSError, ValueError, IndexError):
+                continue
+        return hit
+
     def status(self):
         s = {"name": self.name, "image": self.image_ref, "imageID": "kubesim://" + self.image_ref,
              "ready": self.ready, "restartCount": self.restarts, "started": self.running and self.started,
