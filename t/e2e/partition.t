@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A RETURN TWOSAFE pair on a cluster of three nodes through the node failures of a real
 cluster: the standby's node partitioned, the active's node partitioned, the active's node
-down, an operator restart on the healthy pair, and the operator's own node partitioned;
+down, the active's node partitioned with its agent stopped too (SIGSTOP: only the
+agent's watchdog process can fence the database), an operator restart on the healthy
+pair, and the operator's own node partitioned;
 the operator is restarted while each failure lasts. A writer on the cluster's side commits
 on whichever database the status names active; during each partition of the active's node
 a client on that node keeps writing to the old active. The simulator's own list of its
@@ -160,10 +162,11 @@ def wait_writes(n=20, timeout=120):
     return e2e.wait_until(lambda: len(writer.acked) >= start + n, timeout)
 
 
-def active_node_lost(what, kind, keys_from):
+def active_node_lost(what, kind, keys_from, freeze_agent=False):
     """The active's node partitioned (kind node-partition) or down (node-down), the operator
     restarted meanwhile, then the node healed. The client on the node commits keys from
-    keys_from on."""
+    keys_from on. freeze_agent: the old active's agent alone is stopped right after the
+    partition, its daemon running on (only the agent's watchdog can fence it then)."""
     a = active()
     node = node_of(a)
     uid = pod_uid(a)
@@ -176,6 +179,10 @@ def active_node_lost(what, kind, keys_from):
         e2e.wait_until(lambda: len(side.acked) >= 5, 30)
     cut = time.monotonic()
     fault(kind, node)
+    if freeze_agent:
+        out = cluster.fault("freeze", "default/" + a, "tt", "--process", "ttagent")
+        tap.ok(out.returncode == 0, "%s: the old active's agent is stopped (SIGSTOP), its "
+               "daemon running on" % what, out.stdout + out.stderr)
     tap.ok(cluster.wait_state(NAME, "ActiveDown", 120),
            "%s: the operator sees the active lost (ActiveDown)" % what, cluster.state(NAME))
     op = restart_operator()
@@ -199,6 +206,8 @@ def active_node_lost(what, kind, keys_from):
            "%s: the old active's pod is Terminating, its node being away" % what)
     tap.ok(wait_writes(), "%s: writes go on on the new active" % what)
     fault("node-heal", node)
+    if freeze_agent:
+        cluster.fault("thaw", "default/" + a, "tt", "--process", "ttagent")
     healed(what, mark, other(a))
     rejoined(what, a, uid)
     if side is not None:
@@ -246,6 +255,11 @@ try:
 
     # 2. The active's node partitioned, with a client on that node writing on.
     took = active_node_lost("active's node partitioned", "node-partition", 10 ** 7)
+
+    # 2b. The same with the old active's agent stopped as well: its timers cannot fence the
+    # database, its watchdog process does.
+    active_node_lost("active's node partitioned, its agent stopped", "node-partition",
+                     3 * 10 ** 7, freeze_agent=True)
 
     # 3. The active's node down.
     active_node_lost("active's node down", "node-down", 2 * 10 ** 7)
