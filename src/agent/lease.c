@@ -168,26 +168,33 @@ daemon_kill(struct agent *a)
 
 /* ---- the watchdog ---- */
 
-/* Tells the watchdog the deadline (op_now_s(); 0: none). A watchdog gone is started
- * again. */
+/* Tells the watchdog the deadline (op_now_s(); 0: none). A watchdog that does not take it
+ * (gone, or stopped with its pipe full) is replaced: killed, and a new one started. */
 static void
 watchdog_set(struct agent *a, double deadline)
 {
 	struct lease *l = a->lease;
 
-	if (l->watchdog_fd < 0 ||
-	    write(l->watchdog_fd, &deadline, sizeof(deadline)) != (ssize_t)sizeof(deadline)) {
-		log_error("lease", "the lease watchdog is gone; starting it again", "error",
-		          l->watchdog_fd < 0 ? "not running" : strerror(errno), NULL);
-		if (watchdog_start(a) == 0 &&
-		    write(l->watchdog_fd, &deadline, sizeof(deadline)) != (ssize_t)sizeof(deadline))
-			log_error("lease", "cannot reach the lease watchdog", "error",
-			          strerror(errno), NULL);
-	}
+	if (l->watchdog_fd >= 0 &&
+	    write(l->watchdog_fd, &deadline, sizeof(deadline)) == (ssize_t)sizeof(deadline))
+		return;
+	int full = l->watchdog_fd >= 0 && errno == EAGAIN;
+	log_error("lease", "the lease watchdog does not take deadlines; starting it again", "error",
+	          l->watchdog_fd < 0 ? "not running" : strerror(errno), NULL);
+	/* Its pipe full, it lives (it alone holds the reading end): it must not act on
+	 * the deadlines it holds. Gone (EPIPE), its pid may be another process's now. */
+	if (full && l->watchdog > 0)
+		kill(l->watchdog, SIGKILL); /* reaped with the utilities (SIGCHLD) */
+	if (watchdog_start(a) == 0 &&
+	    write(l->watchdog_fd, &deadline, sizeof(deadline)) != (ssize_t)sizeof(deadline))
+		log_error("lease", "cannot reach the lease watchdog", "error", strerror(errno),
+		          NULL);
 }
 
-/* The watchdog's loop: it keeps the last deadline it read, kills the daemon when it
- * passes, and ends when the agent is gone and no deadline is pending. */
+/* The watchdog's loop: it keeps the last deadline the agent sent, kills the daemon when
+ * it passes, and ends when the agent is gone and no deadline is pending. Every deadline
+ * sent is read before one is acted on: a watchdog that was itself stopped does not act
+ * on one the agent has replaced since. */
 static void
 watchdog_run(struct agent *a, int fd)
 {
@@ -195,9 +202,20 @@ watchdog_run(struct agent *a, int fd)
 	int gone = 0;
 
 	for (;;) {
-		double left = deadline > 0 ? deadline - op_now_s() : -1;
+		while (!gone) {
+			ssize_t r = read(fd, &msg, sizeof(msg));
+			if (r == (ssize_t)sizeof(msg))
+				deadline = msg;
+			else if (r == 0)
+				gone = 1; /* the agent ended: its last deadline still holds */
+			else if (r < 0 && errno == EINTR)
+				continue;
+			else
+				break; /* all read (EAGAIN) */
+		}
 		if (gone && deadline <= 0)
 			_exit(0);
+		double left = deadline > 0 ? deadline - op_now_s() : -1;
 		if (deadline > 0 && left <= 0) {
 			long pid = daemon_kill(a);
 			if (pid > 0)
@@ -210,14 +228,7 @@ watchdog_run(struct agent *a, int fd)
 			continue;
 		}
 		struct pollfd p = {gone ? -1 : fd, POLLIN, 0};
-		int n = poll(&p, 1, left < 0 ? -1 : (int)(left * 1000) + 1);
-		if (n <= 0 || gone)
-			continue;
-		ssize_t r = read(fd, &msg, sizeof(msg));
-		if (r == (ssize_t)sizeof(msg))
-			deadline = msg;
-		else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-			gone = 1; /* the agent ended: its last deadline still holds */
+		poll(&p, 1, left < 0 ? -1 : (int)(left * 1000) + 1);
 	}
 }
 
@@ -233,9 +244,17 @@ watchdog_start(struct agent *a)
 		close(l->watchdog_fd);
 		l->watchdog_fd = -1;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+	/* Neither end blocks: the agent never waits on the watchdog, which reads all. */
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
 		log_error("lease", "cannot start the lease watchdog", "error", strerror(errno),
 		          NULL);
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		log_error("lease", "cannot start the lease watchdog", "error", strerror(errno),
+		          NULL);
+		close(p[0]);
+		close(p[1]);
 		return -1;
 	}
 	if (pid == 0) {

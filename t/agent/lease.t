@@ -29,6 +29,21 @@ def history(pod):
         return []
 
 
+def watchdog_of(pid):
+    """The pid of the agent's watchdog process (a child named ttagent-lease), or None."""
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        if name == "ttagent-lease" and len(fields) > 1 and fields[1] == str(pid):
+            return int(d)
+    return None
+
+
 def grant(pod, seconds):
     return pod.c.request("POST", "/v1/lease", {"seconds": seconds})
 
@@ -151,6 +166,31 @@ def body(t, work, cleanups):
     # runs out.
     step(t, p0, "openDatabase")  # closed by its self-fence
     step(t, p0, "startRepAgent")
+
+    # The watchdog itself stopped for a while as renewals go on: resumed, it acts on the
+    # latest deadline, not on those replaced while it was stopped.
+    dog = watchdog_of(p0.agent.proc.pid)
+    t.ok(dog, "the agent runs a watchdog process (ttagent-lease)")
+    kills = p0.agent.log_text().count("the watchdog killed the daemon")
+    grant(p0, 3)
+    if dog:
+        os.kill(dog, signal.SIGSTOP)
+    try:
+        for _ in range(5):
+            time.sleep(1)
+            grant(p0, 3)
+    finally:
+        if dog:
+            os.kill(dog, signal.SIGCONT)
+    for _ in range(2):
+        time.sleep(1)
+        grant(p0, 3)
+    s = p0.state()
+    t.ok(s.get("updatable") == "Yes" and
+         p0.agent.log_text().count("the watchdog killed the daemon") == kills,
+         "renewed while its watchdog was stopped for 5 s, the ACTIVE is still updatable") or \
+        t.diag(json.dumps(s))
+
     st, r = grant(p0, 3)
     last = time.time()
     t.is_((st, p0.state().get("updatable")), (200, "Yes"), "the ACTIVE holds a 3 s lease") or t.diag(json.dumps(p0.state()))
