@@ -190,7 +190,7 @@ def datastore_status(ex, args):
 
 
 def ckpt(ex, args):
-    ex.db.checkpoint()
+    ex.db.checkpoint(strict=True)
     return ok()
 
 

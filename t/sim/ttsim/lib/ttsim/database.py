@@ -14,7 +14,7 @@ import uuid
 from . import storage
 from . import repscheme
 from .catalog import Catalog, User
-from .errors import TTError
+from .errors import MESSAGES, TTError
 
 CHECKPOINT_EVERY = 2000      # log records between automatic checkpoints
 TAIL_KEEP = 20000            # records kept for peers that catch up
@@ -82,7 +82,7 @@ class Database:
         db.lineage = uuid.uuid4().hex
         db.digest = db.lineage
         db.catalog.users[admin] = User(admin, None, ["ADMIN"])
-        db.checkpoint(new_log=True)
+        db.checkpoint(new_log=True, strict=True)
         return db
 
     @classmethod
@@ -116,7 +116,7 @@ class Database:
         db.rep = {"state": "IDLE", "role_before": None, "activated": 0.0,
                   "duplicated": True, "peer_pstate": "start",
                   "return_disabled": False, "timeouts": 0}
-        db.checkpoint(new_log=True)
+        db.checkpoint(new_log=True, strict=True)
         return db
 
     def _from_ckpt(self, ckpt):
@@ -152,8 +152,10 @@ class Database:
                 "tail": [[r.lsn, r.digest, r.ops] for r in self.tail],
                 "created": self.created, "release": self.release, "attrs": self.attrs}
 
-    def checkpoint(self, new_log=True, clean_shutdown=False):
-        """Write the committed state and start a new log file."""
+    def checkpoint(self, new_log=True, clean_shutdown=False, strict=False):
+        """Write the committed state and start a new log file. When the file system is
+        full the checkpoint fails (the log goes on growing): strict raises TT0615, else
+        the daemon's log says so and False is returned."""
         self.ckpt_seq += 1
         data = self.snapshot()
         data["ckpt_seq"] = self.ckpt_seq
@@ -161,7 +163,15 @@ class Database:
         next_log = (self.log.number + 1) if self.log else \
             (max(storage.log_numbers(self.host_ds) or [-1]) + 1)
         data["log_file"] = next_log
-        storage.write_checkpoint(self.host_ds, data)
+        try:
+            storage.write_checkpoint(self.host_ds, data)
+        except OSError as e:
+            self.ckpt_seq -= 1
+            err = TTError(615, e.errno or 0, e.strerror or str(e))
+            if strict:
+                raise err
+            self.daemon.logmsg("Err", "TT%04d: %s (%s)" % (err.code, err.text, self.path))
+            return False
         if self.log:
             self.log.close()
         self.log = storage.LogWriter(self.host_ds, next_log)
@@ -325,9 +335,18 @@ class Database:
     def make_record(self, ops):
         return Record(self.lsn + 1, chain(self.digest, ops), ops)
 
+    def log_append(self, rec):
+        """The record into the log file; a full file system leaves it in the log buffer
+        only (the daemon's log says so), as a commit that is not durable."""
+        try:
+            self.log.append(rec.to_json())
+        except OSError as e:
+            self.daemon.logmsg("Err", "TT0778: %s (%s: %s)" % (
+                MESSAGES[778], self.path, e.strerror or e))
+
     def commit_local(self, session, rec):
         if rec is not None:
-            self.log.append(rec.to_json())
+            self.log_append(rec)
             self._advance(rec)
             self.new_record.set()
         session.release_locks()
@@ -338,7 +357,7 @@ class Database:
         """Apply a record shipped by the active (standby side)."""
         for op in rec.ops:
             self.catalog.apply(op)
-        self.log.append(rec.to_json())
+        self.log_append(rec)
         self._advance(rec)
         if self.log.count >= CHECKPOINT_EVERY:
             self.checkpoint()
@@ -402,6 +421,11 @@ class Database:
             self.commit_lock.release()
             session.rollback_changes()
             raise TTError(994)
+        if storage.is_full(self.host_ds):
+            # Its log records cannot be written: the transaction is rolled back.
+            self.commit_lock.release()
+            session.rollback_changes()
+            raise TTError(778)
         table = self.stranded_table(ops)
         if table is not None:
             self.commit_lock.release()

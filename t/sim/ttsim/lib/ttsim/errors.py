@@ -3,6 +3,8 @@ type that carries them from the server to the utilities."""
 
 # Texts follow TimesTen's messages; %s placeholders are filled per use.
 MESSAGES = {
+    615: "Checkpoint failure: Error code %d: %s",
+    778: "Log write failed because file system is full",
     799: "Unable to connect to daemon; check daemon status",
     830: "Cannot create data store file. OS-detected error: %s",
     833: "Data store %s does not exist",

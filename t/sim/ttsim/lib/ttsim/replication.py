@@ -15,8 +15,9 @@ active's has trapped transactions and must be re-duplicated."""
 import asyncio
 import time
 
-from . import proto
+from . import proto, storage
 from .database import Record, chain
+from .errors import MESSAGES
 
 HEARTBEAT = 1.0
 RETRY = 0.5
@@ -356,6 +357,15 @@ class RepAgent:
                         return
                     if db.state == "IDLE":
                         db.set_state("RECOVERING", "catching up from the active")
+                    # A full file system: the receiver cannot log what it applies, so
+                    # it waits (unacknowledged) until there is room again.
+                    if storage.is_full(db.host_ds):
+                        self.daemon.logmsg("Err", "TT0778: %s: the receiver of %s waits"
+                                           % (MESSAGES[778], db.path))
+                        while storage.is_full(db.host_ds) and not self.stopping:
+                            await asyncio.sleep(0.2)
+                        if self.stopping:
+                            return
                     db.apply_replicated(Record(lsn, msg["digest"], ops))
                 proto.write_msg(writer, {"ack": db.lsn})
             elif op == "rep_hb":

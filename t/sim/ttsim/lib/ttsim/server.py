@@ -14,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import proto
+from . import proto, storage
 from .daemon import Daemon, bind_error_text
 from .errors import TTError
 
@@ -130,6 +130,17 @@ class Server:
                     "rss_kb": rss, "dbs": sum(len(d.dbs) for d in self.daemons.values())}
         if op == "databases":
             return {"ok": True, "databases": self.databases()}
+        if op == "disk-full":
+            # A directory's file system full (or not any more): the databases' writes
+            # under it fail with ENOSPC (storage.FULL).
+            path = os.path.realpath(str(msg.get("path") or ""))
+            if not os.path.isdir(path):
+                raise TTError(8045, text="no directory %s" % path)
+            if msg.get("full"):
+                storage.FULL.add(path)
+            else:
+                storage.FULL.discard(path)
+            return {"ok": True, "full": sorted(storage.FULL)}
         if op == "shutdown":
             asyncio.get_running_loop().call_soon(self.stop_all)
             return {"ok": True}

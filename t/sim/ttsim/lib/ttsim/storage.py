@@ -4,12 +4,30 @@ and transaction log files <DataStore>.log<n> holding every commit since the
 checkpoint.  A database survives the death of its daemon by replaying the
 log over the newest checkpoint."""
 
+import errno
 import glob
 import json
 import os
 import re
 
 FORMAT = "ttsim-datastore 1"
+
+# Directories (real paths) whose file system is full, as `ttsimctl disk-full` says: a
+# write of a database file under one fails with ENOSPC, as on a full volume.
+FULL = set()
+
+
+def is_full(path):
+    """Whether path lies under a directory FULL names."""
+    if not FULL:
+        return False
+    real = os.path.realpath(path)
+    return any(real == d or real.startswith(d + "/") for d in FULL)
+
+
+def _check_space(path):
+    if is_full(path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
 
 
 def files_of(host_ds):
@@ -81,6 +99,7 @@ class LogWriter:
 
     def append(self, record):
         data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        _check_space(self.host_ds)
         os.write(self.fd, data)
         self.count += 1
 
@@ -97,6 +116,7 @@ def write_checkpoint(host_ds, data):
     data["format"] = FORMAT
     target = "%s.ds%d" % (host_ds, data.get("ckpt_seq", 0) % 2)
     tmp = target + ".tmp"
+    _check_space(tmp)
     with open(tmp, "w") as f:
         json.dump(data, f, separators=(",", ":"))
     os.replace(tmp, target)

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""A pod's volume full (`ttsimctl disk-full DIR on|off`), as TimesTen meets it: on the
+active, a commit is rolled back with TT0778 and a checkpoint fails with TT0615, and both
+work again once there is room; on the standby, the receiver waits, unacknowledged, and
+catches up when there is room again; the active goes on committing (NO RETURN)."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ttsimtest import DATASTORE_DIR, HOME, count, make_pair, poll, run_test  # noqa: E402
+
+
+def full(pod, on):
+    return pod.run("ttsimctl", "disk-full", pod.root + DATASTORE_DIR, "on" if on else "off")
+
+
+def log_of(pod):
+    try:
+        with open(pod.root + HOME + "/diag/ttmesg.log") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def body(t, w):
+    a = w.pod("sample-0")
+    b = w.pod("sample-1")
+    if not make_pair(t, a, b, ""):
+        return
+    rc, out, err = a.sql("insert into scott.t values (1, 'room')")
+    t.ok(rc == 0 and poll(lambda: count(b) == 1, 30), "a commit on the active reaches the standby")
+
+    rc, out, err = full(a, True)
+    t.ok(rc == 0 and "full: " in out, "ttsimctl disk-full DIR on") or t.diag(out + err)
+    rc, out, err = a.sql("insert into scott.t values (2, 'full')")
+    t.like(out + err, "778: Log write failed because file system is full",
+           "the active's volume full: the commit fails with TT0778")
+    t.is_(count(a), 1, "and is rolled back")
+    rc, out, err = a.sql("call ttCkpt")
+    t.like(out + err, "615: Checkpoint failure", "a checkpoint fails with TT0615")
+    rc, out, err = full(a, False)
+    t.ok(rc == 0 and "full: none" in out, "ttsimctl disk-full DIR off") or t.diag(out + err)
+    rc, out, err = a.sql("insert into scott.t values (2, 'room again')")
+    t.ok(rc == 0 and count(a) == 2, "room again: the commit succeeds") or t.diag(out + err)
+    rc, out, err = a.sql("call ttCkpt")
+    t.is_(rc, 0, "and a checkpoint")
+
+    t.ok(poll(lambda: count(b) == 2, 30), "the standby has both")
+    full(b, True)
+    for k in (3, 4, 5):
+        rc, out, err = a.sql("insert into scott.t values (%d, 'standby full')" % k)
+    t.ok(rc == 0 and count(a) == 5, "the standby's volume full: the active commits on (NO RETURN)")
+    t.ok(poll(lambda: "the receiver of" in log_of(b), 10), "the standby's receiver waits "
+         "(its daemon log says TT0778)")
+    t.is_(count(b), 2, "and applies nothing")
+    full(b, False)
+    t.ok(poll(lambda: count(b) == 5, 30), "room again: the standby catches up")
+
+
+run_test(body)
