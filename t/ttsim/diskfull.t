@@ -2,14 +2,18 @@
 """A pod's volume full (`ttsimctl disk-full DIR on|off`), as TimesTen meets it: on the
 active, a commit is rolled back with TT0778 and a checkpoint fails with TT0615, and both
 work again once there is room; on the standby, the receiver waits, unacknowledged, and
-catches up when there is room again; the active goes on committing (NO RETURN)."""
+catches up when there is room again; the active goes on committing (NO RETURN). Under
+RETURN TWOSAFE the active's commit times out (TT8170); the transaction its client then
+rolls back is not applied by the standby once it has room again, which goes on with
+what the active commits next."""
 
 import os
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ttsimtest import DATASTORE_DIR, HOME, count, make_pair, poll, run_test  # noqa: E402
+from ttsimtest import (AppConn, DATASTORE_DIR, HOME, count, make_pair, poll,  # noqa: E402
+                       run_test)
 
 
 def full(pod, on):
@@ -57,6 +61,36 @@ def body(t, w):
     t.is_(count(b), 2, "and applies nothing")
     full(b, False)
     t.ok(poll(lambda: count(b) == 5, 30), "room again: the standby catches up")
+
+    # RETURN TWOSAFE (a 2 s return wait): the standby full, a commit times out; rolled
+    # back by its client, it is never applied by the standby.
+    c, d = w.pod("sample-2"), w.pod("sample-3")
+    if not make_pair(t, c, d, 'RETURN TWOSAFE STORE "sample" ON "%s" RETURN WAIT TIME 2'
+                     % c.fqdn):
+        return
+    app = AppConn(c)
+    app.autocommit(False)
+    app.sql("insert into scott.t values (1, 'acknowledged')")
+    t.ok(not isinstance(app.sql("commit"), Exception), "TWOSAFE: a commit is acknowledged")
+    full(d, True)
+    app.sql("insert into scott.t values (2, 'timed out')")
+    r = app.sql("commit")
+    t.like(str(r), "8170", "the standby's volume full: the commit times out (TT8170)")
+    app.sql("rollback")
+    app.close()
+    full(d, False)
+    t.ok(poll(lambda: "dropped the link meanwhile, what it sent is not applied" in log_of(d), 10),
+         "room again: the standby's receiver drops what the active sent before it rolled "
+         "the transaction back")
+    app = AppConn(c)
+    app.autocommit(False)
+    app.sql("insert into scott.t values (3, 'room again')")
+    r = app.sql("commit")
+    t.ok(not isinstance(r, Exception), "room again: a commit is acknowledged") or t.diag(str(r))
+    app.close()
+    rc, out, err = d.sql("select k from scott.t order by k")
+    t.is_(out.split(), ["<", "1", ">", "<", "3", ">"],
+          "the standby holds what was acknowledged, not the transaction rolled back")
 
 
 run_test(body)

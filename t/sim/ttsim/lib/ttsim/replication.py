@@ -364,8 +364,17 @@ class RepAgent:
                                            % (MESSAGES[778], db.path))
                         while storage.is_full(db.host_ds) and not self.stopping:
                             await asyncio.sleep(0.2)
+                        # As after a freeze: if the active dropped the link meanwhile
+                        # (it rolled back a TWOSAFE transaction that timed out), what it
+                        # sent is not applied; it ships again what it still has.
                         if self.stopping:
                             return
+                        if proto.peer_closed(reader):
+                            self.daemon.logmsg("Info", "Receiver of %s: room again; the active "
+                                               "dropped the link meanwhile, what it sent is "
+                                               "not applied" % db.path)
+                            return
+                        self.daemon.logmsg("Info", "Receiver of %s: room again" % db.path)
                     db.apply_replicated(Record(lsn, msg["digest"], ops))
                 proto.write_msg(writer, {"ack": db.lsn})
             elif op == "rep_hb":
