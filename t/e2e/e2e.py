@@ -4,6 +4,7 @@ scenario: one samples both databases and records any moment two are updatable, o
 commits rows on whichever database is active and records those acknowledged."""
 
 import calendar
+import glob
 import json
 import os
 import re
@@ -730,6 +731,18 @@ def databases(cluster):
     prefix = cluster.subnet_prefix()
     return [d for d in ttsim_client.control({"op": "databases"}, timeout=10).get("databases", [])
             if (d.get("ip") or "").startswith(prefix)]
+
+
+def disk_full(cluster, pod, on):
+    """pod's volume (its PersistentVolumeClaim tt-persistent-POD) full, or not any more:
+    the simulated TimesTen's writes there fail as on a full file system (`ttsimctl
+    disk-full`). The volume's directory, or None when there is none."""
+    dirs = glob.glob(os.path.join(cluster.dir, "cluster", "volumes",
+                                  "default_tt-persistent-%s_*" % pod))
+    if len(dirs) != 1:
+        return None
+    ttsim_client.control({"op": "disk-full", "path": dirs[0], "full": on}, timeout=10)
+    return dirs[0]
 
 
 class TwoActiveChecker(threading.Thread):
