@@ -92,5 +92,26 @@ def body(t, w):
     t.is_(out.split(), ["<", "1", ">", "<", "3", ">"],
           "the standby holds what was acknowledged, not the transaction rolled back")
 
+    # A database loaded while its volume is full (its daemon killed, started again): the
+    # checkpoint at load fails; once there is room, commits go to a new log file, which
+    # the next recovery replays.
+    e = w.pod("sample-4")
+    e.setup_instance()
+    e.run("ttDaemonAdmin", "-start")
+    e.sql("create user scott identified by tiger; grant admin to scott; "
+          "create table scott.t (k number not null primary key, v varchar2(20)); "
+          "insert into scott.t values (1, 'before')")
+    full(e, True)
+    e.restart()
+    e.run("ttDaemonAdmin", "-start")
+    t.is_(count(e), 1, "loaded with its volume full, the database has its row")
+    t.like(log_of(e), "615: Checkpoint failure", "the checkpoint at load failed (daemon log)")
+    full(e, False)
+    rc, out, err = e.sql("insert into scott.t values (2, 'room again')")
+    t.ok(rc == 0 and count(e) == 2, "room again: a commit succeeds") or t.diag(out + err)
+    e.restart()
+    e.run("ttDaemonAdmin", "-start")
+    t.is_(count(e), 2, "after another crash, recovery has both rows")
+
 
 run_test(body)

@@ -339,6 +339,11 @@ class Database:
         """The record into the log file; a full file system leaves it in the log buffer
         only (the daemon's log says so), as a commit that is not durable."""
         try:
+            if self.log is None:
+                # Loaded while the file system was full: no checkpoint started a new
+                # log file; the next one after those the last checkpoint replays.
+                self.log = storage.LogWriter(
+                    self.host_ds, max(storage.log_numbers(self.host_ds) or [-1]) + 1)
             self.log.append(rec.to_json())
         except OSError as e:
             self.daemon.logmsg("Err", "TT0778: %s (%s: %s)" % (
@@ -359,7 +364,7 @@ class Database:
             self.catalog.apply(op)
         self.log_append(rec)
         self._advance(rec)
-        if self.log.count >= CHECKPOINT_EVERY:
+        if self.log and self.log.count >= CHECKPOINT_EVERY:
             self.checkpoint()
 
     def note_ack(self, lsn):
