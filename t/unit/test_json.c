@@ -150,6 +150,34 @@ test_keep(void)
 	free(out);
 }
 
+/* Found by t/fuzz/fuzz_json in its 1-hour run: a document pruned to exactly 128 levels did
+ * not write. The writer (yajl_gen, YAJL_MAX_DEPTH) takes 127 nested levels, not 128: the
+ * harness's bound was one off. */
+static void
+test_writer_depth(void)
+{
+	char text[300], err[128];
+	struct jw w;
+
+	for (int levels = 127; levels <= 128; levels++) {
+		size_t n = 0;
+		for (int i = 0; i < levels; i++)
+			text[n++] = '[';
+		for (int i = 0; i < levels; i++)
+			text[n++] = ']';
+		yajl_val v = json_parse(text, n, err, sizeof(err));
+		jw_init(&w);
+		jw_val(&w, v);
+		char *out = jw_finish(&w, NULL);
+		if (levels == 127)
+			ok(v != NULL && out != NULL && strlen(out) == n, "127 nested arrays write");
+		else
+			ok(v != NULL && out == NULL, "128 do not: the writer's limit");
+		free(out);
+		json_free(v);
+	}
+}
+
 /* Found by reading the property t/fuzz/fuzz_json checks (a parsed value copies): the copy
  * went through the writer, which stops at a depth of 128. */
 static void
@@ -208,6 +236,7 @@ main(void)
 {
 	test_strcpy();
 	test_copy_deep();
+	test_writer_depth();
 	test_read();
 	test_write();
 	test_keep();
